@@ -1,0 +1,208 @@
+//! Evaluating assertions against a measurement: pure, no I/O.
+
+use std::time::Duration;
+
+use super::{Assertion, Metric, Unit};
+use crate::measure::{Measurement, RequestStats, SecondStats, stat_of};
+
+/// The result of one check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The limit holds.
+    Pass,
+    /// The limit is missed.
+    Fail,
+    /// The run cannot decide (too few samples, untrustworthy run); says why.
+    Inconclusive(String),
+    /// The metric could not be measured on this machine; says why.
+    NotMeasurable(String),
+}
+
+impl Outcome {
+    /// A short label: `PASS`, `FAIL`, `INCONCLUSIVE`, `N/A`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Inconclusive(_) => "INCONCLUSIVE",
+            Outcome::NotMeasurable(_) => "N/A",
+        }
+    }
+}
+
+/// One assertion, evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// The assertion.
+    pub assertion: Assertion,
+    /// The observed value in the metric's unit (the worst window for windowed checks).
+    pub observed: Option<f64>,
+    /// Samples behind the observed value.
+    pub samples: u64,
+    /// The verdict of this check.
+    pub outcome: Outcome,
+    /// Extra context for people (which window, why not measured).
+    pub note: Option<String>,
+}
+
+impl Check {
+    /// The unit of observed and limit.
+    pub fn unit(&self) -> Unit {
+        self.assertion.metric.unit()
+    }
+
+    /// Room left before the limit is missed, in the metric's unit: positive when passing.
+    pub fn margin(&self) -> Option<f64> {
+        let observed = self.observed?;
+        let limit = self.assertion.limit;
+        Some(match self.assertion.op {
+            super::Op::Lt | super::Op::Le => limit - observed,
+            super::Op::Gt | super::Op::Ge => observed - limit,
+            super::Op::Eq => -(observed - limit).abs(),
+        })
+    }
+}
+
+/// Evaluates every assertion.
+pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
+    assertions.iter().map(|a| evaluate_one(a, m)).collect()
+}
+
+fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+    let check = |observed: Option<f64>, samples: u64, note: Option<String>| {
+        let outcome = match observed {
+            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
+            Some(_) => Outcome::Fail,
+            None => Outcome::Fail,
+        };
+        Check {
+            assertion: a.clone(),
+            observed,
+            samples,
+            outcome,
+            note,
+        }
+    };
+    let stats = match &a.scope {
+        Some(name) => match m.request(name) {
+            Some(s) => s.clone(),
+            None => {
+                return check(
+                    None,
+                    0,
+                    Some(format!("no request named `{name}` was measured")),
+                );
+            }
+        },
+        None => m.total(),
+    };
+    match a.window {
+        None => {
+            let (observed, samples) = overall(a.metric, &stats, m.window);
+            let note = observed
+                .is_none()
+                .then(|| "no successful requests to measure".to_string());
+            check(observed, samples, note)
+        }
+        Some(w) => windowed(a, m, w, check),
+    }
+}
+
+fn overall(metric: Metric, s: &RequestStats, window: Duration) -> (Option<f64>, u64) {
+    let secs = window.as_secs_f64();
+    match metric {
+        Metric::Latency(stat) => (s.stat(stat), s.ok),
+        Metric::ErrorRate => (Some(s.error_rate()), s.requests()),
+        Metric::Errors => (Some(s.error_count() as f64), s.requests()),
+        Metric::Throughput => (
+            Some(if secs > 0.0 { s.ok as f64 / secs } else { 0.0 }),
+            s.ok,
+        ),
+        Metric::Requests => (Some(s.requests() as f64), s.requests()),
+    }
+}
+
+fn of_window(metric: Metric, s: &SecondStats, secs: f64) -> Option<f64> {
+    let n = s.ok + s.errors;
+    match metric {
+        Metric::Latency(stat) => stat_of(&s.latency, stat),
+        Metric::ErrorRate => Some(if n == 0 {
+            0.0
+        } else {
+            s.errors as f64 / n as f64
+        }),
+        Metric::Errors => Some(s.errors as f64),
+        Metric::Throughput => Some(s.ok as f64 / secs),
+        Metric::Requests => Some(n as f64),
+    }
+}
+
+/// Tumbling windows from the start of measurement; only complete windows count. The observed
+/// value is the worst window's.
+fn windowed(
+    a: &Assertion,
+    m: &Measurement,
+    w: Duration,
+    check: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+) -> Check {
+    let width = w.as_secs() as i64;
+    let full = (m.window.as_secs_f64() / width as f64).floor() as i64;
+    if full == 0 {
+        let mut c = check(None, 0, None);
+        c.outcome = Outcome::Inconclusive(format!(
+            "the measured time ({:.1} s) is shorter than one {width} s window",
+            m.window.as_secs_f64()
+        ));
+        return c;
+    }
+    let index = a.scope.as_ref().and_then(|n| m.request_index(n));
+    let mut worst: Option<(f64, i64, u64)> = None;
+    let mut failing = 0;
+    for k in 0..full {
+        let mut acc = SecondStats::new();
+        for second in m
+            .timeline
+            .iter()
+            .filter(|s| s.t >= k * width && s.t < (k + 1) * width)
+        {
+            match index {
+                Some(i) => acc.merge(&second.requests[i]),
+                None => acc.merge(&second.total()),
+            }
+        }
+        let Some(v) = of_window(a.metric, &acc, width as f64) else {
+            failing += 1;
+            continue;
+        };
+        if !a.op.holds(v, a.limit) {
+            failing += 1;
+        }
+        let worse = match worst {
+            None => true,
+            Some((w, ..)) => {
+                if a.metric.higher_is_better() {
+                    v < w
+                } else {
+                    v > w
+                }
+            }
+        };
+        if worse {
+            worst = Some((v, k, acc.ok + acc.errors));
+        }
+    }
+    let (observed, at, samples) = match worst {
+        Some((v, k, n)) => (Some(v), k, n),
+        None => (None, 0, 0),
+    };
+    let note = format!(
+        "worst of {full} windows: {}–{} s; {failing} of {full} missed",
+        at * width,
+        (at + 1) * width
+    );
+    let mut c = check(observed, samples, Some(note));
+    if failing > 0 {
+        c.outcome = Outcome::Fail;
+    }
+    c
+}

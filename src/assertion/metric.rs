@@ -1,0 +1,258 @@
+//! The catalogue of metrics an assertion may name, their units, and limits written with units.
+
+use crate::units;
+
+/// A latency statistic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// Smallest value.
+    Min,
+    /// Arithmetic mean.
+    Mean,
+    /// Standard deviation.
+    Stdev,
+    /// Largest value.
+    Max,
+    /// A percentile, 0 < p < 100.
+    Percentile(f64),
+}
+
+impl Stat {
+    /// Parses `min`, `mean`, `stdev`, `max`, `median`, `p50`, `p99.9`, …
+    pub fn parse(s: &str) -> Option<Stat> {
+        Some(match s {
+            "min" => Stat::Min,
+            "mean" | "avg" => Stat::Mean,
+            "stdev" => Stat::Stdev,
+            "max" => Stat::Max,
+            "median" => Stat::Percentile(50.0),
+            _ => {
+                let p: f64 = s.strip_prefix('p')?.parse().ok()?;
+                if !(p > 0.0 && p < 100.0) {
+                    return None;
+                }
+                Stat::Percentile(p)
+            }
+        })
+    }
+
+    /// The name as written in reports: `p99.9`, `mean`.
+    pub fn name(self) -> String {
+        match self {
+            Stat::Min => "min".into(),
+            Stat::Mean => "mean".into(),
+            Stat::Stdev => "stdev".into(),
+            Stat::Max => "max".into(),
+            Stat::Percentile(p) => format!("p{p}"),
+        }
+    }
+}
+
+/// What an assertion measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// A statistic of latency (successful requests).
+    Latency(Stat),
+    /// Failed requests over all completed requests.
+    ErrorRate,
+    /// Failed requests.
+    Errors,
+    /// Successful requests per second of measured time.
+    Throughput,
+    /// Completed requests (successful and failed).
+    Requests,
+}
+
+/// The canonical unit of a metric's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Microseconds.
+    Micros,
+    /// A fraction (0.01 is 1 %).
+    Fraction,
+    /// Per second.
+    PerSecond,
+    /// A plain count.
+    Count,
+    /// Bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// Formats a value of this unit for people.
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Unit::Micros => units::fmt_us(v),
+            Unit::Fraction => units::fmt_percent(v),
+            Unit::PerSecond => units::fmt_rate(v),
+            Unit::Count => units::fmt_count(v),
+            Unit::Bytes => units::fmt_bytes(v),
+        }
+    }
+
+    /// The suffix JSON field names carry for this unit.
+    pub fn json_suffix(self) -> &'static str {
+        match self {
+            Unit::Micros => "us",
+            Unit::Fraction => "fraction",
+            Unit::PerSecond => "per_s",
+            Unit::Count => "count",
+            Unit::Bytes => "bytes",
+        }
+    }
+}
+
+impl Metric {
+    /// The unit of the metric's values.
+    pub fn unit(self) -> Unit {
+        match self {
+            Metric::Latency(Stat::Stdev) | Metric::Latency(_) => Unit::Micros,
+            Metric::ErrorRate => Unit::Fraction,
+            Metric::Throughput => Unit::PerSecond,
+            Metric::Errors | Metric::Requests => Unit::Count,
+        }
+    }
+
+    /// Whether the metric can be checked per time window.
+    pub fn windowable(self) -> bool {
+        true
+    }
+
+    /// The metric's name as written (`p95`, `error-rate`).
+    pub fn name(self) -> String {
+        match self {
+            Metric::Latency(s) => s.name(),
+            Metric::ErrorRate => "error-rate".into(),
+            Metric::Errors => "errors".into(),
+            Metric::Throughput => "throughput".into(),
+            Metric::Requests => "requests".into(),
+        }
+    }
+
+    /// Whether bigger observed values are better (throughput) or worse (latency).
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Throughput | Metric::Requests)
+    }
+}
+
+pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
+    p95, p99, p99.9, max, or latency.STAT), error-rate, errors, throughput and requests; prefix a \
+    request name to limit one to a request, e.g. \"search.p99 < 500ms\"";
+
+/// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
+fn segments(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in text.split('.') {
+        let joins = out.last().is_some_and(|prev| {
+            prev.len() > 1 && prev.starts_with('p') && prev[1..].chars().all(|c| c.is_ascii_digit())
+        }) && !part.is_empty()
+            && part.chars().all(|c| c.is_ascii_digit());
+        if joins {
+            let last = out.last_mut().expect("checked above");
+            last.push('.');
+            last.push_str(part);
+        } else {
+            out.push(part.to_string());
+        }
+    }
+    out
+}
+
+/// Resolves a metric path to an optional request scope and a metric.
+pub(super) fn resolve(
+    text: &str,
+    requests: &[&str],
+) -> Result<(Option<String>, Metric), (String, String)> {
+    let segs = segments(text);
+    let (scope, rest) = match segs.first() {
+        Some(first) if segs.len() > 1 && requests.contains(&first.as_str()) => {
+            (Some(first.clone()), &segs[1..])
+        }
+        _ => (None, &segs[..]),
+    };
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let metric = match rest.as_slice() {
+        ["latency", stat] | [stat] if Stat::parse(stat).is_some() => {
+            Metric::Latency(Stat::parse(stat).expect("checked by the guard"))
+        }
+        ["error-rate"] => Metric::ErrorRate,
+        ["errors"] => Metric::Errors,
+        ["throughput"] => Metric::Throughput,
+        ["requests"] => Metric::Requests,
+        _ => return Err(unknown(text, &segs, requests)),
+    };
+    Ok((scope, metric))
+}
+
+fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
+    if segs.len() > 1 && !requests.contains(&segs[0].as_str()) && Stat::parse(&segs[1]).is_some() {
+        let known = if requests.is_empty() {
+            "none".to_string()
+        } else {
+            requests.join(", ")
+        };
+        return (
+            format!("unknown request `{}` in `{text}`", segs[0]),
+            format!("requests of this spec: {known}"),
+        );
+    }
+    if let Some(stat) = segs.last().and_then(|s| s.strip_prefix('p')) {
+        if stat.parse::<f64>().is_ok() {
+            return (
+                format!("`p{stat}` is not a percentile between 0 and 100"),
+                "percentiles are written p50, p90, p99, p99.9".into(),
+            );
+        }
+    }
+    (format!("unknown metric `{text}`"), HELP.into())
+}
+
+/// Parses the limit of an assertion into the metric's canonical unit.
+pub(super) fn parse_value(
+    metric: &Metric,
+    name: &str,
+    text: &str,
+) -> Result<f64, (String, String)> {
+    let unit = metric.unit();
+    let example = match unit {
+        Unit::Micros => format!("{name} < 300ms"),
+        Unit::Fraction => format!("{name} < 1%"),
+        Unit::PerSecond => format!("{name} > 20/s"),
+        Unit::Count => format!("{name} >= 100"),
+        Unit::Bytes => format!("{name} < 512MiB"),
+    };
+    let expected = match unit {
+        Unit::Micros => "a time (us, ms, s)",
+        Unit::Fraction => "a percentage (%)",
+        Unit::PerSecond => "a rate (/s, /min)",
+        Unit::Count => "a plain number",
+        Unit::Bytes => "a size (B, KiB, MiB, GiB, KB, MB, GB)",
+    };
+    let wrong = || {
+        (
+            format!("`{text}` is not {expected}, which `{name}` needs"),
+            format!("for example \"{example}\""),
+        )
+    };
+    if text.is_empty() {
+        return Err((
+            format!("assertion on `{name}` has no value"),
+            format!("for example \"{example}\""),
+        ));
+    }
+    let (number, suffix) = units::number_and_unit(text).ok_or_else(wrong)?;
+    let value = match (unit, suffix) {
+        (Unit::Micros, "us" | "µs") => number,
+        (Unit::Micros, "ms") => number * 1e3,
+        (Unit::Micros, "s") => number * 1e6,
+        (Unit::Micros, "m" | "min") => number * 60e6,
+        (Unit::Fraction, "%") => number / 100.0,
+        (Unit::PerSecond, s) if s.starts_with('/') => {
+            units::parse_rate(text).map_err(|_| wrong())?
+        }
+        (Unit::Count, "") => number,
+        (Unit::Bytes, s) => number * units::bytes_factor(s).ok_or_else(wrong)?,
+        _ => return Err(wrong()),
+    };
+    Ok(value)
+}

@@ -1,0 +1,199 @@
+//! The threshold grammar `"[request.]metric[.stat] [over WINDOW] OP value"` and its evaluation.
+//!
+//! ```text
+//! p95 < 300ms            search.p99 <= 500ms        error-rate < 1%
+//! throughput > 20/s      requests >= 100            errors == 0
+//! p99 over 10s < 800ms   (holds in every 10 s window of the measured time)
+//! ```
+
+mod eval;
+mod metric;
+
+use std::ops::Range;
+use std::time::Duration;
+
+pub use eval::{Check, Outcome, evaluate};
+pub use metric::{Metric, Stat, Unit};
+
+/// A parsed assertion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assertion {
+    /// The text as written.
+    pub text: String,
+    /// The request it is limited to; `None` for all requests together.
+    pub scope: Option<String>,
+    /// What is measured.
+    pub metric: Metric,
+    /// How observed and limit compare for a pass.
+    pub op: Op,
+    /// The limit in the metric's canonical unit (µs, fraction, per second, count, bytes).
+    pub limit: f64,
+    /// When set, the assertion must hold in every window of this length.
+    pub window: Option<Duration>,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+}
+
+impl Op {
+    /// Whether `observed OP limit` holds.
+    pub fn holds(self, observed: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => observed < limit,
+            Op::Le => observed <= limit,
+            Op::Gt => observed > limit,
+            Op::Ge => observed >= limit,
+            Op::Eq => observed == limit,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Eq => "==",
+        }
+    }
+}
+
+/// A problem in an assertion, located inside its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertionError {
+    /// Byte range inside the assertion text.
+    pub range: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What would be valid.
+    pub help: Option<String>,
+}
+
+fn error(
+    range: Range<usize>,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> AssertionError {
+    AssertionError {
+        range,
+        message: message.into(),
+        help: Some(help.into()),
+    }
+}
+
+const OPS: [(&str, Op); 5] = [
+    ("<=", Op::Le),
+    (">=", Op::Ge),
+    ("==", Op::Eq),
+    ("<", Op::Lt),
+    (">", Op::Gt),
+];
+
+impl Assertion {
+    /// Parses `text`; `requests` are the request names a metric may be scoped to.
+    pub fn parse(text: &str, requests: &[&str]) -> Result<Assertion, AssertionError> {
+        let whole = 0..text.len();
+        let (op_at, op_str, op) = text
+            .char_indices()
+            .find_map(|(i, _)| {
+                OPS.iter()
+                    .find(|(s, _)| text[i..].starts_with(s))
+                    .map(|&(s, op)| (i, s, op))
+            })
+            .ok_or_else(|| {
+                error(
+                    whole.clone(),
+                    format!("assertion {text:?} has no comparison"),
+                    "write METRIC OP VALUE with OP one of <, <=, >, >=, ==, e.g. \"p95 < 300ms\"",
+                )
+            })?;
+        if text[op_at + op_str.len()..]
+            .trim_start()
+            .starts_with(['<', '>', '='])
+        {
+            return Err(error(
+                op_at..op_at + op_str.len() + 1,
+                "unknown operator",
+                "operators are <, <=, >, >=, ==",
+            ));
+        }
+        let lhs = &text[..op_at];
+        let rhs_at = op_at + op_str.len();
+        let rhs = &text[rhs_at..];
+
+        // `METRIC over WINDOW`
+        let (metric_text, window) = match lhs.find(" over ") {
+            Some(i) => {
+                let w_at = i + " over ".len();
+                let w_text = lhs[w_at..].trim();
+                let w_start = w_at + (lhs[w_at..].len() - lhs[w_at..].trim_start().len());
+                let w_range = w_start..w_start + w_text.len();
+                let window = crate::units::parse_duration(w_text).map_err(|e| {
+                    error(
+                        w_range.clone(),
+                        e,
+                        "a window is a whole number of seconds, e.g. \"p99 over 10s < 800ms\"",
+                    )
+                })?;
+                if window < Duration::from_secs(1) || window.subsec_nanos() != 0 {
+                    return Err(error(
+                        w_range,
+                        format!("window {w_text:?} is not a whole number of seconds"),
+                        "windows are built from the per-second timeline: use 1s, 5s, 10s, 1m, …",
+                    ));
+                }
+                (&lhs[..i], Some(window))
+            }
+            None => (lhs, None),
+        };
+        let m_start = metric_text.len() - metric_text.trim_start().len();
+        let m_text = metric_text.trim();
+        let m_range = m_start..m_start + m_text.len().max(1);
+        if m_text.is_empty() {
+            return Err(error(
+                m_range,
+                "assertion has no metric before the operator",
+                metric::HELP,
+            ));
+        }
+        let (scope, metric) = metric::resolve(m_text, requests)
+            .map_err(|(message, help)| error(m_range.clone(), message, help))?;
+        if window.is_some() && !metric.windowable() {
+            return Err(error(
+                m_range,
+                format!("`{m_text}` cannot be checked per window"),
+                "windows apply to latency stats, error-rate, errors, throughput and requests",
+            ));
+        }
+
+        let v_start = rhs_at + (rhs.len() - rhs.trim_start().len());
+        let v_text = rhs.trim();
+        let v_range = v_start..v_start + v_text.len().max(1);
+        let limit = metric::parse_value(&metric, m_text, v_text)
+            .map_err(|(message, help)| error(v_range, message, help))?;
+        Ok(Assertion {
+            text: text.to_string(),
+            scope,
+            metric,
+            op,
+            limit,
+            window,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

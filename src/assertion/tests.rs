@@ -1,0 +1,157 @@
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::measure::{ErrorKind, Measurement, RequestStats, Second, SecondStats};
+
+const REQS: &[&str] = &["search", "embed"];
+
+fn parse(s: &str) -> Assertion {
+    Assertion::parse(s, REQS).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+}
+
+#[test]
+fn parses_the_grammar() {
+    let a = parse("p95 < 300ms");
+    assert_eq!(
+        (a.scope.as_deref(), a.metric, a.op, a.limit),
+        (
+            None,
+            Metric::Latency(Stat::Percentile(95.0)),
+            Op::Lt,
+            300_000.0
+        )
+    );
+    let a = parse("search.p99.9 <= 1.5s");
+    assert_eq!(
+        (a.scope.as_deref(), a.metric, a.limit),
+        (
+            Some("search"),
+            Metric::Latency(Stat::Percentile(99.9)),
+            1_500_000.0
+        )
+    );
+    assert_eq!(
+        parse("embed.latency.max<2s").metric,
+        Metric::Latency(Stat::Max)
+    );
+    assert_eq!(parse("error-rate < 1%").limit, 0.01);
+    assert_eq!(parse("throughput > 20/s").limit, 20.0);
+    assert_eq!(parse("throughput > 600/min").limit, 10.0);
+    assert_eq!(parse("requests >= 100").op, Op::Ge);
+    assert_eq!(parse("errors == 0").op, Op::Eq);
+    let a = parse("p99 over 10s < 800ms");
+    assert_eq!(a.window, Some(Duration::from_secs(10)));
+    assert_eq!(
+        parse("search.median < 5ms").metric,
+        Metric::Latency(Stat::Percentile(50.0))
+    );
+}
+
+#[test]
+fn rejects_with_a_located_reason() {
+    let cases = [
+        ("p96x < 3ms", "unknown metric"),
+        ("p95 < 300", "is not a time"),
+        ("p95 < 3%", "is not a time"),
+        ("error-rate < 0.01", "is not a percentage"),
+        ("throughput > 20", "is not a rate"),
+        ("requests >= 10ms", "is not a plain number"),
+        ("p95 300ms", "has no comparison"),
+        ("nosuch.p95 < 3ms", "unknown request `nosuch`"),
+        ("p100 < 3ms", "not a percentile"),
+        ("p95 <", "has no value"),
+        ("< 3ms", "no metric"),
+        ("p95 => 3ms", "unknown metric"),
+        ("p95 <> 3ms", "unknown operator"),
+        ("p99 over 1.5s < 3ms", "whole number of seconds"),
+        ("p99 over soon < 3ms", "invalid duration"),
+    ];
+    for (text, want) in cases {
+        let e = Assertion::parse(text, REQS).expect_err(text);
+        assert!(e.message.contains(want), "{text}: {}", e.message);
+        // A missing value is pointed at just after the text.
+        assert!(e.range.end <= text.len() + 1, "{text}: {:?}", e.range);
+    }
+}
+
+fn measurement() -> Measurement {
+    let mut search = RequestStats::new("search");
+    for ms in 1..=100u64 {
+        search.latency.record(ms * 1000).unwrap();
+    }
+    search.ok = 100;
+    search.errors = BTreeMap::from([(ErrorKind::Http5xx, 2)]);
+    let mut embed = RequestStats::new("embed");
+    embed.latency.record(500).unwrap();
+    embed.ok = 1;
+    let second = |t: i64, ok: u64, ms: u64| {
+        let mut s = SecondStats::new();
+        s.ok = ok;
+        for _ in 0..ok {
+            s.latency.record(ms * 1000).unwrap();
+        }
+        Second {
+            t,
+            requests: vec![s, SecondStats::new()],
+        }
+    };
+    Measurement {
+        started_at: SystemTime::UNIX_EPOCH,
+        warmup: Duration::ZERO,
+        window: Duration::from_secs(4),
+        requests: vec![search, embed],
+        timeline: vec![
+            second(-1, 50, 900),
+            second(0, 10, 10),
+            second(1, 10, 10),
+            second(2, 10, 200),
+            second(3, 10, 10),
+        ],
+        interrupted: 0,
+    }
+}
+
+#[test]
+fn evaluates_overall_and_scoped() {
+    let m = measurement();
+    let checks = evaluate(
+        &[
+            parse("search.p50 < 60ms"),
+            parse("p99 < 50ms"),
+            parse("error-rate < 1%"),
+            parse("throughput > 20/s"),
+        ],
+        &m,
+    );
+    let outcomes: Vec<_> = checks.iter().map(|c| c.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Pass, Outcome::Fail, Outcome::Fail, Outcome::Pass]
+    );
+    assert!((checks[2].observed.unwrap() - 2.0 / 103.0).abs() < 1e-9);
+    assert!((checks[3].observed.unwrap() - 101.0 / 4.0).abs() < 1e-9);
+    assert!(checks[0].margin().unwrap() > 0.0);
+    assert!(checks[1].margin().unwrap() < 0.0);
+}
+
+#[test]
+fn windows_take_the_worst() {
+    let m = measurement();
+    let c = &evaluate(&[parse("search.p99 over 2s < 100ms")], &m)[0];
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(c.note.as_deref().unwrap().contains("2–4 s"), "{:?}", c.note);
+    let c = &evaluate(&[parse("p99 over 1s < 300ms")], &m)[0];
+    assert_eq!(c.outcome, Outcome::Pass, "warm-up second excluded: {c:?}");
+    let c = &evaluate(&[parse("p99 over 5s < 300ms")], &m)[0];
+    assert!(matches!(c.outcome, Outcome::Inconclusive(_)), "{c:?}");
+}
+
+#[test]
+fn missing_samples_fail_with_a_note() {
+    let mut m = measurement();
+    m.requests[1] = RequestStats::new("embed");
+    let c = &evaluate(&[parse("embed.p95 < 1s")], &m)[0];
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert_eq!(c.note.as_deref(), Some("no successful requests to measure"));
+}

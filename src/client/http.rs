@@ -1,0 +1,118 @@
+//! One user's HTTP/1.1 connection: raw `hyper::client::conn::http1` over a keep-alive TCP
+//! connection with Nagle off, re-established when the server closes it. No pool, no retries:
+//! every failure is counted, never hidden.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::measure::ErrorKind;
+use crate::spec::Expect;
+
+/// What a successful exchange returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Body bytes read.
+    pub bytes: u64,
+}
+
+/// A user's connection to one address.
+pub(crate) struct HttpUser {
+    addr: SocketAddr,
+    max_body: u64,
+    conn: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl HttpUser {
+    /// A user that will connect to `addr` on its first request.
+    pub fn new(addr: SocketAddr, max_body: u64) -> HttpUser {
+        HttpUser {
+            addr,
+            max_body,
+            conn: None,
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
+        let stream = TcpStream::connect(self.addr)
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        // Nagle plus delayed ACK would add ~40 ms stalls to small requests.
+        stream.set_nodelay(true).map_err(|_| ErrorKind::Connect)?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        tokio::spawn(async move {
+            // Ends when the sender is dropped or the peer closes; errors surface on the sender.
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// A connection ready to send: the kept-alive one, or a new one if the server closed it.
+    async fn ready(&mut self) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
+        if let Some(mut sender) = self.conn.take() {
+            // A kept-alive connection the server closed while idle is not a failed request.
+            if sender.ready().await.is_ok() {
+                return Ok(sender);
+            }
+        }
+        let mut sender = self.connect().await?;
+        sender.ready().await.map_err(|_| ErrorKind::Connect)?;
+        Ok(sender)
+    }
+
+    /// Sends `req` and reads the whole response. The connection is kept only after a clean
+    /// exchange: if this future is dropped (timeout) or fails, the next call reconnects.
+    pub async fn send(
+        &mut self,
+        req: http::Request<Full<Bytes>>,
+        expect: &Expect,
+    ) -> Result<Received, ErrorKind> {
+        let mut sender = self.ready().await?;
+        let resp = sender.send_request(req).await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let keep = expect.body_contains.is_some();
+        let mut body = resp.into_body();
+        let mut bytes = 0u64;
+        let mut kept = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(classify)?;
+            if let Some(data) = frame.data_ref() {
+                bytes += data.len() as u64;
+                if bytes > self.max_body {
+                    return Err(ErrorKind::BodyTooLarge);
+                }
+                if keep {
+                    kept.extend_from_slice(data);
+                }
+            }
+        }
+        self.conn = Some(sender);
+        if !expect.status.accepts(status) {
+            return Err(ErrorKind::for_status(status));
+        }
+        if let Some(needle) = &expect.body_contains {
+            if !contains(&kept, needle.as_bytes()) {
+                return Err(ErrorKind::Expectation);
+            }
+        }
+        Ok(Received { bytes })
+    }
+}
+
+fn classify(e: hyper::Error) -> ErrorKind {
+    if e.is_parse() || e.is_parse_status() {
+        ErrorKind::Malformed
+    } else {
+        ErrorKind::Closed
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}

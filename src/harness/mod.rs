@@ -1,0 +1,198 @@
+//! libtest-mimic glue: discover the specs, make one trial per scenario (`SPEC::SCENARIO`), run
+//! them one at a time, and print a summary at the end.
+
+mod signals;
+mod trial;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
+
+use crate::report::{TrialReport, console};
+use crate::spec::Spec;
+
+/// Where a run reads specs and writes artifacts.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The cargo workspace (for `{bin:NAME}`).
+    pub workspace: PathBuf,
+    /// Artifacts: results, logs.
+    pub out_dir: PathBuf,
+    /// Whether the command line or environment allows non-loopback targets.
+    pub allow_remote: bool,
+}
+
+/// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
+#[derive(Debug, Clone)]
+pub struct Harness {
+    specs_dir: PathBuf,
+    config: Config,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Harness::new()
+    }
+}
+
+impl Harness {
+    /// Reads `perf-specs/` of the package under test and writes to `target/perfspec/`.
+    /// `PERFSPEC_SPECS` and `PERFSPEC_OUT` override the two folders.
+    pub fn new() -> Harness {
+        let workspace = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let specs_dir = std::env::var_os("PERFSPEC_SPECS")
+            .map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
+        let out_dir = std::env::var_os("PERFSPEC_OUT")
+            .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
+        let allow_remote =
+            std::env::var("PERFSPEC_ALLOW_REMOTE").is_ok_and(|v| v == "1" || v == "true");
+        Harness {
+            specs_dir,
+            config: Config {
+                workspace,
+                out_dir,
+                allow_remote,
+            },
+        }
+    }
+
+    /// Reads specs from `dir` instead.
+    pub fn specs_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
+        self.specs_dir = dir.into();
+        self
+    }
+
+    /// Writes artifacts to `dir` instead.
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
+        self.config.out_dir = dir.into();
+        self
+    }
+
+    /// Parses the command line, runs the selected trials and exits with libtest's code.
+    pub fn run(self) -> ! {
+        signals::install();
+        let args = Arguments::from_args();
+        self.run_with(args).exit()
+    }
+
+    /// Runs with the given arguments (one trial at a time unless `--test-threads` says
+    /// otherwise) and prints the summary of what ran.
+    pub fn run_with(self, mut args: Arguments) -> Conclusion {
+        // Trials compete for the same CPUs; parallel trials would measure each other.
+        if args.test_threads.is_none() {
+            args.test_threads = Some(1);
+        }
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let trials = self.trials_into(reports.clone());
+        let list = args.list;
+        let conclusion = libtest_mimic::run(&args, trials);
+        let reports = reports.lock().unwrap_or_else(|p| p.into_inner());
+        if !list && !reports.is_empty() {
+            eprint!("{}", console::summary(&reports));
+        }
+        conclusion
+    }
+
+    /// Runs scenario `name` of `spec` now, outside libtest, writing its result file like a
+    /// trial does. `None` when the spec has no such scenario.
+    pub fn run_scenario(&self, spec: &Spec, name: &str) -> Option<TrialReport> {
+        let index = spec.scenarios.iter().position(|s| s.name == name)?;
+        Some(trial::run(spec, index, &self.config))
+    }
+
+    /// The trials of every spec, in file order (for listing and tests).
+    pub fn trials(&self) -> Vec<Trial> {
+        self.trials_into(Arc::new(Mutex::new(Vec::new())))
+    }
+
+    fn trials_into(&self, reports: Arc<Mutex<Vec<TrialReport>>>) -> Vec<Trial> {
+        let config = Arc::new(self.config.clone());
+        let mut trials = Vec::new();
+        for path in spec_files(&self.specs_dir) {
+            let shown = display_path(&path, &self.config.workspace);
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let spec = match std::fs::read_to_string(&path) {
+                Err(e) => Err(format!("{}: cannot read the spec: {e}", shown.display())),
+                Ok(text) => {
+                    let cx = crate::spec::Context {
+                        display_path: Some(shown.clone()),
+                        ..Default::default()
+                    };
+                    Spec::parse(&text, &path, &cx).map_err(|e| e.to_string())
+                }
+            };
+            match spec {
+                Err(message) => trials.push(Trial::test(stem, move || Err(Failed::from(message)))),
+                Ok(spec) => {
+                    let spec = Arc::new(spec);
+                    for (i, scenario) in spec.scenarios.iter().enumerate() {
+                        let (spec, config, reports) =
+                            (spec.clone(), config.clone(), reports.clone());
+                        let name = format!("{}::{}", spec.name, scenario.name);
+                        let ignored = scenario.ignore;
+                        trials.push(
+                            Trial::test(name, move || {
+                                let report = trial::run(&spec, i, &config);
+                                let outcome = trial::outcome(&report);
+                                reports
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push(report);
+                                outcome
+                            })
+                            .with_ignored_flag(ignored),
+                        );
+                    }
+                }
+            }
+        }
+        if !self.specs_dir.is_dir() {
+            let dir = self.specs_dir.display().to_string();
+            trials.push(Trial::test("perf-specs", move || {
+                Err(Failed::from(format!("no spec folder at {dir}: create it and add a spec (see the README), or set PERFSPEC_SPECS")))
+            }));
+        }
+        trials
+    }
+}
+
+/// The `*.toml` files of `dir`, sorted by name.
+fn spec_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The spec path relative to the workspace when it is inside it (shorter messages).
+fn display_path(path: &Path, workspace: &Path) -> PathBuf {
+    path.strip_prefix(workspace)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR`, else the folder above the test binary's
+/// profile folder, else `WORKSPACE/target`.
+fn target_dir(workspace: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "deps"))
+        .and_then(|deps| deps.parent()?.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace.join("target"))
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod assertion;
+mod client;
+pub mod compare;
+pub mod data;
+pub mod files;
+mod harness;
+mod load;
+pub mod measure;
+pub mod report;
+pub mod spec;
+mod target;
+pub mod template;
+pub mod units;
+
+pub use harness::Harness;
+pub use target::TargetError;
+
+/// The perf test harness with the default folders: call it from `tests/perf.rs`
+/// (`harness = false`).
+pub fn main() {
+    Harness::new().run()
+}

@@ -1,0 +1,99 @@
+//! The error taxonomy: every failed request is counted under exactly one kind.
+
+use serde::Serialize;
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The TCP connection could not be established.
+    Connect,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection closed or reset before the response was complete.
+    Closed,
+    /// The server sent something that is not valid HTTP.
+    Malformed,
+    /// A status the request did not expect, by class.
+    #[serde(rename = "http-1xx")]
+    Http1xx,
+    /// See [`ErrorKind::Http1xx`].
+    #[serde(rename = "http-2xx")]
+    Http2xx,
+    /// See [`ErrorKind::Http1xx`].
+    #[serde(rename = "http-3xx")]
+    Http3xx,
+    /// See [`ErrorKind::Http1xx`].
+    #[serde(rename = "http-4xx")]
+    Http4xx,
+    /// See [`ErrorKind::Http1xx`].
+    #[serde(rename = "http-5xx")]
+    Http5xx,
+    /// The status was right but the body did not contain the expected text.
+    Expectation,
+    /// The body was larger than the configured cap.
+    BodyTooLarge,
+    /// The request could not be built from the template (for example an invalid header value
+    /// from a data row).
+    InvalidRequest,
+}
+
+impl ErrorKind {
+    /// Every kind, in report order.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Closed,
+        ErrorKind::Malformed,
+        ErrorKind::Http1xx,
+        ErrorKind::Http2xx,
+        ErrorKind::Http3xx,
+        ErrorKind::Http4xx,
+        ErrorKind::Http5xx,
+        ErrorKind::Expectation,
+        ErrorKind::BodyTooLarge,
+        ErrorKind::InvalidRequest,
+    ];
+
+    /// The kind for an unexpected status code.
+    pub fn for_status(code: u16) -> ErrorKind {
+        match code / 100 {
+            1 => ErrorKind::Http1xx,
+            2 => ErrorKind::Http2xx,
+            3 => ErrorKind::Http3xx,
+            4 => ErrorKind::Http4xx,
+            _ => ErrorKind::Http5xx,
+        }
+    }
+
+    /// The name used in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Http1xx => "http-1xx",
+            ErrorKind::Http2xx => "http-2xx",
+            ErrorKind::Http3xx => "http-3xx",
+            ErrorKind::Http4xx => "http-4xx",
+            ErrorKind::Http5xx => "http-5xx",
+            ErrorKind::Expectation => "expectation",
+            ErrorKind::BodyTooLarge => "body-too-large",
+            ErrorKind::InvalidRequest => "invalid-request",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        ErrorKind::ALL
+            .iter()
+            .position(|&k| k == self)
+            .expect("every kind is in ALL")
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,212 @@
+//! What people read in the terminal: the table a trial prints when it fails (and that the
+//! summary repeats), and the one-line-per-scenario summary at the end of a run.
+
+use std::fmt::Write;
+
+use super::table::render;
+use super::{Measured, TrialReport, describe_load};
+use crate::assertion::{Check, Outcome, Stat, Unit};
+use crate::measure::{ErrorKind, Measurement, RequestStats};
+use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
+
+/// The full table for one trial: header, checks, per-request statistics, errors by kind.
+pub fn trial_table(r: &TrialReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  {}  ({})",
+        r.name(),
+        r.label(),
+        describe_load(&r.scenario)
+    );
+    match &r.outcome {
+        Err(reason) => {
+            let _ = writeln!(out, "  could not measure: {}", reason.replace('\n', "\n  "));
+        }
+        Ok(m) => out.push_str(&measured(m)),
+    }
+    if let Some(log) = &r.log {
+        let _ = writeln!(out, "  target log: {log}");
+    }
+    out
+}
+
+fn measured(m: &Measured) -> String {
+    let mut out = String::new();
+    for p in &m.verdict.problems {
+        let _ = writeln!(out, "  problem: {}", p.replace('\n', "\n    "));
+    }
+    if !m.verdict.checks.is_empty() {
+        out.push('\n');
+        out.push_str(&checks_table(&m.verdict.checks));
+    }
+    out.push('\n');
+    out.push_str(&requests_table(&m.measurement));
+    let errors = errors_line(&m.measurement);
+    if !errors.is_empty() {
+        let _ = writeln!(out, "\n  errors by kind: {errors}");
+    }
+    if m.measurement.interrupted > 0 {
+        let _ = writeln!(
+            out,
+            "  {} request(s) still in flight at the end of the graceful stop were interrupted (not counted)",
+            m.measurement.interrupted
+        );
+    }
+    out
+}
+
+/// The assertion table: observed, limit, margin, result.
+pub fn checks_table(checks: &[Check]) -> String {
+    let mut rows = vec![
+        ["check", "observed", "limit", "margin", "result"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let mut notes = Vec::new();
+    for c in checks {
+        let unit = c.unit();
+        let observed = c.observed.map_or("-".into(), |v| unit.format(v));
+        let limit = format!(
+            "{} {}",
+            c.assertion.op.symbol(),
+            unit.format(c.assertion.limit)
+        );
+        let margin = c
+            .margin()
+            .map_or("-".into(), |m| margin_text(m, c.assertion.limit, unit));
+        let mut result = c.outcome.label().to_string();
+        match &c.outcome {
+            Outcome::Inconclusive(why) | Outcome::NotMeasurable(why) => {
+                notes.push(format!("{}: {why}", c.assertion.text))
+            }
+            _ => {
+                if let Some(n) = &c.note {
+                    notes.push(format!("{}: {n}", c.assertion.text));
+                }
+            }
+        }
+        if c.outcome == Outcome::Fail {
+            result = "FAIL  <--".into();
+        }
+        rows.push(vec![
+            c.assertion.text.clone(),
+            observed,
+            limit,
+            margin,
+            result,
+        ]);
+    }
+    let mut out = render(&rows, "  ");
+    for n in notes {
+        let _ = writeln!(out, "    note: {n}");
+    }
+    out
+}
+
+fn margin_text(margin: f64, limit: f64, unit: Unit) -> String {
+    let sign = if margin >= 0.0 { "+" } else { "-" };
+    let abs = unit.format(margin.abs());
+    if limit != 0.0 {
+        format!("{sign}{abs} ({sign}{:.0}%)", (margin / limit).abs() * 100.0)
+    } else {
+        format!("{sign}{abs}")
+    }
+}
+
+/// Per-request statistics and the total.
+pub fn requests_table(m: &Measurement) -> String {
+    let mut rows = vec![
+        [
+            "request", "count", "rate", "p50", "p95", "p99", "max", "errors",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut add = |s: &RequestStats| {
+        let stat = |st| s.stat(st).map_or("-".into(), fmt_us);
+        let errors = match s.error_count() {
+            0 => "0".to_string(),
+            n => format!("{} ({})", fmt_count(n as f64), fmt_percent(s.error_rate())),
+        };
+        rows.push(vec![
+            s.name.clone(),
+            fmt_count(s.requests() as f64),
+            fmt_rate(m.throughput(s)),
+            stat(Stat::Percentile(50.0)),
+            stat(Stat::Percentile(95.0)),
+            stat(Stat::Percentile(99.0)),
+            stat(Stat::Max),
+            errors,
+        ]);
+    };
+    for r in &m.requests {
+        add(r);
+    }
+    if m.requests.len() > 1 {
+        add(&m.total());
+    }
+    render(&rows, "  ")
+}
+
+/// `search: timeout 3, http-5xx 2; embed: connect 1`, empty without errors.
+pub fn errors_line(m: &Measurement) -> String {
+    m.requests
+        .iter()
+        .filter(|r| r.error_count() > 0)
+        .map(|r| {
+            let kinds: Vec<String> = ErrorKind::ALL
+                .iter()
+                .filter_map(|k| {
+                    r.errors
+                        .get(k)
+                        .map(|n| format!("{k} {}", fmt_count(*n as f64)))
+                })
+                .collect();
+            format!("{}: {}", r.name, kinds.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One line per trial: status, name, key figures; then the tables of those that did not pass.
+pub fn summary(reports: &[TrialReport]) -> String {
+    let mut rows = vec![
+        [
+            "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for r in reports {
+        let mut row = vec![r.label().to_string(), r.name()];
+        match &r.outcome {
+            Ok(m) => {
+                let t = m.measurement.total();
+                let stat = |st| t.stat(st).map_or("-".into(), fmt_us);
+                let passed = m
+                    .verdict
+                    .checks
+                    .iter()
+                    .filter(|c| c.outcome == Outcome::Pass)
+                    .count();
+                row.extend([
+                    fmt_count(t.requests() as f64),
+                    fmt_rate(m.measurement.throughput(&t)),
+                    stat(Stat::Percentile(50.0)),
+                    stat(Stat::Percentile(95.0)),
+                    stat(Stat::Percentile(99.0)),
+                    fmt_percent(t.error_rate()),
+                    format!("{passed}/{} passed", m.verdict.checks.len()),
+                ]);
+            }
+            Err(_) => {
+                row.extend(["-", "-", "-", "-", "-", "-", "could not measure"].map(String::from))
+            }
+        }
+        rows.push(row);
+    }
+    let mut out = String::from("\nperfspec summary\n");
+    out.push_str(&render(&rows, "  "));
+    out
+}

@@ -1,0 +1,213 @@
+//! The versioned JSON result of one trial (`target/perfspec/results/SPEC/SCENARIO.json`).
+//! Field names carry their unit (`p99_us`, `rate_per_s`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{TrialReport, describe_load, rfc3339};
+use crate::assertion::{Check, Stat};
+use crate::measure::{Measurement, RequestStats, Second, stat_of};
+
+/// The result file format version; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct ResultFile<'a> {
+    schema: &'static str,
+    schema_version: u32,
+    perfspec_version: &'static str,
+    spec: &'a str,
+    scenario: &'a str,
+    spec_file: &'a str,
+    status: &'static str,
+    error: Option<&'a str>,
+    load: String,
+    started_at: Option<String>,
+    warmup_s: f64,
+    window_s: Option<f64>,
+    interrupted: Option<u64>,
+    problems: Vec<&'a str>,
+    checks: Vec<CheckJson>,
+    total: Option<RequestJson>,
+    requests: Vec<RequestJson>,
+    timeline: Vec<SecondJson>,
+    target_log: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CheckJson {
+    assertion: String,
+    scope: Option<String>,
+    metric: String,
+    op: &'static str,
+    unit: &'static str,
+    limit: f64,
+    observed: Option<f64>,
+    margin: Option<f64>,
+    samples: u64,
+    outcome: &'static str,
+    reason: Option<String>,
+}
+
+/// Latency statistics in µs.
+#[derive(Serialize)]
+struct LatencyJson {
+    min_us: Option<f64>,
+    mean_us: Option<f64>,
+    stdev_us: Option<f64>,
+    p50_us: Option<f64>,
+    p75_us: Option<f64>,
+    p90_us: Option<f64>,
+    p95_us: Option<f64>,
+    p99_us: Option<f64>,
+    p99_9_us: Option<f64>,
+    max_us: Option<f64>,
+}
+
+impl LatencyJson {
+    fn of(s: &RequestStats) -> LatencyJson {
+        let p = |q| s.stat(Stat::Percentile(q));
+        LatencyJson {
+            min_us: s.stat(Stat::Min),
+            mean_us: s.stat(Stat::Mean).map(round3),
+            stdev_us: s.stat(Stat::Stdev).map(round3),
+            p50_us: p(50.0),
+            p75_us: p(75.0),
+            p90_us: p(90.0),
+            p95_us: p(95.0),
+            p99_us: p(99.0),
+            p99_9_us: p(99.9),
+            max_us: s.stat(Stat::Max),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RequestJson {
+    name: String,
+    requests: u64,
+    ok: u64,
+    errors: u64,
+    error_rate: f64,
+    rate_per_s: f64,
+    body_bytes: u64,
+    latency: LatencyJson,
+    errors_by_kind: BTreeMap<&'static str, u64>,
+}
+
+impl RequestJson {
+    fn of(s: &RequestStats, m: &Measurement) -> RequestJson {
+        RequestJson {
+            name: s.name.clone(),
+            requests: s.requests(),
+            ok: s.ok,
+            errors: s.error_count(),
+            error_rate: s.error_rate(),
+            rate_per_s: round3(m.throughput(s)),
+            body_bytes: s.bytes,
+            latency: LatencyJson::of(s),
+            errors_by_kind: s.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SecondJson {
+    t_s: i64,
+    warmup: bool,
+    ok: u64,
+    errors: u64,
+    p50_us: Option<f64>,
+    p95_us: Option<f64>,
+    p99_us: Option<f64>,
+    max_us: Option<f64>,
+}
+
+impl SecondJson {
+    fn of(s: &Second) -> SecondJson {
+        let t = s.total();
+        let p = |q| stat_of(&t.latency, Stat::Percentile(q));
+        SecondJson {
+            t_s: s.t,
+            warmup: s.t < 0,
+            ok: t.ok,
+            errors: t.errors,
+            p50_us: p(50.0),
+            p95_us: p(95.0),
+            p99_us: p(99.0),
+            max_us: stat_of(&t.latency, Stat::Max),
+        }
+    }
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn check_json(c: &Check) -> CheckJson {
+    let reason = match &c.outcome {
+        crate::assertion::Outcome::Inconclusive(r)
+        | crate::assertion::Outcome::NotMeasurable(r) => Some(r.clone()),
+        _ => c.note.clone(),
+    };
+    CheckJson {
+        assertion: c.assertion.text.clone(),
+        scope: c.assertion.scope.clone(),
+        metric: c.assertion.metric.name(),
+        op: c.assertion.op.symbol(),
+        unit: c.unit().json_suffix(),
+        limit: c.assertion.limit,
+        observed: c.observed,
+        margin: c.margin(),
+        samples: c.samples,
+        outcome: match c.outcome {
+            crate::assertion::Outcome::Pass => "pass",
+            crate::assertion::Outcome::Fail => "fail",
+            crate::assertion::Outcome::Inconclusive(_) => "inconclusive",
+            crate::assertion::Outcome::NotMeasurable(_) => "not-measurable",
+        },
+        reason,
+    }
+}
+
+/// Renders the result of one trial as pretty JSON with a trailing newline.
+pub fn render(r: &TrialReport) -> String {
+    let measured = r.outcome.as_ref().ok();
+    let m = measured.map(|x| &x.measurement);
+    let file = ResultFile {
+        schema: "perfspec-result",
+        schema_version: SCHEMA_VERSION,
+        perfspec_version: env!("CARGO_PKG_VERSION"),
+        spec: &r.spec,
+        scenario: &r.scenario.name,
+        spec_file: &r.spec_file,
+        status: match r.status() {
+            Some(crate::compare::Status::Pass) => "pass",
+            Some(crate::compare::Status::Fail) => "fail",
+            Some(crate::compare::Status::Inconclusive) => "inconclusive",
+            None => "error",
+        },
+        error: r.outcome.as_ref().err().map(String::as_str),
+        load: describe_load(&r.scenario),
+        started_at: m.map(|m| rfc3339(m.started_at)),
+        warmup_s: r.scenario.warmup.as_secs_f64(),
+        window_s: m.map(|m| round3(m.window.as_secs_f64())),
+        interrupted: m.map(|m| m.interrupted),
+        problems: measured.map_or(vec![], |x| {
+            x.verdict.problems.iter().map(String::as_str).collect()
+        }),
+        checks: measured.map_or(vec![], |x| {
+            x.verdict.checks.iter().map(check_json).collect()
+        }),
+        total: m.map(|m| RequestJson::of(&m.total(), m)),
+        requests: m.map_or(vec![], |m| {
+            m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
+        }),
+        timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
+        target_log: r.log.as_deref(),
+    };
+    let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,130 @@
+//! Reports of a run: the console table (failure messages and the end summary) and the
+//! versioned JSON result file.
+
+pub mod console;
+pub mod json;
+mod table;
+
+use crate::compare::{Status, Verdict};
+use crate::measure::Measurement;
+use crate::spec::{Load, Scenario, Think};
+use crate::units::fmt_duration;
+
+/// Everything known about one trial, for every renderer.
+#[derive(Debug, Clone)]
+pub struct TrialReport {
+    /// Spec name (file stem).
+    pub spec: String,
+    /// The scenario as specified.
+    pub scenario: Scenario,
+    /// The spec file.
+    pub spec_file: String,
+    /// What was measured and decided, or why nothing could be measured.
+    pub outcome: Result<Measured, String>,
+    /// The target's log file, when perfspec started it.
+    pub log: Option<String>,
+}
+
+/// A trial that ran.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// The measurement.
+    pub measurement: Measurement,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl TrialReport {
+    /// `SPEC::SCENARIO`.
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.spec, self.scenario.name)
+    }
+
+    /// The status; `None` when the trial could not measure.
+    pub fn status(&self) -> Option<Status> {
+        self.outcome.as_ref().ok().map(|m| m.verdict.status)
+    }
+
+    /// `PASS`, `FAIL`, `INCONCLUSIVE` or `ERROR`.
+    pub fn label(&self) -> &'static str {
+        self.status().map_or("ERROR", Status::label)
+    }
+}
+
+/// One line describing the load: `closed, 5 users, think 100ms..500ms; 3s warm-up, 20s measured`.
+pub fn describe_load(s: &Scenario) -> String {
+    let mut out = match &s.load {
+        Load::Closed(c) => {
+            let mut t = format!(
+                "closed, {} user{}",
+                c.users,
+                if c.users == 1 { "" } else { "s" }
+            );
+            if !c.ramp_up.is_zero() {
+                t.push_str(&format!(", ramp-up {}", fmt_duration(c.ramp_up)));
+            }
+            match c.think {
+                Think::Fixed(d) if d.is_zero() => {}
+                Think::Fixed(d) => t.push_str(&format!(", think {}", fmt_duration(d))),
+                Think::Uniform(a, b) => {
+                    t.push_str(&format!(", think {}..{}", fmt_duration(a), fmt_duration(b)))
+                }
+            }
+            t
+        }
+    };
+    if !s.warmup.is_zero() {
+        out.push_str(&format!("; {} warm-up", fmt_duration(s.warmup)));
+    }
+    match s.iterations {
+        Some(n) => out.push_str(&format!(
+            "; {n} iterations (at most {})",
+            fmt_duration(s.duration)
+        )),
+        None => out.push_str(&format!("; {} measured", fmt_duration(s.duration))),
+    }
+    out
+}
+
+/// Formats a wall-clock time as RFC 3339 UTC (`2026-11-24T08:30:00Z`).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            "2026-11-18T11:06:40Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! Specs: the TOML schema (private serde structs in `raw`) converted into validated types.
+//! Downstream code sees only valid specs; every problem is reported with file, line and column.
+
+mod convert;
+mod error;
+mod raw;
+mod request;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Diagnostic, SpecError};
+
+use crate::assertion::Assertion;
+use crate::data::DataSource;
+use crate::template::Template;
+
+/// A validated spec: one TOML file of `perf-specs/`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The file stem; trials are named `NAME::SCENARIO`.
+    pub name: String,
+    /// The file, as found.
+    pub path: PathBuf,
+    /// The source text, kept so later checks can point into it.
+    pub source: Arc<str>,
+    /// The system under test.
+    pub target: Target,
+    /// Defaults for every request.
+    pub defaults: Defaults,
+    /// The request mix, in file order.
+    pub requests: Vec<Request>,
+    /// Variables for the requests.
+    pub data: Vec<DataSource>,
+    /// Scenarios, in file order.
+    pub scenarios: Vec<Scenario>,
+    /// Values taken from the environment (`{{env:NAME}}`): redacted in every artifact.
+    pub secrets: Vec<String>,
+}
+
+/// The system under test.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A command the harness starts and stops.
+    Command(CommandTarget),
+    /// A service that is already running.
+    Url(UrlTarget),
+}
+
+/// A target started from a command line.
+#[derive(Debug, Clone)]
+pub struct CommandTarget {
+    /// The argv; each argument may hold `{port}` and `{bin:NAME}`.
+    pub argv: Vec<Vec<ArgPart>>,
+    /// Extra environment; values may hold `{port}`.
+    pub env: Vec<(String, Vec<ArgPart>)>,
+    /// Working directory (relative paths are relative to the spec's folder).
+    pub cwd: PathBuf,
+    /// Readiness probe.
+    pub ready: Readiness,
+    /// Grace between SIGTERM and SIGKILL at teardown.
+    pub stop_timeout: Duration,
+}
+
+/// A piece of a command argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgPart {
+    /// Text as written.
+    Lit(String),
+    /// The free port the harness picked.
+    Port,
+    /// A binary of this workspace, built on demand; `span` points into the spec.
+    Bin {
+        /// The binary's name.
+        name: String,
+        /// Where the placeholder is in the spec source.
+        span: Range<usize>,
+    },
+}
+
+/// A running service.
+#[derive(Debug, Clone)]
+pub struct UrlTarget {
+    /// Host as written (name or address).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Path prefix prepended to request paths (no trailing slash).
+    pub base_path: String,
+    /// Whether a host outside loopback may be loaded.
+    pub allow_remote: bool,
+    /// Readiness probe.
+    pub ready: Readiness,
+}
+
+/// How the harness decides the target is ready.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// Path polled with GET until it answers 2xx; `None` waits for the port to accept.
+    pub path: Option<String>,
+    /// How long to wait before giving up.
+    pub timeout: Duration,
+}
+
+/// Defaults for every request.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// Request timeout: connect, send and the whole body.
+    pub timeout: Duration,
+    /// Headers sent with every request (a request's own headers win).
+    pub headers: Vec<(String, Template)>,
+    /// Largest response body read; larger bodies are an error of their own kind.
+    pub max_body: u64,
+}
+
+/// One request of the mix.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Name used in reports and assertions (`search.p99`).
+    pub name: String,
+    /// HTTP method.
+    pub method: http::Method,
+    /// Path (starts with `/`), with placeholders.
+    pub path: Template,
+    /// Query parameters.
+    pub query: Vec<(String, Template)>,
+    /// Headers, after the defaults.
+    pub headers: Vec<(String, Template)>,
+    /// Body.
+    pub body: Body,
+    /// Relative weight in the mix (≥ 1).
+    pub weight: u32,
+    /// Timeout for this request.
+    pub timeout: Duration,
+    /// What a successful response looks like.
+    pub expect: Expect,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// JSON (`Content-Type: application/json` unless a header says otherwise).
+    Json(Template),
+    /// Raw text.
+    Raw(Template),
+}
+
+/// What a successful response looks like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    /// Accepted status codes.
+    pub status: StatusMatch,
+    /// Text the body must contain.
+    pub body_contains: Option<String>,
+}
+
+/// Accepted status codes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusMatch {
+    /// Any code of a class: `2` for 2xx.
+    Class(u16),
+    /// Exactly these codes.
+    Codes(Vec<u16>),
+}
+
+impl StatusMatch {
+    /// Whether `code` is accepted.
+    pub fn accepts(&self, code: u16) -> bool {
+        match self {
+            StatusMatch::Class(c) => code / 100 == *c,
+            StatusMatch::Codes(codes) => codes.contains(&code),
+        }
+    }
+}
+
+/// One scenario: a load shape, its timing and its assertions.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name (`steady`).
+    pub name: String,
+    /// How load is offered.
+    pub load: Load,
+    /// Time at the start excluded from statistics.
+    pub warmup: Duration,
+    /// Measured time after the warm-up (an upper bound when `iterations` is set).
+    pub duration: Duration,
+    /// Stop after this many measured requests.
+    pub iterations: Option<u64>,
+    /// Time in-flight requests get to finish after the end; still running after it they are
+    /// counted as interrupted.
+    pub graceful_stop: Duration,
+    /// Only run with `--ignored` / `--include-ignored`.
+    pub ignore: bool,
+    /// The checks.
+    pub assertions: Vec<Assertion>,
+}
+
+/// How load is offered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// A fixed number of users, each sending its next request when the last one finished
+    /// (plus think time).
+    Closed(Closed),
+}
+
+/// The closed model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    /// Concurrent users, each with its own connection.
+    pub users: u32,
+    /// Users start evenly spread over this time.
+    pub ramp_up: Duration,
+    /// Pause between a user's requests.
+    pub think: Think,
+}
+
+/// Pause between a user's requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Think {
+    /// Always this long (zero: none).
+    Fixed(Duration),
+    /// Uniformly between the two.
+    Uniform(Duration, Duration),
+}
+
+/// What a spec may refer to outside itself.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Environment lookups for `{{env:NAME}}`; `None` reads the process environment.
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// The path shown in messages, when it differs from the path files are resolved against
+    /// (a path relative to the workspace, say).
+    pub display_path: Option<PathBuf>,
+}
+
+impl Spec {
+    /// Reads and validates a spec file.
+    pub fn load(path: &Path) -> Result<Spec, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Spec::parse(&text, path, &Context::default())
+    }
+
+    /// Validates spec text; `path` anchors relative paths and names the file in errors
+    /// (unless `cx.display_path` is set).
+    pub fn parse(text: &str, path: &Path, cx: &Context) -> Result<Spec, SpecError> {
+        convert::convert(text, path, cx).map_err(|d| d.into_error())
+    }
+
+    /// The scenario called `name`.
+    pub fn scenario(&self, name: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// A diagnostic pointing at `span` of this spec's source.
+    pub fn diagnostic(
+        &self,
+        span: Range<usize>,
+        message: String,
+        help: Option<String>,
+    ) -> Diagnostic {
+        Diagnostic::at(&self.path, &self.source, span, message, help)
+    }
+}

@@ -1,0 +1,102 @@
+//! The TOML schema as written: strict serde structs (unknown keys are errors) that keep the
+//! spans of values so validation can point at them.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub(super) type S<T> = Spanned<T>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawSpec {
+    pub target: S<RawTarget>,
+    #[serde(default)]
+    pub defaults: Option<S<RawDefaults>>,
+    #[serde(default)]
+    pub request: Vec<S<RawRequest>>,
+    #[serde(default)]
+    pub data: IndexMap<S<String>, S<RawData>>,
+    #[serde(default)]
+    pub scenario: IndexMap<S<String>, S<RawScenario>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawTarget {
+    pub command: Option<S<Vec<S<String>>>>,
+    pub url: Option<S<String>>,
+    #[serde(default)]
+    pub env: IndexMap<S<String>, S<String>>,
+    pub cwd: Option<S<String>>,
+    pub ready: Option<S<String>>,
+    pub ready_timeout: Option<S<String>>,
+    pub stop_timeout: Option<S<String>>,
+    pub allow_remote: Option<S<bool>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawDefaults {
+    pub timeout: Option<S<String>>,
+    #[serde(default)]
+    pub headers: IndexMap<S<String>, S<String>>,
+    pub max_body: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRequest {
+    pub name: S<String>,
+    pub method: Option<S<String>>,
+    pub path: S<String>,
+    #[serde(default)]
+    pub query: IndexMap<S<String>, S<toml::Value>>,
+    #[serde(default)]
+    pub headers: IndexMap<S<String>, S<String>>,
+    pub json: Option<S<toml::Value>>,
+    pub body: Option<S<String>>,
+    pub weight: Option<S<i64>>,
+    pub timeout: Option<S<String>>,
+    pub expect: Option<S<RawExpect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawExpect {
+    pub status: Option<S<toml::Value>>,
+    pub body_contains: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawData {
+    pub file: Option<S<String>>,
+    pub values: Option<S<Vec<toml::Value>>>,
+    pub format: Option<S<String>>,
+    pub pick: Option<S<String>>,
+    pub seed: Option<S<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawScenario {
+    pub load: S<RawLoad>,
+    pub warmup: Option<S<String>>,
+    pub duration: Option<S<String>>,
+    pub iterations: Option<S<i64>>,
+    pub graceful_stop: Option<S<String>>,
+    #[serde(default)]
+    pub ignore: bool,
+    #[serde(default)]
+    pub assert: Vec<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawLoad {
+    pub model: S<String>,
+    pub users: Option<S<i64>>,
+    pub ramp_up: Option<S<String>>,
+    pub think_time: Option<S<String>>,
+}

@@ -1,0 +1,265 @@
+//! The system under test: spawn a command (free port, environment, readiness probe, log
+//! capture, teardown of the whole process group) or reach a service that is already running.
+
+mod bin;
+mod process;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::HttpUser;
+use crate::spec::{
+    ArgPart, CommandTarget, Diagnostic, Expect, Readiness, Spec, StatusMatch, Target,
+};
+pub(crate) use process::{Process, kill_all_groups};
+
+/// Why the target could not be brought up.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// A `{bin:NAME}` placeholder could not be built.
+    #[error("{0}")]
+    Bin(Box<Diagnostic>),
+    /// The command could not be started at all.
+    #[error("could not start target `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The target exited before it became ready.
+    #[error("target exited before it was ready ({status})\nlog: {log}\n--- last lines ---\n{tail}")]
+    ExitedEarly {
+        /// Exit status.
+        status: String,
+        /// Log file.
+        log: String,
+        /// The last lines of its log.
+        tail: String,
+    },
+    /// The readiness probe never succeeded.
+    #[error(
+        "target not ready after {timeout:?}: {probe} (last attempt: {last})\nlog: {log}\n--- last lines ---\n{tail}"
+    )]
+    NotReady {
+        /// How long we waited.
+        timeout: Duration,
+        /// What was probed.
+        probe: String,
+        /// The last failure.
+        last: String,
+        /// Log file.
+        log: String,
+        /// The last lines of its log.
+        tail: String,
+    },
+    /// The host of a `url` target could not be resolved or is not allowed.
+    #[error("{0}")]
+    Address(String),
+}
+
+/// A target that is up.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// Where load goes.
+    pub addr: SocketAddr,
+    /// The Host header.
+    pub host: String,
+    /// Prefix of every request path.
+    pub base_path: String,
+    /// The process, for command targets.
+    pub process: Option<Process>,
+}
+
+/// Brings the target of `spec` up; `log` receives the output of a started command and
+/// `workspace` is where `{bin:NAME}` is built.
+pub(crate) async fn start(
+    spec: &Spec,
+    log: &Path,
+    workspace: &Path,
+    allow_remote: bool,
+) -> Result<Running, TargetError> {
+    match &spec.target {
+        Target::Command(cmd) => start_command(spec, cmd, log, workspace).await,
+        Target::Url(url) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((url.host.as_str(), url.port))
+                .await
+                .map_err(|e| TargetError::Address(format!("cannot resolve `{}`: {e}", url.host)))?
+                .collect();
+            let addr = *addrs.first().ok_or_else(|| {
+                TargetError::Address(format!("`{}` resolved to no address", url.host))
+            })?;
+            if !(url.allow_remote || allow_remote) {
+                if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+                    return Err(TargetError::Address(format!(
+                        "`{}` resolves to {remote}, outside loopback: refusing to send load there; \
+                         set `allow-remote = true` in [target] or PERFSPEC_ALLOW_REMOTE=1 to allow it",
+                        url.host
+                    )));
+                }
+            }
+            let host = if url.port == 80 {
+                url.host.clone()
+            } else {
+                format!("{}:{}", url.host, url.port)
+            };
+            wait_ready(addr, &url.ready, None).await?;
+            Ok(Running {
+                addr,
+                host,
+                base_path: url.base_path.clone(),
+                process: None,
+            })
+        }
+    }
+}
+
+async fn start_command(
+    spec: &Spec,
+    cmd: &CommandTarget,
+    log: &Path,
+    workspace: &Path,
+) -> Result<Running, TargetError> {
+    let port =
+        free_port().map_err(|e| TargetError::Address(format!("no free port on 127.0.0.1: {e}")))?;
+    let mut argv = Vec::new();
+    for arg in &cmd.argv {
+        argv.push(render_arg(spec, arg, port, workspace).await?);
+    }
+    let mut env = Vec::new();
+    for (k, v) in &cmd.env {
+        env.push((k.clone(), render_arg(spec, v, port, workspace).await?));
+    }
+    let mut process =
+        Process::spawn(&argv, &env, &cmd.cwd, log, cmd.stop_timeout).map_err(|source| {
+            TargetError::Spawn {
+                program: argv[0].clone(),
+                source,
+            }
+        })?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_ready(addr, &cmd.ready, Some(&mut process)).await?;
+    Ok(Running {
+        addr,
+        host: format!("127.0.0.1:{port}"),
+        base_path: String::new(),
+        process: Some(process),
+    })
+}
+
+async fn render_arg(
+    spec: &Spec,
+    parts: &[ArgPart],
+    port: u16,
+    workspace: &Path,
+) -> Result<String, TargetError> {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            ArgPart::Lit(s) => out.push_str(s),
+            ArgPart::Port => out.push_str(&port.to_string()),
+            ArgPart::Bin { name, span } => {
+                let (name, ws) = (name.clone(), workspace.to_path_buf());
+                let built = tokio::task::spawn_blocking(move || bin::resolve(&name, &ws))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("build task failed: {e}")));
+                let path: PathBuf = built.map_err(|e| {
+                    let help = "{bin:NAME} names a binary target of this cargo workspace";
+                    TargetError::Bin(Box::new(spec.diagnostic(
+                        span.clone(),
+                        format!("cannot build `{{bin:{name}}}`: {e}", name = part_name(part)),
+                        Some(help.into()),
+                    )))
+                })?;
+                out.push_str(&path.to_string_lossy());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn part_name(part: &ArgPart) -> &str {
+    match part {
+        ArgPart::Bin { name, .. } => name,
+        _ => "",
+    }
+}
+
+/// A port that was free a moment ago: bind port 0 and release it.
+fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Polls until the target answers: GET `ready` returns 2xx, or (without a path) the port
+/// accepts a connection. Fails early with the log when the process exits.
+async fn wait_ready(
+    addr: SocketAddr,
+    ready: &Readiness,
+    mut process: Option<&mut Process>,
+) -> Result<(), TargetError> {
+    let deadline = Instant::now() + ready.timeout;
+    let probe = match &ready.path {
+        Some(p) => format!("GET http://{addr}{p} did not answer 2xx"),
+        None => format!("nothing accepted connections on {addr}"),
+    };
+    let expect = Expect {
+        status: StatusMatch::Class(2),
+        body_contains: None,
+    };
+    loop {
+        if let Some(p) = process.as_deref_mut() {
+            if let Some(status) = p.exited() {
+                return Err(TargetError::ExitedEarly {
+                    status: status.to_string(),
+                    log: p.log_path().display().to_string(),
+                    tail: p.log_tail(20),
+                });
+            }
+        }
+        let attempt = Instant::now() + Duration::from_secs(1);
+        let result = match &ready.path {
+            Some(path) => {
+                let mut user = HttpUser::new(addr, 1024 * 1024);
+                let req = http::Request::get(path.as_str())
+                    .header(http::header::HOST, addr.to_string())
+                    .body(http_body_util::Full::new(bytes::Bytes::new()))
+                    .expect("a validated path and a socket address make a valid request");
+                match tokio::time::timeout_at(attempt, user.send(req, &expect)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(kind)) => Err(kind.to_string()),
+                    Err(_) => Err("timeout".into()),
+                }
+            }
+            None => {
+                match tokio::time::timeout_at(attempt, tokio::net::TcpStream::connect(addr)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("timeout".into()),
+                }
+            }
+        };
+        let last = match result {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if Instant::now() >= deadline {
+            let (log, tail) = match process.as_deref() {
+                Some(p) => (p.log_path().display().to_string(), p.log_tail(20)),
+                None => ("(not started by perfspec)".into(), String::new()),
+            };
+            return Err(TargetError::NotReady {
+                timeout: ready.timeout,
+                probe,
+                last,
+                log,
+                tail,
+            });
+        }
+        // Polling interval of the readiness probe.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,38 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use perfspec::Harness;
+use perfspec::report::TrialReport;
+use perfspec::spec::{Context, Spec};
+
+/// A fresh folder under the target directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Parses `text` as spec `dir/NAME.toml` (written there, so relative files resolve).
+pub fn spec(dir: &Path, name: &str, text: &str) -> Spec {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    Spec::parse(text, &path, &Context::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs one scenario with artifacts under `dir/out`.
+pub fn run(dir: &Path, spec: &Spec, scenario: &str) -> TrialReport {
+    Harness::new()
+        .out_dir(dir.join("out"))
+        .run_scenario(spec, scenario)
+        .expect("scenario exists")
+}
+
+/// The measured outcome, or a panic with the reason it could not measure.
+pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
+    r.outcome
+        .as_ref()
+        .unwrap_or_else(|e| panic!("could not measure: {e}"))
+}

@@ -54,6 +54,7 @@ fn build(name: &str, workspace: &Path) -> Result<PathBuf, String> {
         .args([
             "build",
             "--quiet",
+            "--workspace",
             "--message-format=json-render-diagnostics",
             "--bin",
             name,

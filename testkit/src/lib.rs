@@ -49,8 +49,17 @@ impl Server {
         F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
+        Server::http_on(0, threads, handler)
+    }
+
+    /// [`Server::http`] on a given port of 127.0.0.1 (0 picks a free one).
+    pub fn http_on<F, Fut>(port: u16, threads: usize, handler: F) -> Server
+    where
+        F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
         let handler = Arc::new(handler);
-        Server::tcp(threads, move |stream| {
+        Server::tcp_on(port, threads, move |stream| {
             let handler = handler.clone();
             async move {
                 let service = service_fn(move |req| {
@@ -71,12 +80,22 @@ impl Server {
         F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Server::tcp_on(0, threads, conn)
+    }
+
+    /// [`Server::tcp`] on a given port of 127.0.0.1 (0 picks a free one).
+    pub fn tcp_on<F, Fut>(port: u16, threads: usize, conn: F) -> Server
+    where
+        F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .enable_all()
             .build()
             .expect("a test runtime starts");
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let std_listener =
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
         std_listener
             .set_nonblocking(true)
             .expect("non-blocking listener");

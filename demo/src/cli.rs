@@ -1,0 +1,123 @@
+//! Command-line options.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::slowdown::{Endpoint, EndpointSet};
+
+/// Options of the demo service.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "perfspec-demo",
+    version,
+    about = "Demo HTTP service (embeddings, vector search, chat completions) for perfspec load tests"
+)]
+pub struct Options {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to bind; 0 picks a free port (the chosen one is printed on stderr).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Tokio worker threads.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
+
+    /// Number of synthetic documents in the search corpus.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub corpus: u32,
+
+    /// Embedding dimension.
+    #[arg(long, default_value_t = 384, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub dim: u32,
+
+    /// Make the chosen endpoints this many times slower (CPU busy work, not sleep).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_slowdown)]
+    pub slowdown: f64,
+
+    /// Comma-separated endpoints affected by --slowdown: embed,search,chat.
+    #[arg(long, default_value = "embed,search,chat", value_parser = parse_endpoints)]
+    pub slowdown_endpoints: EndpointSet,
+
+    /// Chat: milliseconds from request arrival to the first token.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub ttft: u64,
+
+    /// Chat: milliseconds between consecutive tokens.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub token_delay: u64,
+
+    /// Largest accepted request body in bytes; larger ones get 413.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+}
+
+impl Options {
+    /// Time to first token as a `Duration`.
+    pub fn ttft(&self) -> Duration {
+        Duration::from_millis(self.ttft)
+    }
+
+    /// Inter-token delay as a `Duration`.
+    pub fn token_delay(&self) -> Duration {
+        Duration::from_millis(self.token_delay)
+    }
+}
+
+/// Bounded above so that scaled durations can never overflow.
+fn parse_slowdown(s: &str) -> Result<f64, String> {
+    let f: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    if (1.0..=1000.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err("must be a number between 1.0 and 1000.0".into())
+    }
+}
+
+fn parse_endpoints(s: &str) -> Result<EndpointSet, String> {
+    let mut set = EndpointSet::default();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let endpoint = match name {
+            "embed" => Endpoint::Embed,
+            "search" => Endpoint::Search,
+            "chat" => Endpoint::Chat,
+            other => {
+                return Err(format!(
+                    "unknown endpoint `{other}` (expected embed, search, chat)"
+                ));
+            }
+        };
+        set.insert(endpoint);
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let o = Options::parse_from(["perfspec-demo"]);
+        assert_eq!(o.host, "127.0.0.1");
+        assert_eq!((o.port, o.threads, o.corpus, o.dim), (0, 2, 10_000, 384));
+        assert_eq!((o.ttft, o.token_delay, o.max_body), (40, 8, 1 << 20));
+        assert_eq!(o.slowdown, 1.0);
+        assert!(o.slowdown_endpoints.contains(Endpoint::Chat));
+    }
+
+    #[test]
+    fn slowdown_options() {
+        let o = Options::parse_from(["x", "--slowdown", "1.2", "--slowdown-endpoints", "search"]);
+        assert_eq!(o.slowdown, 1.2);
+        assert!(o.slowdown_endpoints.contains(Endpoint::Search));
+        assert!(!o.slowdown_endpoints.contains(Endpoint::Embed));
+        assert!(Options::try_parse_from(["x", "--slowdown", "0.5"]).is_err());
+        assert!(Options::try_parse_from(["x", "--slowdown", "NaN"]).is_err());
+        assert!(Options::try_parse_from(["x", "--slowdown-endpoints", "foo"]).is_err());
+        assert!(Options::try_parse_from(["x", "--corpus", "0"]).is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! perfspec-demo: the HTTP service the bundled perfspec specs load-test.
+//!
+//! Three endpoints with realistic cost profiles: `POST /embed` (feature-hashing
+//! embeddings, CPU-light), `POST /search` (exact cosine top-k over a synthetic corpus,
+//! CPU-heavy) and `POST /v1/chat/completions` (OpenAI-compatible, retrieval plus
+//! precisely scheduled token streaming, latency-bound). `--slowdown` makes chosen
+//! endpoints genuinely slower, to exercise regression gates.
+
+pub mod chat;
+pub mod cli;
+pub mod corpus;
+pub mod embed;
+pub mod handlers;
+pub mod respond;
+pub mod server;
+pub mod slowdown;
+pub mod sse;
+pub mod state;
+pub mod vocab;
+
+pub use cli::Options;
+pub use server::serve;

@@ -1,0 +1,57 @@
+//! State shared by all connections.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::cli::Options;
+use crate::corpus::Corpus;
+use crate::embed::Embedder;
+use crate::slowdown::Slowdown;
+
+/// Configuration and data shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    /// Set once the background build finishes; until then the service is "starting".
+    pub corpus: OnceLock<Corpus>,
+    /// Number of documents the corpus will have.
+    pub corpus_size: usize,
+    /// Text embedder (also used to build the corpus).
+    pub embedder: Embedder,
+    /// Artificial slowdown.
+    pub slowdown: Slowdown,
+    /// Chat: time from request arrival to first token.
+    pub ttft: Duration,
+    /// Chat: time between tokens.
+    pub token_delay: Duration,
+    /// Largest accepted request body.
+    pub max_body: usize,
+    next_id: AtomicU64,
+}
+
+impl AppState {
+    /// State for `opts`, with the corpus not built yet.
+    pub fn new(opts: &Options) -> Self {
+        Self {
+            corpus: OnceLock::new(),
+            corpus_size: opts.corpus as usize,
+            embedder: Embedder::new(opts.dim as usize),
+            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints),
+            ttft: opts.ttft(),
+            token_delay: opts.token_delay(),
+            max_body: opts.max_body,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Builds the corpus (blocking, CPU-bound) and marks the service ready.
+    pub fn build_corpus(&self) {
+        let corpus = Corpus::build(self.corpus_size, &self.embedder);
+        let _ = self.corpus.set(corpus);
+    }
+
+    /// A fresh id for chat completions (`chatcmpl-N`).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -16,7 +16,7 @@ pub mod template;
 pub mod units;
 
 pub use harness::Harness;
-pub use target::TargetError;
+pub use target::{TargetError, workspace_bin};
 
 /// The perf test harness with the default folders: call it from `tests/perf.rs`
 /// (`harness = false`).

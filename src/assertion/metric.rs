@@ -196,13 +196,13 @@ fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
             format!("requests of this spec: {known}"),
         );
     }
-    if let Some(stat) = segs.last().and_then(|s| s.strip_prefix('p')) {
-        if stat.parse::<f64>().is_ok() {
-            return (
-                format!("`p{stat}` is not a percentile between 0 and 100"),
-                "percentiles are written p50, p90, p99, p99.9".into(),
-            );
-        }
+    if let Some(stat) = segs.last().and_then(|s| s.strip_prefix('p'))
+        && stat.parse::<f64>().is_ok()
+    {
+        return (
+            format!("`p{stat}` is not a percentile between 0 and 100"),
+            "percentiles are written p50, p90, p99, p99.9".into(),
+        );
     }
     (format!("unknown metric `{text}`"), HELP.into())
 }

@@ -96,10 +96,10 @@ impl HttpUser {
         if !expect.status.accepts(status) {
             return Err(ErrorKind::for_status(status));
         }
-        if let Some(needle) = &expect.body_contains {
-            if !contains(&kept, needle.as_bytes()) {
-                return Err(ErrorKind::Expectation);
-            }
+        if let Some(needle) = &expect.body_contains
+            && !contains(&kept, needle.as_bytes())
+        {
+            return Err(ErrorKind::Expectation);
         }
         Ok(Received { bytes })
     }

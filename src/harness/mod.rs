@@ -21,6 +21,8 @@ pub(crate) struct Config {
     pub out_dir: PathBuf,
     /// Whether the command line or environment allows non-loopback targets.
     pub allow_remote: bool,
+    /// Worker threads of the load generator; `None`: one per CPU.
+    pub threads: Option<usize>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -50,12 +52,17 @@ impl Harness {
             .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
         let allow_remote =
             std::env::var("PERFSPEC_ALLOW_REMOTE").is_ok_and(|v| v == "1" || v == "true");
+        let threads = std::env::var("PERFSPEC_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0);
         Harness {
             specs_dir,
             config: Config {
                 workspace,
                 out_dir,
                 allow_remote,
+                threads,
             },
         }
     }
@@ -69,6 +76,13 @@ impl Harness {
     /// Writes artifacts to `dir` instead.
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
         self.config.out_dir = dir.into();
+        self
+    }
+
+    /// Runs the load generator on `threads` worker threads (default: one per CPU;
+    /// `PERFSPEC_THREADS` sets it from the environment).
+    pub fn generator_threads(mut self, threads: usize) -> Harness {
+        self.config.threads = Some(threads.max(1));
         self
     }
 

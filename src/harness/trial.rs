@@ -32,9 +32,12 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         outcome: Err(String::new()),
         log: None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("perfspec-load");
+    if let Some(n) = config.threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.build();
     report.outcome = match runtime {
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
         Ok(rt) => rt.block_on(measure(spec, index, config, &log, &mut report.log)),
@@ -44,11 +47,11 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         .join("results")
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
-    if let Err(e) = write_atomic(&path, json::render(&report).as_bytes()) {
-        if let Ok(m) = &mut report.outcome {
-            m.verdict.problems.push(e.to_string());
-            m.verdict.status = Status::Fail;
-        }
+    if let Err(e) = write_atomic(&path, json::render(&report).as_bytes())
+        && let Ok(m) = &mut report.outcome
+    {
+        m.verdict.problems.push(e.to_string());
+        m.verdict.status = Status::Fail;
     }
     report
 }

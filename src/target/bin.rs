@@ -9,9 +9,10 @@ use std::sync::Mutex;
 
 static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
-/// Builds (or finds up to date) binary `name` and returns its path. `PERFSPEC_BIN_DIR`, when
-/// set, is searched first and nothing is built (for prebuilt archives).
-pub(crate) fn resolve(name: &str, workspace: &Path) -> Result<PathBuf, String> {
+/// Builds (or finds up to date) binary `name` of the cargo workspace at `workspace` with the
+/// profile of the running executable, and returns its path. `PERFSPEC_BIN_DIR`, when set, is
+/// searched instead and nothing is built (for prebuilt archives).
+pub fn workspace_bin(name: &str, workspace: &Path) -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("PERFSPEC_BIN_DIR") {
         let path = Path::new(&dir).join(name);
         return if path.is_file() {

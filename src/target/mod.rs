@@ -14,6 +14,7 @@ use crate::client::HttpUser;
 use crate::spec::{
     ArgPart, CommandTarget, Diagnostic, Expect, Readiness, Spec, StatusMatch, Target,
 };
+pub use bin::workspace_bin;
 pub(crate) use process::{Process, kill_all_groups};
 
 /// Why the target could not be brought up.
@@ -92,14 +93,14 @@ pub(crate) async fn start(
             let addr = *addrs.first().ok_or_else(|| {
                 TargetError::Address(format!("`{}` resolved to no address", url.host))
             })?;
-            if !(url.allow_remote || allow_remote) {
-                if let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-                    return Err(TargetError::Address(format!(
-                        "`{}` resolves to {remote}, outside loopback: refusing to send load there; \
+            if !(url.allow_remote || allow_remote)
+                && let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback())
+            {
+                return Err(TargetError::Address(format!(
+                    "`{}` resolves to {remote}, outside loopback: refusing to send load there; \
                          set `allow-remote = true` in [target] or PERFSPEC_ALLOW_REMOTE=1 to allow it",
-                        url.host
-                    )));
-                }
+                    url.host
+                )));
             }
             let host = if url.port == 80 {
                 url.host.clone()
@@ -163,7 +164,7 @@ async fn render_arg(
             ArgPart::Port => out.push_str(&port.to_string()),
             ArgPart::Bin { name, span } => {
                 let (name, ws) = (name.clone(), workspace.to_path_buf());
-                let built = tokio::task::spawn_blocking(move || bin::resolve(&name, &ws))
+                let built = tokio::task::spawn_blocking(move || bin::workspace_bin(&name, &ws))
                     .await
                     .unwrap_or_else(|e| Err(format!("build task failed: {e}")));
                 let path: PathBuf = built.map_err(|e| {
@@ -211,14 +212,14 @@ async fn wait_ready(
         body_contains: None,
     };
     loop {
-        if let Some(p) = process.as_deref_mut() {
-            if let Some(status) = p.exited() {
-                return Err(TargetError::ExitedEarly {
-                    status: status.to_string(),
-                    log: p.log_path().display().to_string(),
-                    tail: p.log_tail(20),
-                });
-            }
+        if let Some(p) = process.as_deref_mut()
+            && let Some(status) = p.exited()
+        {
+            return Err(TargetError::ExitedEarly {
+                status: status.to_string(),
+                log: p.log_path().display().to_string(),
+                tail: p.log_tail(20),
+            });
         }
         let attempt = Instant::now() + Duration::from_secs(1);
         let result = match &ready.path {

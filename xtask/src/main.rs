@@ -1,2 +1,38 @@
-//! `cargo xtask`: project tasks.
-fn main() {}
+//! `cargo xtask`: project tasks that are not tests. Thin: each task is a module.
+
+mod bench;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "perfspec project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run benchmarks (release build) and print their figures.
+    Bench(bench::Args),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Bench(args) => bench::run(args),
+    }
+}
+
+/// `$CARGO` (set when run through cargo), else `cargo`.
+pub(crate) fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The workspace root (xtask lives one folder below it).
+pub(crate) fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}

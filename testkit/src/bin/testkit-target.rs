@@ -9,6 +9,8 @@
 use std::io::Write;
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use testkit::{Server, text};
 
 fn main() {
@@ -47,6 +49,15 @@ fn main() {
         }
     }
     let port: u16 = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
+    if has("--canned") {
+        // The fastest server we can write: answer every request head with the same bytes,
+        // so a benchmark measures the generator, not the server.
+        let server = Server::tcp_on(port, 1, canned);
+        eprintln!("testkit-target listening on {} (canned)", server.url());
+        loop {
+            std::thread::park();
+        }
+    }
     let health: u16 = value("--health")
         .and_then(|p| p.parse().ok())
         .unwrap_or(200);
@@ -72,5 +83,36 @@ fn main() {
         None => loop {
             std::thread::park();
         },
+    }
+}
+
+/// Reads request heads (no bodies) and answers each with a fixed 200 response.
+async fn canned(mut stream: tokio::net::TcpStream) {
+    const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending = 0usize;
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        let n = match stream.read(&mut buf[pending..]).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let end = pending + n;
+        let mut start = 0;
+        while let Some(i) = buf[start..end].windows(4).position(|w| w == b"\r\n\r\n") {
+            out.extend_from_slice(RESPONSE);
+            start += i + 4;
+        }
+        buf.copy_within(start..end, 0);
+        pending = end - start;
+        if pending == buf.len() {
+            return;
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+        }
     }
 }

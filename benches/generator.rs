@@ -1,0 +1,167 @@
+//! How fast is the load generator, and how does it compare with oha and wrk?
+//!
+//! `cargo xtask bench generator` (or `cargo bench --bench generator -- [--duration S]
+//! [--connections N] [--repeat N]`). One server process (testkit-target, one thread) pinned to
+//! CPU 1, each generator pinned to CPU 0 with `taskset`, 64 keep-alive connections, no think
+//! time. For each generator: best requests/s of the repeats and CPU time per request (user +
+//! system of the generator process). Then the memory of an idle connected user: peak RSS with
+//! 1,000 users minus peak RSS with 10 users. Figures go to stdout and to
+//! `target/perfspec/bench/generator.md`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use support::{Measured, Opts, cpu_of_self, peak_rss_kib, pinned, run_measured, table};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child-generator") {
+        return child(&args[i + 1..]);
+    }
+    let opts = Opts::parse(&args);
+    let server = support::Target::start(&opts);
+    let url = server.url();
+    eprintln!(
+        "server: testkit-target on {url} (pinned to CPU 1: {})",
+        support::can_pin()
+    );
+    let mut rows = Vec::new();
+    let me = std::env::current_exe().expect("own path");
+    let ours = best(&opts, || {
+        let mut c = pinned(0, &me);
+        c.args([
+            "--child-generator",
+            &url,
+            &opts.connections.to_string(),
+            &opts.duration.as_secs().to_string(),
+            "0",
+        ]);
+        run_measured(c, |out| {
+            support::json_field(out, "requests").map(|n| n / opts.duration.as_secs_f64())
+        })
+    });
+    rows.push(("perfspec", ours));
+    if support::has("oha") {
+        let r = best(&opts, || {
+            let mut c = pinned(0, std::path::Path::new("oha"));
+            c.args([
+                "-z",
+                &format!("{}s", opts.duration.as_secs()),
+                "-c",
+                &opts.connections.to_string(),
+                "--no-tui",
+                "--output-format",
+                "json",
+                &format!("{url}/"),
+            ]);
+            run_measured(c, |out| {
+                support::json_path(out, &["summary", "requestsPerSec"])
+            })
+        });
+        rows.push(("oha", r));
+    } else {
+        eprintln!("oha not installed (cargo install oha): skipped");
+    }
+    if support::has("wrk") {
+        let r = best(&opts, || {
+            let mut c = pinned(0, std::path::Path::new("wrk"));
+            c.args([
+                "-t1",
+                &format!("-c{}", opts.connections),
+                &format!("-d{}s", opts.duration.as_secs()),
+                &format!("{url}/"),
+            ]);
+            run_measured(c, support::wrk_rate)
+        });
+        rows.push(("wrk", r));
+    } else {
+        eprintln!("wrk not installed (apt-get install wrk): skipped");
+    }
+    let memory = memory_per_user(&me, &url);
+    let mut md = String::new();
+    md.push_str(&format!(
+        "Generator throughput: {} keep-alive connections, {} s, best of {}; generator on CPU 0, \
+         server (`{}`, 1 thread) on CPU 1.\n\n",
+        opts.connections,
+        opts.duration.as_secs(),
+        opts.repeat,
+        opts.server
+    ));
+    md.push_str(&table(&rows));
+    md.push_str(&format!("\nMemory per connected idle user: {memory}\n"));
+    println!("\n{md}");
+    support::save("generator.md", &md);
+}
+
+fn best(opts: &Opts, mut f: impl FnMut() -> Option<Measured>) -> Option<Measured> {
+    let mut best: Option<Measured> = None;
+    for _ in 0..opts.repeat {
+        let Some(m) = f() else { continue };
+        eprintln!(
+            "  {:.0} req/s, {:.2} µs CPU per request",
+            m.rate,
+            m.cpu_us_per_request()
+        );
+        if best.as_ref().is_none_or(|b| m.rate > b.rate) {
+            best = Some(m);
+        }
+    }
+    best
+}
+
+/// Peak RSS of the generator with 1,000 idle users minus that with 10, per user.
+fn memory_per_user(me: &std::path::Path, url: &str) -> String {
+    let peak = |users: u32| -> Option<f64> {
+        let out = Command::new(me)
+            .args(["--child-generator", url, &users.to_string(), "3", "1000"])
+            .output()
+            .ok()?;
+        support::json_field(&String::from_utf8_lossy(&out.stdout), "peak_rss_kib")
+    };
+    match (peak(10), peak(1000)) {
+        (Some(small), Some(large)) => format!(
+            "{:.1} KiB (peak RSS {:.0} KiB with 10 users, {:.0} KiB with 1,000)",
+            (large - small) / 990.0,
+            small,
+            large
+        ),
+        _ => "not measured (the child run failed)".into(),
+    }
+}
+
+/// The generator child: one scenario against `url` on one worker thread; prints JSON.
+fn child(args: &[String]) {
+    let (url, users, secs, think_ms) = (&args[0], &args[1], &args[2], &args[3]);
+    let dir = std::env::temp_dir().join(format!("perfspec-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let think = if think_ms == "0" {
+        String::new()
+    } else {
+        format!(", think-time = \"{think_ms}ms\"")
+    };
+    let text = format!(
+        "[target]\nurl = \"{url}\"\n[[request]]\nname = \"root\"\npath = \"/\"\n\
+         [scenario.bench]\nload = {{ model = \"closed\", users = {users}{think} }}\nduration = \"{secs}s\"\n"
+    );
+    let path = dir.join("bench.toml");
+    let spec = perfspec::spec::Spec::parse(&text, &path, &Default::default()).expect("bench spec");
+    let cpu0 = cpu_of_self();
+    let report = perfspec::Harness::new()
+        .generator_threads(1)
+        .out_dir(dir.join("out"))
+        .run_scenario(&spec, "bench")
+        .expect("scenario");
+    let cpu = cpu_of_self() - cpu0;
+    let m = &report.outcome.as_ref().expect("measured").measurement;
+    let total = m.total();
+    println!(
+        "{{\"requests\": {}, \"errors\": {}, \"cpu_s\": {cpu:.4}, \"peak_rss_kib\": {}, \"window_s\": {:.3}}}",
+        total.requests(),
+        total.error_count(),
+        peak_rss_kib(),
+        m.window.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

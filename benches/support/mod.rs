@@ -1,0 +1,222 @@
+//! Shared pieces of the benchmarks: options, a pinned server process, running a generator
+//! process and reading its CPU time, output tables.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Command-line options shared by the benchmarks.
+pub struct Opts {
+    pub duration: Duration,
+    pub connections: u32,
+    pub repeat: u32,
+    /// `canned` (a minimal server that answers every request head with fixed bytes, so the
+    /// generator is the bottleneck) or `hyper` (a real HTTP server on one thread).
+    pub server: String,
+}
+
+impl Opts {
+    pub fn parse(args: &[String]) -> Opts {
+        let value = |flag: &str, default: u64| -> u64 {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let server = args
+            .iter()
+            .position(|a| a == "--server")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| "canned".into());
+        Opts {
+            duration: Duration::from_secs(value("--duration", 5)),
+            connections: value("--connections", 64) as u32,
+            repeat: value("--repeat", 3) as u32,
+            server,
+        }
+    }
+}
+
+/// Whether `program` is on PATH.
+pub fn has(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether processes can be pinned to separate CPUs here.
+pub fn can_pin() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) && has("taskset")
+}
+
+/// A command pinned to `cpu` when possible.
+pub fn pinned(cpu: u32, program: &Path) -> Command {
+    if can_pin() {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg(cpu.to_string()).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// The benchmark server: `testkit-target` (hyper, one thread), pinned to CPU 1.
+pub struct Target {
+    child: Child,
+    port: u16,
+}
+
+impl Target {
+    pub fn start(opts: &Opts) -> Target {
+        let bin = perfspec::workspace_bin("testkit-target", Path::new(env!("CARGO_MANIFEST_DIR")))
+            .expect("build testkit-target");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = pinned(1, &bin);
+        cmd.args(["--port", &port.to_string()]);
+        if opts.server == "canned" {
+            cmd.arg("--canned");
+        }
+        let child = cmd
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start testkit-target");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "testkit-target did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Target { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One generator run: its rate and the CPU time its process used.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub rate: f64,
+    pub cpu_s: f64,
+    pub wall_s: f64,
+}
+
+impl Measured {
+    /// CPU µs the generator spent per request.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        self.cpu_s * 1e6 / (self.rate * self.wall_s).max(1.0)
+    }
+}
+
+/// Runs `cmd` to the end, reads its stdout, and measures its CPU time (user + system, from
+/// `wait4`); `rate` extracts requests per second from the output.
+pub fn run_measured(mut cmd: Command, rate: impl Fn(&str) -> Option<f64>) -> Option<Measured> {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut out = String::new();
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter for wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child, with valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall_s = start.elapsed().as_secs_f64();
+    if pid <= 0 {
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu_s = secs(usage.ru_utime) + secs(usage.ru_stime);
+    let rate = rate(&out).filter(|r| *r > 0.0);
+    if rate.is_none() {
+        eprintln!("  could not read a rate from:\n{out}");
+    }
+    Some(Measured {
+        rate: rate?,
+        cpu_s,
+        wall_s,
+    })
+}
+
+/// CPU time of this process so far, seconds.
+pub fn cpu_of_self() -> f64 {
+    // SAFETY: a zeroed rusage is a valid out-parameter for getrusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Peak resident memory of this process (VmHWM), KiB.
+pub fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A number field of a one-line JSON object.
+pub fn json_field(out: &str, field: &str) -> Option<f64> {
+    json_path(out, &[field])
+}
+
+/// A number at a path of a JSON document (the last JSON line of `out`).
+pub fn json_path(out: &str, path: &[&str]) -> Option<f64> {
+    let start = out.find('{')?;
+    let v: serde_json::Value = serde_json::from_str(out[start..].trim()).ok()?;
+    path.iter().try_fold(&v, |v, k| v.get(k))?.as_f64()
+}
+
+/// `Requests/sec:  123456.78` from wrk's output.
+pub fn wrk_rate(out: &str) -> Option<f64> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A Markdown table of generators.
+pub fn table(rows: &[(&str, Option<Measured>)]) -> String {
+    let mut s = String::from("| generator | requests/s | CPU per request |\n|---|---:|---:|\n");
+    for (name, m) in rows {
+        match m {
+            Some(m) => s.push_str(&format!(
+                "| {name} | {:.0} | {:.2} µs |\n",
+                m.rate,
+                m.cpu_us_per_request()
+            )),
+            None => s.push_str(&format!("| {name} | failed | - |\n")),
+        }
+    }
+    s
+}
+
+/// Writes a figure file under `target/perfspec/bench/`.
+pub fn save(name: &str, text: &str) {
+    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/perfspec/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = perfspec::files::write_atomic(&dir.join(name), text.as_bytes());
+    eprintln!("figures written to {}", dir.join(name).display());
+}

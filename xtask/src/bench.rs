@@ -1,0 +1,52 @@
+//! `cargo xtask bench [NAME…] [-- ARGS]`: runs the named bench targets (all by default) in
+//! release mode; each prints its figures and saves them under `target/perfspec/bench/`.
+
+use anyhow::{Context, Result, bail};
+
+/// The benchmarks, in the order they run.
+const BENCHES: &[(&str, &str)] = &[(
+    "generator",
+    "generator throughput and CPU per request vs oha and wrk; memory per user",
+)];
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Which benchmarks (default: all).
+    names: Vec<String>,
+    /// Arguments passed to each benchmark (after `--`), e.g. `-- --duration 10`.
+    #[arg(last = true)]
+    extra: Vec<String>,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let names: Vec<&str> = if args.names.is_empty() {
+        BENCHES.iter().map(|(n, _)| *n).collect()
+    } else {
+        args.names.iter().map(String::as_str).collect()
+    };
+    for name in &names {
+        if !BENCHES.iter().any(|(n, _)| n == name) {
+            let known: Vec<String> = BENCHES
+                .iter()
+                .map(|(n, what)| format!("  {n}: {what}"))
+                .collect();
+            bail!(
+                "unknown benchmark `{name}`; available:\n{}",
+                known.join("\n")
+            );
+        }
+    }
+    for name in names {
+        eprintln!("== cargo bench --bench {name}");
+        let status = crate::cargo()
+            .current_dir(crate::root())
+            .args(["bench", "--bench", name, "--"])
+            .args(&args.extra)
+            .status()
+            .context("running cargo bench")?;
+        if !status.success() {
+            bail!("benchmark `{name}` failed ({status})");
+        }
+    }
+    Ok(())
+}

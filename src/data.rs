@@ -41,13 +41,21 @@ pub struct DataSource {
     pub rows: Arc<[Value]>,
     /// How rows are drawn.
     pub pick: Pick,
+    /// The file line of each row (empty for inline values), for messages.
+    pub lines: Vec<usize>,
 }
 
 /// Reads a data file. Errors name the file and line.
-pub fn load_file(path: &Path, format: Format) -> Result<Vec<Value>, String> {
+/// Reads a data file into rows and the line number of each; `shown` names it in errors.
+pub fn load_file(
+    path: &Path,
+    shown: &str,
+    format: Format,
+) -> Result<(Vec<Value>, Vec<usize>), String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read data file {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot read data file `{shown}`: {e}"))?;
     let mut rows = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -55,14 +63,20 @@ pub fn load_file(path: &Path, format: Format) -> Result<Vec<Value>, String> {
         }
         rows.push(match format {
             Format::Lines => Value::String(line.to_string()),
-            Format::Jsonl => serde_json::from_str(line)
-                .map_err(|e| format!("{}:{}: invalid JSON line: {e}", path.display(), i + 1))?,
+            Format::Jsonl => serde_json::from_str(line).map_err(|e| {
+                let what = e.to_string();
+                let what = what
+                    .rfind(" at line ")
+                    .map_or(what.as_str(), |at| &what[..at]);
+                format!("{shown}:{}:{}: invalid JSON: {what}", i + 1, e.column())
+            })?,
         });
+        lines.push(i + 1);
     }
     if rows.is_empty() {
-        return Err(format!("data file {} has no rows", path.display()));
+        return Err(format!("data file `{shown}` has no rows"));
     }
-    Ok(rows)
+    Ok((rows, lines))
 }
 
 /// Shared rows of every source; each user draws from them with its own [`RowPicker`].
@@ -136,6 +150,7 @@ mod tests {
             name: "q".into(),
             rows: (0..4).map(Value::from).collect(),
             pick,
+            lines: vec![],
         }
     }
 
@@ -180,18 +195,19 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let good = dir.join("q.jsonl");
         std::fs::write(&good, "{\"a\":1}\n\n{\"a\":2}\n").unwrap();
-        assert_eq!(load_file(&good, Format::Jsonl).unwrap().len(), 2);
+        let (rows, lines) = load_file(&good, "q.jsonl", Format::Jsonl).unwrap();
+        assert_eq!((rows.len(), lines), (2, vec![1, 3]));
         let bad = dir.join("bad.jsonl");
         std::fs::write(&bad, "{\"a\":1}\n{oops\n").unwrap();
         assert!(
-            load_file(&bad, Format::Jsonl)
+            load_file(&bad, "bad.jsonl", Format::Jsonl)
                 .unwrap_err()
-                .contains("bad.jsonl:2:")
+                .starts_with("bad.jsonl:2:2: invalid JSON: key must be a string")
         );
         let empty = dir.join("empty.txt");
         std::fs::write(&empty, "\n\n").unwrap();
         assert!(
-            load_file(&empty, Format::Lines)
+            load_file(&empty, "empty.txt", Format::Lines)
                 .unwrap_err()
                 .contains("no rows")
         );

@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-/// Splits `"12.5ms"` into `(12.5, "ms")`. Whitespace between number and unit is allowed.
-fn split_number(s: &str) -> Option<(f64, &str)> {
-    let s = s.trim();
+/// Splits a leading number off `s`: `"12.5ms"` gives `(12.5, "ms")`; the rest is not trimmed.
+fn leading_number(s: &str) -> Option<(f64, &str)> {
     let end = s
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '_'))
@@ -18,37 +17,52 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
     }
     let number: String = s[..end].chars().filter(|&c| c != '_').collect();
     let value: f64 = number.parse().ok()?;
-    value.is_finite().then_some((value, s[end..].trim()))
+    value.is_finite().then_some((value, &s[end..]))
 }
 
-const DURATION_HELP: &str = "a duration such as \"250ms\", \"1.5s\", \"2m\" or \"1m 30s\" \
-                             (units: us, ms, s, m, h)";
+/// Splits `"12.5 ms"` into `(12.5, "ms")`: whitespace around the unit is ignored.
+fn split_number(s: &str) -> Option<(f64, &str)> {
+    leading_number(s.trim()).map(|(v, unit)| (v, unit.trim()))
+}
 
-/// Parses `"500ms"`, `"1.5s"`, `"100us"`, `"2m"`, `"1m 30s"`, `"1h"`.
+/// What a duration looks like, for help texts.
+pub const DURATION_HELP: &str = "a duration is a number with a unit, such as \"250ms\", \"1.5s\", \"2m\" or \"1m 30s\" (units: us, ms, s, m, h)";
+
+/// Seconds per duration unit, long names included.
+fn duration_unit(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hour" | "hours" => 3600.0,
+        _ => return None,
+    })
+}
+
+/// Parses `"500ms"`, `"1.5s"`, `"100us"`, `"2m"`, `"1m 30s"`, `"2 s"`, `"1h"`. Errors are
+/// short (say what is wrong); [`DURATION_HELP`] says what is valid.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?}: expected {DURATION_HELP}");
-    let mut total = 0.0f64;
-    let mut parts = 0;
-    for part in text.split_whitespace() {
-        let (value, unit) = split_number(part).ok_or_else(bad)?;
-        let seconds = match unit {
-            "us" | "µs" => value / 1e6,
-            "ms" => value / 1e3,
-            "s" => value,
-            "m" | "min" => value * 60.0,
-            "h" => value * 3600.0,
-            "" => {
-                return Err(format!(
-                    "duration {text:?} has no unit: expected {DURATION_HELP}"
-                ));
-            }
-            _ => return Err(bad()),
-        };
-        total += seconds;
-        parts += 1;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("the duration is empty".into());
     }
-    if parts == 0 {
-        return Err(bad());
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let (value, after) =
+            leading_number(rest).ok_or_else(|| format!("{text:?} is not a duration"))?;
+        let after = after.trim_start();
+        let len = after
+            .find(|c: char| !(c.is_alphabetic()))
+            .unwrap_or(after.len());
+        let unit = &after[..len];
+        let factor = match duration_unit(unit) {
+            Some(f) => f,
+            None if unit.is_empty() => return Err(format!("duration {text:?} has no unit")),
+            None => return Err(format!("unknown unit `{unit}` in duration {text:?}")),
+        };
+        total += value * factor;
+        rest = after[len..].trim_start();
     }
     // Bound durations to something a test run can mean: 30 days.
     if total > 30.0 * 86_400.0 {
@@ -57,32 +71,37 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// What a rate looks like, for help texts.
+pub const RATE_HELP: &str = "a rate is a number per time unit, such as \"200/s\" or \"600/min\"";
+
 /// Parses `"200/s"`, `"12000/min"`, `"5/ms"` into requests per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let bad = || format!("invalid rate {text:?}: expected a rate such as \"200/s\" or \"600/min\"");
-    let (value, unit) = split_number(text).ok_or_else(bad)?;
-    let per_second = match unit.trim_start_matches('/').trim() {
-        "s" => value,
-        "ms" => value * 1e3,
-        "m" | "min" => value / 60.0,
-        "h" => value / 3600.0,
-        _ => return Err(bad()),
+    let (value, unit) = split_number(text).ok_or_else(|| format!("{text:?} is not a rate"))?;
+    let Some(per) = unit.strip_prefix('/') else {
+        return Err(format!("rate {text:?} has no time unit"));
     };
-    if !unit.starts_with('/') {
-        return Err(bad());
-    }
-    Ok(per_second)
+    let factor = duration_unit(per.trim())
+        .ok_or_else(|| format!("unknown unit `/{}` in rate {text:?}", per.trim()))?;
+    Ok(value / factor)
 }
+
+/// What a size looks like, for help texts.
+pub const BYTES_HELP: &str =
+    "a size is a number with a unit, such as \"512MiB\" (units: B, KiB, MiB, GiB, KB, MB, GB)";
 
 /// Parses `"512MiB"`, `"1.5 GiB"`, `"100KB"`, `"64B"` into bytes.
 pub fn parse_bytes(text: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "invalid size {text:?}: expected a size such as \"512MiB\" (units: B, KiB, MiB, GiB, KB, MB, GB)"
-        )
-    };
-    let (value, unit) = split_number(text).ok_or_else(bad)?;
-    Ok(value * bytes_factor(unit).ok_or_else(bad)?)
+    let (value, unit) = split_number(text).ok_or_else(|| format!("{text:?} is not a size"))?;
+    match bytes_factor(unit) {
+        Some(f) => Ok(value * f),
+        None if unit.is_empty() => Err(format!("size {text:?} has no unit")),
+        None => Err(format!("unknown unit `{unit}` in size {text:?}")),
+    }
+}
+
+/// Microseconds per time unit, for limits written in assertions.
+pub fn time_unit_us(unit: &str) -> Option<f64> {
+    duration_unit(unit).map(|s| s * 1e6)
 }
 
 /// The factor of a byte unit, `None` for anything else.
@@ -206,7 +225,16 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
-        assert!(parse_duration("2 s").unwrap_err().contains("no unit"));
+        assert_eq!(parse_duration("2 s").unwrap(), Duration::from_secs(2));
+        assert_eq!(
+            parse_duration("1 min 30 seconds").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("10").unwrap_err().contains("no unit"));
         assert!(parse_duration("").is_err());

@@ -204,8 +204,42 @@ fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
             "percentiles are written p50, p90, p99, p99.9".into(),
         );
     }
+    let lower = text.to_lowercase();
+    if lower != text && resolve(&lower, requests).is_ok() {
+        return (
+            format!("unknown metric `{text}`"),
+            format!("metrics are lower case: `{lower}`"),
+        );
+    }
+    let last = segs.last().map_or("", String::as_str);
+    if let Some(close) = crate::spec::closest_name(last, NAMES.iter().copied()) {
+        return (
+            format!("unknown metric `{text}`"),
+            format!("did you mean `{close}`? {HELP}"),
+        );
+    }
     (format!("unknown metric `{text}`"), HELP.into())
 }
+
+/// Metric and statistic names, for "did you mean".
+const NAMES: &[&str] = &[
+    "min",
+    "mean",
+    "stdev",
+    "median",
+    "max",
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "p99",
+    "p99.9",
+    "latency",
+    "error-rate",
+    "errors",
+    "throughput",
+    "requests",
+];
 
 /// Parses the limit of an assertion into the metric's canonical unit.
 pub(super) fn parse_value(
@@ -222,7 +256,7 @@ pub(super) fn parse_value(
         Unit::Bytes => format!("{name} < 512MiB"),
     };
     let expected = match unit {
-        Unit::Micros => "a time (us, ms, s)",
+        Unit::Micros => "a time (us, ms, s, m, h)",
         Unit::Fraction => "a percentage (%)",
         Unit::PerSecond => "a rate (/s, /min)",
         Unit::Count => "a plain number",
@@ -242,10 +276,9 @@ pub(super) fn parse_value(
     }
     let (number, suffix) = units::number_and_unit(text).ok_or_else(wrong)?;
     let value = match (unit, suffix) {
-        (Unit::Micros, "us" | "µs") => number,
-        (Unit::Micros, "ms") => number * 1e3,
-        (Unit::Micros, "s") => number * 1e6,
-        (Unit::Micros, "m" | "min") => number * 60e6,
+        (Unit::Micros, s) if units::time_unit_us(s).is_some() => {
+            number * units::time_unit_us(s).expect("checked by the guard")
+        }
         (Unit::Fraction, "%") => number / 100.0,
         (Unit::PerSecond, s) if s.starts_with('/') => {
             units::parse_rate(text).map_err(|_| wrong())?
@@ -255,4 +288,29 @@ pub(super) fn parse_value(
         _ => return Err(wrong()),
     };
     Ok(value)
+}
+
+/// Limits that make an assertion meaningless: `p95 < 0ms` never holds, an error rate above
+/// 100 %, a fraction of a request.
+pub(super) fn impossible(metric: Metric, op: super::Op, limit: f64) -> Option<(String, String)> {
+    use super::Op;
+    if matches!(op, Op::Lt) && limit <= 0.0 {
+        return Some((
+            "this can never hold: the metric is never below zero".into(),
+            "write a positive limit".into(),
+        ));
+    }
+    if metric.unit() == Unit::Fraction && limit > 1.0 {
+        return Some((
+            "a share above 100% means nothing".into(),
+            "write a percentage from 0% to 100%".into(),
+        ));
+    }
+    if metric.unit() == Unit::Count && limit.fract() != 0.0 {
+        return Some((
+            "counts are whole numbers".into(),
+            format!("e.g. {}", limit.ceil()),
+        ));
+    }
+    None
 }

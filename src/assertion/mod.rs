@@ -94,6 +94,37 @@ fn error(
     }
 }
 
+/// Finds the comparison: the first run of `<`, `>`, `=`, `!` characters.
+fn operator(text: &str) -> Result<(usize, usize, Op), AssertionError> {
+    let is_op = |c: char| matches!(c, '<' | '>' | '=' | '!');
+    let Some(at) = text.find(is_op) else {
+        return Err(error(
+            0..text.len(),
+            format!("assertion {text:?} has no comparison"),
+            "write METRIC OP VALUE with OP one of <, <=, >, >=, ==, e.g. \"p95 < 300ms\"",
+        ));
+    };
+    let len = text[at..]
+        .find(|c: char| !is_op(c))
+        .unwrap_or(text.len() - at);
+    let run = &text[at..at + len];
+    if let Some(&(_, op)) = OPS.iter().find(|(s, _)| *s == run) {
+        return Ok((at, len, op));
+    }
+    let help = match run {
+        "=" => "`=` is not a comparison: write `==`".to_string(),
+        "=>" => "did you mean `>=`?".to_string(),
+        "=<" => "did you mean `<=`?".to_string(),
+        "!=" => "`!=` is not supported: use <, <=, >, >= or ==".to_string(),
+        _ => "operators are <, <=, >, >=, ==".to_string(),
+    };
+    Err(AssertionError {
+        range: at..at + len,
+        message: format!("unknown operator `{run}`"),
+        help: Some(help),
+    })
+}
+
 const OPS: [(&str, Op); 5] = [
     ("<=", Op::Le),
     (">=", Op::Ge),
@@ -105,34 +136,24 @@ const OPS: [(&str, Op); 5] = [
 impl Assertion {
     /// Parses `text`; `requests` are the request names a metric may be scoped to.
     pub fn parse(text: &str, requests: &[&str]) -> Result<Assertion, AssertionError> {
-        let whole = 0..text.len();
-        let (op_at, op_str, op) = text
-            .char_indices()
-            .find_map(|(i, _)| {
-                OPS.iter()
-                    .find(|(s, _)| text[i..].starts_with(s))
-                    .map(|&(s, op)| (i, s, op))
-            })
-            .ok_or_else(|| {
-                error(
-                    whole.clone(),
-                    format!("assertion {text:?} has no comparison"),
-                    "write METRIC OP VALUE with OP one of <, <=, >, >=, ==, e.g. \"p95 < 300ms\"",
-                )
-            })?;
-        if text[op_at + op_str.len()..]
-            .trim_start()
-            .starts_with(['<', '>', '='])
-        {
+        if text.trim().is_empty() {
             return Err(error(
-                op_at..op_at + op_str.len() + 1,
-                "unknown operator",
-                "operators are <, <=, >, >=, ==",
+                0..text.len(),
+                "the assertion is empty",
+                "write METRIC OP VALUE, e.g. \"p95 < 300ms\"",
             ));
         }
+        let (op_at, op_len, op) = operator(text)?;
         let lhs = &text[..op_at];
-        let rhs_at = op_at + op_str.len();
+        let rhs_at = op_at + op_len;
         let rhs = &text[rhs_at..];
+        if let Some(i) = rhs.find(['<', '>', '=', '!', ',', ';']) {
+            return Err(error(
+                rhs_at + i..text.len(),
+                "one assertion per string",
+                "write each check as its own string: assert = [\"p95 < 300ms\", \"p99 < 1s\"]",
+            ));
+        }
 
         // `METRIC over WINDOW`
         let (metric_text, window) = match lhs.find(" over ") {
@@ -183,7 +204,10 @@ impl Assertion {
         let v_text = rhs.trim();
         let v_range = v_start..v_start + v_text.len().max(1);
         let limit = metric::parse_value(&metric, m_text, v_text)
-            .map_err(|(message, help)| error(v_range, message, help))?;
+            .map_err(|(message, help)| error(v_range.clone(), message, help))?;
+        if let Some((message, help)) = metric::impossible(metric, op, limit) {
+            return Err(error(v_range, message, help));
+        }
         Ok(Assertion {
             text: text.to_string(),
             scope,

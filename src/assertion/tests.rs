@@ -62,10 +62,17 @@ fn rejects_with_a_located_reason() {
         ("p100 < 3ms", "not a percentile"),
         ("p95 <", "has no value"),
         ("< 3ms", "no metric"),
-        ("p95 => 3ms", "unknown metric"),
-        ("p95 <> 3ms", "unknown operator"),
+        ("p95 => 3ms", "unknown operator `=>`"),
+        ("p95 <> 3ms", "unknown operator `<>`"),
+        ("p95 = 3ms", "unknown operator `=`"),
+        ("", "the assertion is empty"),
+        ("p95 < 300ms, p99 < 1s", "one assertion per string"),
+        ("P95 < 3ms", "unknown metric `P95`"),
+        ("error-rate < 150%", "above 100%"),
+        ("p95 < 0ms", "can never hold"),
+        ("requests >= 1.5", "whole numbers"),
         ("p99 over 1.5s < 3ms", "whole number of seconds"),
-        ("p99 over soon < 3ms", "invalid duration"),
+        ("p99 over soon < 3ms", "is not a duration"),
     ];
     for (text, want) in cases {
         let e = Assertion::parse(text, REQS).expect_err(text);

@@ -109,7 +109,8 @@ impl fmt::Display for Diagnostic {
             "^".repeat(self.width)
         )?;
         if let Some(help) = &self.help {
-            write!(f, "\n{pad} = help: {help}")?;
+            let indent = format!("\n{pad}         ");
+            write!(f, "\n{pad} = help: {}", help.replace('\n', &indent))?;
         }
         Ok(())
     }

@@ -2,15 +2,21 @@
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
 mod convert;
+mod cx;
 mod error;
 mod raw;
 mod request;
+mod scenario;
+mod sources;
+mod target;
+mod toml_error;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
 
 use crate::assertion::Assertion;

@@ -1,0 +1,205 @@
+//! `[target]`: a command to start or a URL to reach.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::cx::{Cx, R};
+use super::raw::{RawTarget, S};
+use super::{ArgPart, CommandTarget, Readiness, Target, UrlTarget};
+
+pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Target> {
+    let t = raw.get_ref();
+    let ready = Readiness {
+        path: match &t.ready {
+            Some(p) => Some(ready_path(cx, p)?),
+            None => None,
+        },
+        timeout: match &t.ready_timeout {
+            Some(v) => cx.positive(v, "ready-timeout")?,
+            None => Duration::from_secs(30),
+        },
+    };
+    match (&t.command, &t.url) {
+        (Some(cmd), None) => {
+            if let Some(a) = &t.allow_remote {
+                return Err(cx.err(a.span(), "`allow-remote` applies to `url` targets", Some("a started command is always reached on 127.0.0.1".into())));
+            }
+            let Some(program) = cmd.get_ref().first() else {
+                return Err(cx.err(cmd.span(), "`command` is empty", Some("e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"]".into())));
+            };
+            if program.get_ref().trim().is_empty() {
+                return Err(cx.err(program.span(), "the program (first element of `command`) is empty", Some("name a program, e.g. \"{bin:my-service}\" or \"python3\"".into())));
+            }
+            let argv = cmd.get_ref().iter().map(|a| arg_parts(cx, a)).collect::<R<Vec<_>>>()?;
+            let mut env = Vec::new();
+            for (k, v) in &t.env {
+                if k.get_ref().is_empty() || k.get_ref().contains(['=', '\0']) {
+                    return Err(cx.err(k.span(), format!("invalid environment variable name {:?}", k.get_ref()), Some("names are not empty and contain no `=`".into())));
+                }
+                env.push((k.get_ref().clone(), arg_parts(cx, v)?));
+            }
+            let cwd = match &t.cwd {
+                Some(c) => dir.join(c.get_ref()),
+                None => dir.to_path_buf(),
+            };
+            let stop_timeout = match &t.stop_timeout {
+                Some(v) => cx.duration(v, "stop-timeout")?,
+                None => Duration::from_secs(5),
+            };
+            Ok(Target::Command(CommandTarget { argv, env, cwd, ready, stop_timeout }))
+        }
+        (None, Some(url)) => {
+            let command_only = [
+                ("env", t.env.first().map(|(k, _)| k.span())),
+                ("cwd", t.cwd.as_ref().map(S::span)),
+                ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
+            ];
+            for (key, span) in command_only {
+                if let Some(span) = span {
+                    return Err(cx.err(span, format!("`{key}` applies to `command` targets"), Some("a `url` target is already running; perfspec does not start it".into())));
+                }
+            }
+            let allow_remote = t.allow_remote.as_ref().is_some_and(|a| *a.get_ref());
+            let (host, port, base_path) = parse_url(url.get_ref()).map_err(|(e, help)| cx.err(url.span(), e, Some(help)))?;
+            if !allow_remote && !is_loopback_host(&host) {
+                return Err(cx.err(url.span(), format!("`{host}` is not a loopback address: perfspec only loads 127.0.0.0/8, ::1 and localhost by default"), Some(
+                    "to load a remote service on purpose add `allow-remote = true` to [target] (or set PERFSPEC_ALLOW_REMOTE=1)".into(),
+                )));
+            }
+            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready }))
+        }
+        (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
+        (None, None) => Err(cx.err(raw.span(), "[target] needs `command` or `url`", Some(
+            "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"] or url = \"http://127.0.0.1:8080\"".into(),
+        ))),
+    }
+}
+
+fn ready_path(cx: &Cx, p: &S<String>) -> R<String> {
+    let path = p.get_ref();
+    if !path.starts_with('/') {
+        return Err(cx.err(
+            p.span(),
+            "`ready` must be a path starting with `/`",
+            Some("e.g. ready = \"/health\"".into()),
+        ));
+    }
+    if http::uri::PathAndQuery::try_from(path.as_str()).is_err() {
+        return Err(cx.err(
+            p.span(),
+            format!("`ready` {path:?} is not a valid URL path"),
+            Some(
+                "spaces and other special characters must be percent-encoded (a space is %20)"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(path.clone())
+}
+
+/// Splits an argument into text, `{port}` and `{bin:NAME}`.
+fn arg_parts(cx: &Cx, arg: &S<String>) -> R<Vec<ArgPart>> {
+    let text = arg.get_ref();
+    let mut parts = Vec::new();
+    let mut rest = 0;
+    while let Some(open) = text[rest..].find('{').map(|i| rest + i) {
+        if text[open..].starts_with("{{") && text[open..].contains("}}") {
+            let close = open + text[open..].find("}}").unwrap_or(0) + 2;
+            return Err(cx.err(cx.inner_span(arg.span(), text, open..close), "`{{…}}` variables are not available in a command", Some(
+                "data and environment variables fill requests; a command may use {port} and {bin:NAME}, and [target] env".into(),
+            )));
+        }
+        let Some(close) = text[open..].find('}').map(|i| open + i) else {
+            break;
+        };
+        let inner = &text[open + 1..close];
+        let looks_like_placeholder = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.'));
+        if !looks_like_placeholder {
+            // Braces that are not placeholders (JSON in an argument) stay as written.
+            parts.push(ArgPart::Lit(text[rest..=open].to_string()));
+            rest = open + 1;
+            continue;
+        }
+        if open > rest {
+            parts.push(ArgPart::Lit(text[rest..open].to_string()));
+        }
+        let span = cx.inner_span(arg.span(), text, open..close + 1);
+        match inner.split_once(':') {
+            None if inner == "port" => parts.push(ArgPart::Port),
+            Some(("bin", name)) if !name.is_empty() => parts.push(ArgPart::Bin { name: name.to_string(), span }),
+            _ => return Err(cx.err(span, format!("unknown placeholder `{{{inner}}}`"), Some("placeholders in a command are {port} (a free port) and {bin:NAME} (a binary of this workspace)".into()))),
+        }
+        rest = close + 1;
+    }
+    if rest < text.len() {
+        parts.push(ArgPart::Lit(text[rest..].to_string()));
+    }
+    Ok(parts)
+}
+
+const URL_HELP: &str = "e.g. url = \"http://127.0.0.1:8080\"";
+
+/// `http://host[:port][/base]` into its parts.
+fn parse_url(url: &str) -> Result<(String, u16, String), (String, String)> {
+    let fail = |m: String| Err((m, URL_HELP.to_string()));
+    if url.contains("{port}") {
+        return Err((format!("`{url}`: {{port}} is for command targets"), "a `url` target is a service that already runs: write its port, e.g. url = \"http://127.0.0.1:8080\"".into()));
+    }
+    let rest = match url.split_once("://") {
+        Some(("http", rest)) => rest,
+        Some(("https", _)) => {
+            return fail(format!(
+                "`{url}`: https is not supported; perfspec speaks HTTP/1.1 over plain TCP to loopback services"
+            ));
+        }
+        _ => return fail(format!("`{url}` is not an http:// URL")),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((h, after)) = v6.split_once(']') else {
+            return fail(format!("`{url}`: unclosed `[` in the host"));
+        };
+        (h.to_string(), after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return fail(format!("`{url}` has no host"));
+    }
+    let port = match port {
+        Some(p) => match p.parse::<u16>() {
+            Ok(p) if p > 0 => p,
+            _ => {
+                return fail(format!(
+                    "`{url}`: port `{p}` is not a number from 1 to 65535"
+                ));
+            }
+        },
+        None => 80,
+    };
+    if path.contains(['?', '#']) {
+        return fail(format!(
+            "`{url}`: the base URL may not have a query or fragment"
+        ));
+    }
+    if http::uri::PathAndQuery::try_from(if path.is_empty() { "/" } else { path }).is_err() {
+        return fail(format!(
+            "`{url}`: the path is not valid (percent-encode spaces and special characters)"
+        ));
+    }
+    Ok((host, port, path.trim_end_matches('/').to_string()))
+}
+
+/// Loopback by name or address: `localhost`, 127.0.0.0/8, ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}

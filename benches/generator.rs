@@ -27,62 +27,84 @@ fn main() {
         "server: testkit-target on {url} (pinned to CPU 1: {})",
         support::can_pin()
     );
-    let mut rows = Vec::new();
     let me = std::env::current_exe().expect("own path");
-    let ours = best(&opts, || {
-        let mut c = pinned(0, &me);
-        c.args([
-            "--child-generator",
-            &url,
-            &opts.connections.to_string(),
-            &opts.duration.as_secs().to_string(),
-            "0",
-        ]);
-        run_measured(c, |out| {
-            support::json_field(out, "requests").map(|n| n / opts.duration.as_secs_f64())
-        })
-    });
-    rows.push(("perfspec", ours));
+    let secs = opts.duration.as_secs().to_string();
+    let conns = opts.connections.to_string();
+    let target = format!("{url}/");
+    // Each tool is a command and a way to read its rate from its output.
+    type Reader = Box<dyn Fn(&str) -> Option<f64>>;
+    let mut tools: Vec<(&str, Vec<String>, Reader)> = Vec::new();
+    let per_second = opts.duration.as_secs_f64();
+    tools.push((
+        "perfspec",
+        vec![
+            me.display().to_string(),
+            "--child-generator".into(),
+            url.clone(),
+            conns.clone(),
+            secs.clone(),
+            "0".into(),
+        ],
+        Box::new(move |out| support::json_field(out, "requests").map(|n| n / per_second)),
+    ));
     if support::has("oha") {
-        let r = best(&opts, || {
-            let mut c = pinned(0, std::path::Path::new("oha"));
-            c.args([
-                "-z",
-                &format!("{}s", opts.duration.as_secs()),
-                "-c",
-                &opts.connections.to_string(),
-                "--no-tui",
-                "--output-format",
-                "json",
-                &format!("{url}/"),
-            ]);
-            run_measured(c, |out| {
-                support::json_path(out, &["summary", "requestsPerSec"])
-            })
-        });
-        rows.push(("oha", r));
+        let args = [
+            "oha",
+            "-z",
+            &format!("{secs}s"),
+            "-c",
+            &conns,
+            "--no-tui",
+            "--output-format",
+            "json",
+            &target,
+        ];
+        tools.push((
+            "oha",
+            args.map(String::from).to_vec(),
+            Box::new(|out| support::json_path(out, &["summary", "requestsPerSec"])),
+        ));
     } else {
         eprintln!("oha not installed (cargo install oha): skipped");
     }
     if support::has("wrk") {
-        let r = best(&opts, || {
-            let mut c = pinned(0, std::path::Path::new("wrk"));
-            c.args([
-                "-t1",
-                &format!("-c{}", opts.connections),
-                &format!("-d{}s", opts.duration.as_secs()),
-                &format!("{url}/"),
-            ]);
-            run_measured(c, support::wrk_rate)
-        });
-        rows.push(("wrk", r));
+        let args = [
+            "wrk",
+            "-t1",
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            &target,
+        ];
+        tools.push((
+            "wrk",
+            args.map(String::from).to_vec(),
+            Box::new(support::wrk_rate),
+        ));
     } else {
         eprintln!("wrk not installed (apt-get install wrk): skipped");
     }
+    // Rounds interleave the tools, so a slower minute of a shared machine hits all of them.
+    let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); tools.len()];
+    for round in 1..=opts.repeat {
+        for (i, (name, argv, read)) in tools.iter().enumerate() {
+            let mut c = pinned(0, std::path::Path::new(&argv[0]));
+            c.args(&argv[1..]);
+            let Some(m) = run_measured(c, read) else {
+                continue;
+            };
+            eprintln!(
+                "  round {round} {name}: {:.0} req/s, {:.2} µs CPU per request",
+                m.rate,
+                m.cpu_us_per_request()
+            );
+            runs[i].push(m);
+        }
+    }
+    let rows: Vec<(&str, Vec<Measured>)> = tools.iter().map(|(n, ..)| *n).zip(runs).collect();
     let memory = memory_per_user(&me, &url);
     let mut md = String::new();
     md.push_str(&format!(
-        "Generator throughput: {} keep-alive connections, {} s, best of {}; generator on CPU 0, \
+        "Generator throughput: {} keep-alive connections, {} s, {} interleaved rounds; generator on CPU 0, \
          server (`{}`, 1 thread) on CPU 1.\n\n",
         opts.connections,
         opts.duration.as_secs(),
@@ -93,22 +115,6 @@ fn main() {
     md.push_str(&format!("\nMemory per connected idle user: {memory}\n"));
     println!("\n{md}");
     support::save("generator.md", &md);
-}
-
-fn best(opts: &Opts, mut f: impl FnMut() -> Option<Measured>) -> Option<Measured> {
-    let mut best: Option<Measured> = None;
-    for _ in 0..opts.repeat {
-        let Some(m) = f() else { continue };
-        eprintln!(
-            "  {:.0} req/s, {:.2} µs CPU per request",
-            m.rate,
-            m.cpu_us_per_request()
-        );
-        if best.as_ref().is_none_or(|b| m.rate > b.rate) {
-            best = Some(m);
-        }
-    }
-    best
 }
 
 /// Peak RSS of the generator with 1,000 idle users minus that with 10, per user.

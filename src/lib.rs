@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// The README shows `tests/perf.rs` as users write it: a `fn main`.
+#![allow(clippy::needless_doctest_main)]
 
 pub mod assertion;
 mod client;

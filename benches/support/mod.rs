@@ -197,18 +197,28 @@ pub fn wrk_rate(out: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// A Markdown table of generators.
-pub fn table(rows: &[(&str, Option<Measured>)]) -> String {
-    let mut s = String::from("| generator | requests/s | CPU per request |\n|---|---:|---:|\n");
-    for (name, m) in rows {
-        match m {
-            Some(m) => s.push_str(&format!(
-                "| {name} | {:.0} | {:.2} µs |\n",
-                m.rate,
-                m.cpu_us_per_request()
-            )),
-            None => s.push_str(&format!("| {name} | failed | - |\n")),
+/// A Markdown table of generators: median and best of their rounds.
+pub fn table(rows: &[(&str, Vec<Measured>)]) -> String {
+    let mut s = String::from(
+        "| generator | requests/s, median | requests/s, best | CPU per request, median | requests/s per generator core |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (name, runs) in rows {
+        if runs.is_empty() {
+            s.push_str(&format!("| {name} | failed | - | - | - |\n"));
+            continue;
         }
+        let mut rates: Vec<f64> = runs.iter().map(|m| m.rate).collect();
+        let mut cpu: Vec<f64> = runs.iter().map(Measured::cpu_us_per_request).collect();
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let best = rates.iter().copied().fold(0.0, f64::max);
+        let (rate, cpu) = (median(&mut rates), median(&mut cpu));
+        s.push_str(&format!(
+            "| {name} | {rate:.0} | {best:.0} | {cpu:.2} µs | {:.0} |\n",
+            1e6 / cpu
+        ));
     }
     s
 }

@@ -76,7 +76,12 @@ async fn measure(
         .await
         .map_err(|e| e.to_string())?;
     if running.process.is_some() {
-        *shown_log = Some(log.display().to_string());
+        *shown_log = Some(
+            log.strip_prefix(&config.workspace)
+                .unwrap_or(log)
+                .display()
+                .to_string(),
+        );
     }
     let plan = Plan {
         addr: running.addr,

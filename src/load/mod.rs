@@ -122,14 +122,6 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Sleeps until `at`; false if stopped first.
-async fn pause_until(at: Instant, stop: &watch::Receiver<bool>) -> bool {
-    tokio::select! {
-        () = sleep_until(at) => true,
-        () = stopped(stop.clone()) => false,
-    }
-}
-
 async fn closed_user(
     u: u64,
     sh: Arc<Shared>,
@@ -142,8 +134,12 @@ async fn closed_user(
     let mut picker = sh.plan.rows.picker(u);
     let mut user = HttpUser::new(sh.plan.addr, sh.plan.max_body);
     let mut drawn = Vec::new();
-    if !pause_until(start_at, &stop).await {
-        return;
+    // One stop future per user, polled by every request and pause: no allocation per request.
+    let stop_signal = stopped(stop.clone());
+    tokio::pin!(stop_signal);
+    tokio::select! {
+        () = sleep_until(start_at) => {}
+        () = &mut stop_signal => return,
     }
     loop {
         let start = Instant::now();
@@ -156,17 +152,20 @@ async fn closed_user(
         let result = match req.build(&drawn) {
             Err(_) => Err(ErrorKind::InvalidRequest),
             Ok(http) => {
-                let exchange = timeout_at(start + req.timeout, user.send(http, &req.expect));
+                // One timer per request: the earlier of its timeout and the hard stop.
+                let timeout = start + req.timeout;
+                let deadline = timeout.min(sh.hard_stop);
                 tokio::select! {
-                    res = exchange => match res {
+                    biased;
+                    res = timeout_at(deadline, user.send(http, &req.expect)) => match res {
                         Ok(r) => r.map(|rcv| rcv.bytes),
-                        Err(_) => Err(ErrorKind::Timeout),
+                        Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
+                        Err(_) => {
+                            sh.recorder.interrupted(shard);
+                            return;
+                        }
                     },
-                    () = sleep_until(sh.hard_stop) => {
-                        sh.recorder.interrupted(shard);
-                        return;
-                    }
-                    () = stopped(stop.clone()) => {
+                    () = &mut stop_signal => {
                         sh.recorder.interrupted(shard);
                         return;
                     }
@@ -183,8 +182,11 @@ async fn closed_user(
             },
         );
         let think = mix::think_time(closed.think, &mut rng);
-        if !think.is_zero() && !pause_until((Instant::now() + think).min(sh.end), &stop).await {
-            return;
+        if !think.is_zero() {
+            tokio::select! {
+                () = sleep_until((Instant::now() + think).min(sh.end)) => {}
+                () = &mut stop_signal => return,
+            }
         }
     }
 }

@@ -180,3 +180,41 @@ fn log_tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_exists(pgid: i32) -> bool {
+        // SAFETY: signal 0 only checks for existence.
+        unsafe { libc::kill(-pgid, 0) == 0 }
+    }
+
+    #[test]
+    fn a_panic_while_the_target_runs_still_tears_the_group_down() {
+        let log = std::env::temp_dir().join(format!("perfspec-panic-{}.log", std::process::id()));
+        let argv = ["sh", "-c", "sleep 300 & sleep 300"].map(String::from);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        let outcome = std::thread::spawn(move || {
+            let p = Process::spawn(
+                &argv,
+                &[],
+                Path::new("."),
+                &log2,
+                Duration::from_millis(200),
+            )
+            .unwrap();
+            tx.send(p.pgid).unwrap();
+            panic!("the trial panics while its target runs");
+        })
+        .join();
+        assert!(outcome.is_err(), "the thread panicked");
+        let pgid = rx.recv().unwrap();
+        assert!(
+            !group_exists(pgid),
+            "process group {pgid} outlived the panic"
+        );
+        let _ = std::fs::remove_file(log);
+    }
+}

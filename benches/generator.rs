@@ -13,12 +13,12 @@ mod support;
 
 use std::process::Command;
 
-use support::{Measured, Opts, cpu_of_self, peak_rss_kib, pinned, run_measured, table};
+use support::{Measured, Opts, pinned, run_measured, table};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--child-generator") {
-        return child(&args[i + 1..]);
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        return support::child(&args[i + 1..]);
     }
     let opts = Opts::parse(&args);
     let server = support::Target::start(&opts);
@@ -39,11 +39,12 @@ fn main() {
         "perfspec",
         vec![
             me.display().to_string(),
-            "--child-generator".into(),
-            url.clone(),
-            conns.clone(),
-            secs.clone(),
-            "0".into(),
+            "--child".into(),
+            closed_spec(&url, opts.connections, opts.duration.as_secs(), 0)
+                .display()
+                .to_string(),
+            "bench".into(),
+            "1".into(),
         ],
         Box::new(move |out| support::json_field(out, "requests").map(|n| n / per_second)),
     ));
@@ -120,8 +121,9 @@ fn main() {
 /// Peak RSS of the generator with 1,000 idle users minus that with 10, per user.
 fn memory_per_user(me: &std::path::Path, url: &str) -> String {
     let peak = |users: u32| -> Option<f64> {
+        let spec = closed_spec(url, users, 3, 1000);
         let out = Command::new(me)
-            .args(["--child-generator", url, &users.to_string(), "3", "1000"])
+            .args(["--child", &spec.display().to_string(), "bench", "1"])
             .output()
             .ok()?;
         support::json_field(&String::from_utf8_lossy(&out.stdout), "peak_rss_kib")
@@ -137,37 +139,17 @@ fn memory_per_user(me: &std::path::Path, url: &str) -> String {
     }
 }
 
-/// The generator child: one scenario against `url` on one worker thread; prints JSON.
-fn child(args: &[String]) {
-    let (url, users, secs, think_ms) = (&args[0], &args[1], &args[2], &args[3]);
-    let dir = std::env::temp_dir().join(format!("perfspec-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let think = if think_ms == "0" {
+/// A closed-model spec: `users` users against `url`, `think_ms` between requests.
+fn closed_spec(url: &str, users: u32, secs: u64, think_ms: u64) -> std::path::PathBuf {
+    let think = if think_ms == 0 {
         String::new()
     } else {
         format!(", think-time = \"{think_ms}ms\"")
     };
-    let text = format!(
-        "[target]\nurl = \"{url}\"\n[[request]]\nname = \"root\"\npath = \"/\"\n\
-         [scenario.bench]\nload = {{ model = \"closed\", users = {users}{think} }}\nduration = \"{secs}s\"\n"
-    );
-    let path = dir.join("bench.toml");
-    let spec = perfspec::spec::Spec::parse(&text, &path, &Default::default()).expect("bench spec");
-    let cpu0 = cpu_of_self();
-    let report = perfspec::Harness::new()
-        .generator_threads(1)
-        .out_dir(dir.join("out"))
-        .run_scenario(&spec, "bench")
-        .expect("scenario");
-    let cpu = cpu_of_self() - cpu0;
-    let m = &report.outcome.as_ref().expect("measured").measurement;
-    let total = m.total();
-    println!(
-        "{{\"requests\": {}, \"errors\": {}, \"cpu_s\": {cpu:.4}, \"peak_rss_kib\": {}, \"window_s\": {:.3}}}",
-        total.requests(),
-        total.error_count(),
-        peak_rss_kib(),
-        m.window.as_secs_f64()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    support::spec_file(
+        &format!("closed-{users}-{think_ms}"),
+        &format!(
+            "[target]\nurl = \"{url}\"\n[[request]]\nname = \"root\"\npath = \"/\"\n[scenario.bench]\nload = {{ model = \"closed\", users = {users}{think} }}\nduration = \"{secs}s\"\n"
+        ),
+    )
 }

@@ -1,12 +1,17 @@
-//! From checks and run problems to one verdict: pure, no I/O.
+//! From checks, run problems and doubts about the run to one verdict: pure, no I/O.
 //!
 //! ```
 //! use perfspec::compare::{Status, Verdict};
-//! let v = Verdict::new(vec![], vec!["target exited during the run".into()]);
+//! let v = Verdict::new(vec![], vec!["target exited during the run".into()], vec![]);
 //! assert_eq!(v.status, Status::Fail);
 //! ```
 
-use crate::assertion::{Check, Outcome};
+use std::time::Duration;
+
+use crate::assertion::{Check, Metric, Op, Outcome};
+use crate::measure::{Measurement, stat_of};
+use crate::spec::{Load, Scenario};
+use crate::units::{fmt_percent, fmt_rate, fmt_us};
 
 /// The overall outcome of a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -31,6 +36,17 @@ impl Status {
     }
 }
 
+/// A reason not to trust the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doubt {
+    /// What happened, with figures.
+    pub reason: String,
+    /// Whether failed checks are suspect too: a saturated generator inflates latency, so its
+    /// failures may be its own; dropped arrivals only hide the worst requests, so failures
+    /// stand.
+    pub masks_failures: bool,
+}
+
 /// The checks of one trial and what they add up to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -38,21 +54,30 @@ pub struct Verdict {
     pub status: Status,
     /// Every assertion, evaluated.
     pub checks: Vec<Check>,
-    /// Problems with the run itself (the target crashed, requests were interrupted …).
+    /// Problems with the run itself (the target crashed …): the trial fails.
     pub problems: Vec<String>,
+    /// Reasons the measurement cannot be trusted: the trial is inconclusive.
+    pub doubts: Vec<Doubt>,
 }
 
 impl Verdict {
-    /// Combines checks and problems: any failure or problem fails; otherwise anything
-    /// inconclusive makes the whole inconclusive. Checks that could not be measured on this
+    /// Problems fail the trial. A doubt that masks failures makes it inconclusive whatever
+    /// the checks say. Otherwise a failed check fails it, and anything undecided (a doubt, an
+    /// inconclusive check) makes it inconclusive. Checks that could not be measured on this
     /// machine neither pass nor fail the trial; reports show them.
-    pub fn new(checks: Vec<Check>, problems: Vec<String>) -> Verdict {
-        let status = if !problems.is_empty() || checks.iter().any(|c| c.outcome == Outcome::Fail) {
+    pub fn new(checks: Vec<Check>, problems: Vec<String>, doubts: Vec<Doubt>) -> Verdict {
+        let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
+        let undecided = !doubts.is_empty()
+            || checks
+                .iter()
+                .any(|c| matches!(c.outcome, Outcome::Inconclusive(_)));
+        let status = if !problems.is_empty() {
             Status::Fail
-        } else if checks
-            .iter()
-            .any(|c| matches!(c.outcome, Outcome::Inconclusive(_)))
-        {
+        } else if doubts.iter().any(|d| d.masks_failures) {
+            Status::Inconclusive
+        } else if failed {
+            Status::Fail
+        } else if undecided {
             Status::Inconclusive
         } else {
             Status::Pass
@@ -61,6 +86,7 @@ impl Verdict {
             status,
             checks,
             problems,
+            doubts,
         }
     }
 
@@ -70,5 +96,178 @@ impl Verdict {
             .iter()
             .filter(|c| c.outcome == Outcome::Fail)
             .count()
+    }
+}
+
+/// The lateness above which the generator, not the service, shaped the run: the scenario's
+/// `max-lateness`, else a tenth of the tightest latency limit asserted (at least 1 ms), else
+/// 10 ms.
+pub fn max_lateness(s: &Scenario) -> Duration {
+    if let Some(d) = s.max_lateness {
+        return d;
+    }
+    let tightest = s
+        .assertions
+        .iter()
+        .filter(|a| {
+            matches!(a.metric, Metric::Latency(_) | Metric::Service(_))
+                && matches!(a.op, Op::Lt | Op::Le)
+        })
+        .map(|a| a.limit)
+        .fold(f64::INFINITY, f64::min);
+    if tightest.is_finite() {
+        Duration::from_micros((tightest / 10.0).max(1000.0) as u64)
+    } else {
+        Duration::from_millis(10)
+    }
+}
+
+/// What the generator's own figures say about the run.
+pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
+    let g = &m.generator;
+    let mut doubts = Vec::new();
+    let secs = m.window.as_secs_f64().max(1e-9);
+    let cpu = g.cpu.map_or(String::new(), |c| {
+        format!(", generator CPU {}", fmt_percent(c))
+    });
+    match &s.load {
+        Load::Open(open) => {
+            let limit = max_lateness(s);
+            let p99 = g
+                .lateness
+                .as_ref()
+                .and_then(|h| stat_of(h, crate::assertion::Stat::Percentile(99.0)))
+                .unwrap_or(0.0);
+            let requested = g.requested.unwrap_or(0) as f64;
+            let late = p99 > limit.as_micros() as f64;
+            // A busy generator that falls short of the rate starves its own users: they look
+            // busy, arrivals drop, and the lateness of the few sent requests stays small.
+            let short = g.cpu.is_some_and(|c| c >= 0.9) && (g.sent as f64) < 0.99 * requested;
+            if late || short {
+                doubts.push(Doubt {
+                    reason: format!(
+                        "generator saturated: achieved {} of {}, schedule lateness p99 {} (limit {}){cpu}",
+                        fmt_rate(g.sent as f64 / secs),
+                        fmt_rate(requested / secs),
+                        fmt_us(p99),
+                        fmt_us(limit.as_micros() as f64)
+                    ),
+                    masks_failures: true,
+                });
+            }
+            let asserted = s.assertions.iter().any(|a| a.metric == Metric::Dropped);
+            if g.dropped > 0 && !asserted {
+                doubts.push(Doubt {
+                    reason: format!(
+                        "{} of {} arrivals dropped: all {} users were busy, so the slowest requests are missing from the percentiles (assert on `dropped` to decide, or raise `max-users`)",
+                        g.dropped,
+                        g.sent + g.dropped,
+                        open.max_users
+                    ),
+                    masks_failures: false,
+                });
+            }
+        }
+        Load::Closed(_) => {
+            if let Some(c) = g.cpu.filter(|&c| c >= 0.95) {
+                doubts.push(Doubt {
+                    reason: format!(
+                        "generator saturated: its {} worker thread(s) were busy {} of the run, so latency includes time spent in the generator",
+                        g.threads,
+                        fmt_percent(c)
+                    ),
+                    masks_failures: true,
+                });
+            }
+        }
+    }
+    doubts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assertion::Assertion;
+
+    fn check(text: &str, outcome: Outcome) -> Check {
+        Check {
+            assertion: Assertion::parse(text, &[]).unwrap(),
+            observed: Some(1.0),
+            samples: 1000,
+            outcome,
+            note: None,
+        }
+    }
+
+    fn doubt(masks_failures: bool) -> Doubt {
+        Doubt {
+            reason: "why".into(),
+            masks_failures,
+        }
+    }
+
+    #[test]
+    fn statuses_combine_in_order() {
+        let pass = || check("p50 < 1s", Outcome::Pass);
+        let fail = || check("p50 < 1ms", Outcome::Fail);
+        let thin = || check("p99 < 1s", Outcome::Inconclusive("few".into()));
+        let status =
+            |checks, problems: Vec<String>, doubts| Verdict::new(checks, problems, doubts).status;
+        assert_eq!(status(vec![pass()], vec![], vec![]), Status::Pass);
+        assert_eq!(
+            status(vec![pass(), thin()], vec![], vec![]),
+            Status::Inconclusive
+        );
+        assert_eq!(
+            status(vec![fail(), thin()], vec![], vec![]),
+            Status::Fail,
+            "a real failure beats an undecided check"
+        );
+        assert_eq!(
+            status(vec![fail()], vec![], vec![doubt(false)]),
+            Status::Fail,
+            "drops hide slow requests: failures stand"
+        );
+        assert_eq!(
+            status(vec![pass()], vec![], vec![doubt(false)]),
+            Status::Inconclusive,
+            "…but a pass cannot be trusted"
+        );
+        assert_eq!(
+            status(vec![fail()], vec![], vec![doubt(true)]),
+            Status::Inconclusive,
+            "a saturated generator may cause its own failures"
+        );
+        assert_eq!(
+            status(vec![pass()], vec!["crashed".into()], vec![doubt(true)]),
+            Status::Fail,
+            "problems fail whatever else"
+        );
+    }
+
+    #[test]
+    fn max_lateness_follows_the_tightest_latency_limit() {
+        let scenario = |asserts: &[&str]| {
+            let text = format!(
+                "[target]\nurl = \"http://127.0.0.1:1\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"open\", rate = \"10/s\" }}\nduration = \"1s\"\nassert = {asserts:?}\n"
+            );
+            crate::spec::Spec::parse(&text, std::path::Path::new("x.toml"), &Default::default())
+                .unwrap()
+                .scenarios
+                .remove(0)
+        };
+        assert_eq!(
+            max_lateness(&scenario(&["p99 < 300ms", "p50 < 50ms", "error-rate < 1%"])),
+            Duration::from_millis(5)
+        );
+        assert_eq!(
+            max_lateness(&scenario(&["p99 < 2ms"])),
+            Duration::from_millis(1),
+            "at least 1 ms"
+        );
+        assert_eq!(
+            max_lateness(&scenario(&["throughput > 5/s"])),
+            Duration::from_millis(10)
+        );
     }
 }

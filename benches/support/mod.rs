@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Command-line options shared by the benchmarks.
+#[derive(Clone)]
 pub struct Opts {
     pub duration: Duration,
     pub connections: u32,
@@ -229,4 +230,48 @@ pub fn save(name: &str, text: &str) {
     let _ = std::fs::create_dir_all(&dir);
     let _ = perfspec::files::write_atomic(&dir.join(name), text.as_bytes());
     eprintln!("figures written to {}", dir.join(name).display());
+}
+
+/// The generator child of the benchmarks: `BENCH --child SPEC_FILE SCENARIO THREADS` runs one
+/// scenario and prints one JSON line with what the generator did.
+pub fn child(args: &[String]) {
+    let (path, scenario, threads) = (Path::new(&args[0]), &args[1], args[2].parse().unwrap_or(1));
+    let spec = perfspec::spec::Spec::load(path).expect("bench spec");
+    let out = path.with_extension("out");
+    let cpu0 = cpu_of_self();
+    let report = perfspec::Harness::new()
+        .generator_threads(threads)
+        .out_dir(&out)
+        .run_scenario(&spec, scenario)
+        .expect("scenario");
+    let cpu = cpu_of_self() - cpu0;
+    let m = &report.outcome.as_ref().expect("measured").measurement;
+    let g = &m.generator;
+    let late = |q: f64| {
+        g.lateness
+            .as_ref()
+            .map_or(-1.0, |h| h.value_at_quantile(q) as f64)
+    };
+    println!(
+        "{{\"requests\": {}, \"errors\": {}, \"sent\": {}, \"dropped\": {}, \"requested\": {}, \"lateness_p50_us\": {}, \"lateness_p99_us\": {}, \"cpu_s\": {cpu:.4}, \"peak_rss_kib\": {}, \"window_s\": {:.3}}}",
+        m.total().requests(),
+        m.total().error_count(),
+        g.sent,
+        g.dropped,
+        g.requested.map_or(-1, |r| r as i64),
+        late(0.5),
+        late(0.99),
+        peak_rss_kib(),
+        m.window.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Writes `text` as a spec file in a fresh temporary folder and returns its path.
+pub fn spec_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("perfspec-bench-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("spec file");
+    path
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Unit};
-use crate::measure::{Measurement, RequestStats, SecondStats, stat_of};
+use super::{Assertion, Metric, Op, Unit};
+use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,11 +56,18 @@ impl Check {
         let observed = self.observed?;
         let limit = self.assertion.limit;
         Some(match self.assertion.op {
-            super::Op::Lt | super::Op::Le => limit - observed,
-            super::Op::Gt | super::Op::Ge => observed - limit,
-            super::Op::Eq => -(observed - limit).abs(),
+            Op::Lt | Op::Le => limit - observed,
+            Op::Gt | Op::Ge => observed - limit,
+            Op::Eq => -(observed - limit).abs(),
         })
     }
+}
+
+/// Samples a percentile needs to mean something: at least 5 beyond it, so p99 needs 500 and
+/// p50 needs 10.
+pub fn samples_needed(percentile: f64) -> u64 {
+    // Round away float noise before the ceiling: 5 / 0.001 must give 5000, not 5001.
+    ((5.0 / (1.0 - percentile / 100.0) * 1e6).round() / 1e6).ceil() as u64
 }
 
 /// Evaluates every assertion.
@@ -69,11 +76,10 @@ pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
 }
 
 fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
-    let check = |observed: Option<f64>, samples: u64, note: Option<String>| {
+    let make = |observed: Option<f64>, samples: u64, note: Option<String>| {
         let outcome = match observed {
             Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
-            Some(_) => Outcome::Fail,
-            None => Outcome::Fail,
+            _ => Outcome::Fail,
         };
         Check {
             assertion: a.clone(),
@@ -87,7 +93,7 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
         Some(name) => match m.request(name) {
             Some(s) => s.clone(),
             None => {
-                return check(
+                return make(
                     None,
                     0,
                     Some(format!("no request named `{name}` was measured")),
@@ -98,20 +104,32 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     };
     match a.window {
         None => {
-            let (observed, samples) = overall(a.metric, &stats, m.window);
+            let (observed, samples) = overall(a.metric, &stats, m);
             let note = observed
                 .is_none()
                 .then(|| "no successful requests to measure".to_string());
-            check(observed, samples, note)
+            let mut check = make(observed, samples, note);
+            // A percentile from too few samples says nothing, whichever way it points.
+            if let (Some(p), Some(_)) = (a.metric.percentile(), observed)
+                && samples < samples_needed(p)
+            {
+                check.outcome = Outcome::Inconclusive(format!(
+                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it)",
+                    a.metric.name(),
+                    samples_needed(p)
+                ));
+            }
+            check
         }
-        Some(w) => windowed(a, m, w, check),
+        Some(w) => windowed(a, m, w, make),
     }
 }
 
-fn overall(metric: Metric, s: &RequestStats, window: Duration) -> (Option<f64>, u64) {
-    let secs = window.as_secs_f64();
+fn overall(metric: Metric, s: &RequestStats, m: &Measurement) -> (Option<f64>, u64) {
+    let secs = m.window.as_secs_f64();
     match metric {
         Metric::Latency(stat) => (s.stat(stat), s.ok),
+        Metric::Service(stat) => (stat_of(s.histogram(Channel::Service), stat), s.ok),
         Metric::ErrorRate => (Some(s.error_rate()), s.requests()),
         Metric::Errors => (Some(s.error_count() as f64), s.requests()),
         Metric::Throughput => (
@@ -119,13 +137,19 @@ fn overall(metric: Metric, s: &RequestStats, window: Duration) -> (Option<f64>, 
             s.ok,
         ),
         Metric::Requests => (Some(s.requests() as f64), s.requests()),
+        Metric::Dropped => (
+            Some(m.generator.dropped as f64),
+            m.generator.sent + m.generator.dropped,
+        ),
     }
 }
 
-fn of_window(metric: Metric, s: &SecondStats, secs: f64) -> Option<f64> {
+fn of_window(metric: Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
     let n = s.ok + s.errors;
     match metric {
         Metric::Latency(stat) => stat_of(&s.latency, stat),
+        // Service time is not kept per second; windows are refused for it when parsing.
+        Metric::Service(_) => None,
         Metric::ErrorRate => Some(if n == 0 {
             0.0
         } else {
@@ -134,6 +158,7 @@ fn of_window(metric: Metric, s: &SecondStats, secs: f64) -> Option<f64> {
         Metric::Errors => Some(s.errors as f64),
         Metric::Throughput => Some(s.ok as f64 / secs),
         Metric::Requests => Some(n as f64),
+        Metric::Dropped => Some(dropped as f64),
     }
 }
 
@@ -143,12 +168,12 @@ fn windowed(
     a: &Assertion,
     m: &Measurement,
     w: Duration,
-    check: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+    make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
 ) -> Check {
     let width = w.as_secs() as i64;
     let full = (m.window.as_secs_f64() / width as f64).floor() as i64;
     if full == 0 {
-        let mut c = check(None, 0, None);
+        let mut c = make(None, 0, None);
         c.outcome = Outcome::Inconclusive(format!(
             "the measured time ({:.1} s) is shorter than one {width} s window",
             m.window.as_secs_f64()
@@ -156,21 +181,30 @@ fn windowed(
         return c;
     }
     let index = a.scope.as_ref().and_then(|n| m.request_index(n));
+    let needed = a.metric.percentile().map_or(0, samples_needed);
     let mut worst: Option<(f64, i64, u64)> = None;
-    let mut failing = 0;
+    let (mut failing, mut thin) = (0, 0);
     for k in 0..full {
         let mut acc = SecondStats::new();
+        let mut dropped = 0;
         for second in m
             .timeline
             .iter()
-            .filter(|s| s.t >= k * width && s.t < (k + 1) * width)
+            .filter(|s: &&Second| s.t >= k * width && s.t < (k + 1) * width)
         {
+            dropped += second.dropped;
             match index {
                 Some(i) => acc.merge(&second.requests[i]),
                 None => acc.merge(&second.total()),
             }
         }
-        let Some(v) = of_window(a.metric, &acc, width as f64) else {
+        let samples = acc.ok + acc.errors;
+        if samples < needed {
+            // Too few samples for this window's percentile: it neither passes nor fails.
+            thin += 1;
+            continue;
+        }
+        let Some(v) = of_window(a.metric, &acc, dropped, width as f64) else {
             failing += 1;
             continue;
         };
@@ -195,14 +229,22 @@ fn windowed(
         Some((v, k, n)) => (Some(v), k, n),
         None => (None, 0, 0),
     };
-    let note = format!(
+    let mut note = format!(
         "worst of {full} windows: {}–{} s; {failing} of {full} missed",
         at * width,
         (at + 1) * width
     );
-    let mut c = check(observed, samples, Some(note));
+    if thin > 0 {
+        note.push_str(&format!("; {thin} had fewer than {needed} samples"));
+    }
+    let mut c = make(observed, samples, Some(note));
     if failing > 0 {
         c.outcome = Outcome::Fail;
+    } else if thin > 0 {
+        c.outcome = Outcome::Inconclusive(format!(
+            "{thin} of {full} windows had fewer than the {needed} samples a p{} needs",
+            a.metric.percentile().unwrap_or(0.0)
+        ));
     }
     c
 }

@@ -51,8 +51,13 @@ impl Stat {
 /// What an assertion measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Metric {
-    /// A statistic of latency (successful requests).
+    /// A statistic of response time (successful requests): from the intended start, which is
+    /// the actual start in the closed model.
     Latency(Stat),
+    /// A statistic of service time (successful requests): from the actual send.
+    Service(Stat),
+    /// Arrivals that found no free user (open model); not scoped to a request.
+    Dropped,
     /// Failed requests over all completed requests.
     ErrorRate,
     /// Failed requests.
@@ -106,22 +111,32 @@ impl Metric {
     /// The unit of the metric's values.
     pub fn unit(self) -> Unit {
         match self {
-            Metric::Latency(Stat::Stdev) | Metric::Latency(_) => Unit::Micros,
+            Metric::Latency(_) | Metric::Service(_) => Unit::Micros,
             Metric::ErrorRate => Unit::Fraction,
             Metric::Throughput => Unit::PerSecond,
-            Metric::Errors | Metric::Requests => Unit::Count,
+            Metric::Errors | Metric::Requests | Metric::Dropped => Unit::Count,
         }
     }
 
     /// Whether the metric can be checked per time window.
     pub fn windowable(self) -> bool {
-        true
+        !matches!(self, Metric::Service(_))
+    }
+
+    /// The percentile a metric reads, for the too-few-samples rule.
+    pub fn percentile(self) -> Option<f64> {
+        match self {
+            Metric::Latency(Stat::Percentile(p)) | Metric::Service(Stat::Percentile(p)) => Some(p),
+            _ => None,
+        }
     }
 
     /// The metric's name as written (`p95`, `error-rate`).
     pub fn name(self) -> String {
         match self {
             Metric::Latency(s) => s.name(),
+            Metric::Service(s) => format!("service.{}", s.name()),
+            Metric::Dropped => "dropped".into(),
             Metric::ErrorRate => "error-rate".into(),
             Metric::Errors => "errors".into(),
             Metric::Throughput => "throughput".into(),
@@ -136,8 +151,9 @@ impl Metric {
 }
 
 pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
-    p95, p99, p99.9, max, or latency.STAT), error-rate, errors, throughput and requests; prefix a \
-    request name to limit one to a request, e.g. \"search.p99 < 500ms\"";
+    p95, p99, p99.9, max; latency.STAT or response.STAT, and service.STAT for service time), \
+    error-rate, errors, throughput, requests and dropped; prefix a request name to limit one to \
+    a request, e.g. \"search.p99 < 500ms\"";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {
@@ -172,9 +188,19 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
-        ["latency", stat] | [stat] if Stat::parse(stat).is_some() => {
+        ["latency" | "response", stat] | [stat] if Stat::parse(stat).is_some() => {
             Metric::Latency(Stat::parse(stat).expect("checked by the guard"))
         }
+        ["service", stat] if Stat::parse(stat).is_some() => {
+            Metric::Service(Stat::parse(stat).expect("checked by the guard"))
+        }
+        ["dropped"] if scope.is_some() => {
+            return Err((
+                format!("`{text}`: dropped arrivals belong to no request"),
+                "write `dropped` without a request name".into(),
+            ));
+        }
+        ["dropped"] => Metric::Dropped,
         ["error-rate"] => Metric::ErrorRate,
         ["errors"] => Metric::Errors,
         ["throughput"] => Metric::Throughput,
@@ -235,10 +261,12 @@ const NAMES: &[&str] = &[
     "p99",
     "p99.9",
     "latency",
+    "service",
     "error-rate",
     "errors",
     "throughput",
     "requests",
+    "dropped",
 ];
 
 /// Parses the limit of an assertion into the metric's canonical unit.

@@ -1,8 +1,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use super::eval::samples_needed;
 use super::*;
-use crate::measure::{ErrorKind, Measurement, RequestStats, Second, SecondStats};
+use crate::measure::{ErrorKind, Generator, Measurement, RequestStats, Second, SecondStats};
 
 const REQS: &[&str] = &["search", "embed"];
 
@@ -83,13 +84,13 @@ fn rejects_with_a_located_reason() {
 }
 
 fn measurement() -> Measurement {
-    let mut search = RequestStats::new("search");
+    let mut search = RequestStats::new("search", false);
     for ms in 1..=100u64 {
         search.latency.record(ms * 1000).unwrap();
     }
     search.ok = 100;
     search.errors = BTreeMap::from([(ErrorKind::Http5xx, 2)]);
-    let mut embed = RequestStats::new("embed");
+    let mut embed = RequestStats::new("embed", false);
     embed.latency.record(500).unwrap();
     embed.ok = 1;
     let second = |t: i64, ok: u64, ms: u64| {
@@ -101,6 +102,7 @@ fn measurement() -> Measurement {
         Second {
             t,
             requests: vec![s, SecondStats::new()],
+            dropped: 0,
         }
     };
     Measurement {
@@ -116,6 +118,7 @@ fn measurement() -> Measurement {
             second(3, 10, 10),
         ],
         interrupted: 0,
+        generator: Generator::default(),
     }
 }
 
@@ -125,7 +128,7 @@ fn evaluates_overall_and_scoped() {
     let checks = evaluate(
         &[
             parse("search.p50 < 60ms"),
-            parse("p99 < 50ms"),
+            parse("max < 50ms"),
             parse("error-rate < 1%"),
             parse("throughput > 20/s"),
         ],
@@ -143,22 +146,92 @@ fn evaluates_overall_and_scoped() {
 }
 
 #[test]
+fn a_percentile_from_too_few_samples_is_inconclusive_either_way() {
+    assert_eq!(
+        (
+            samples_needed(99.0),
+            samples_needed(95.0),
+            samples_needed(50.0),
+            samples_needed(99.9)
+        ),
+        (500, 100, 10, 5000)
+    );
+    let m = measurement();
+    // 101 successful requests: enough for a p95 (100), not for a p99 (500).
+    for text in ["p99 < 1s", "p99 < 1ms"] {
+        let c = &evaluate(&[parse(text)], &m)[0];
+        match &c.outcome {
+            Outcome::Inconclusive(why) => assert!(
+                why.contains("p99 from 101 samples") && why.contains("at least 500"),
+                "{why}"
+            ),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    assert_eq!(evaluate(&[parse("p95 < 1s")], &m)[0].outcome, Outcome::Pass);
+}
+
+#[test]
 fn windows_take_the_worst() {
     let m = measurement();
-    let c = &evaluate(&[parse("search.p99 over 2s < 100ms")], &m)[0];
+    let c = &evaluate(&[parse("search.max over 2s < 100ms")], &m)[0];
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(c.note.as_deref().unwrap().contains("2–4 s"), "{:?}", c.note);
-    let c = &evaluate(&[parse("p99 over 1s < 300ms")], &m)[0];
+    let c = &evaluate(&[parse("max over 1s < 300ms")], &m)[0];
     assert_eq!(c.outcome, Outcome::Pass, "warm-up second excluded: {c:?}");
-    let c = &evaluate(&[parse("p99 over 5s < 300ms")], &m)[0];
+    let c = &evaluate(&[parse("p50 over 2s < 300ms")], &m)[0];
+    assert_eq!(
+        c.outcome,
+        Outcome::Pass,
+        "20 samples per window are enough for a median: {c:?}"
+    );
+    let c = &evaluate(&[parse("p99 over 1s < 300ms")], &m)[0];
+    assert!(
+        matches!(&c.outcome, Outcome::Inconclusive(why) if why.contains("4 of 4 windows")),
+        "{c:?}"
+    );
+    let c = &evaluate(&[parse("max over 5s < 300ms")], &m)[0];
     assert!(matches!(c.outcome, Outcome::Inconclusive(_)), "{c:?}");
 }
 
 #[test]
 fn missing_samples_fail_with_a_note() {
     let mut m = measurement();
-    m.requests[1] = RequestStats::new("embed");
+    m.requests[1] = RequestStats::new("embed", false);
     let c = &evaluate(&[parse("embed.p95 < 1s")], &m)[0];
     assert_eq!(c.outcome, Outcome::Fail);
     assert_eq!(c.note.as_deref(), Some("no successful requests to measure"));
+}
+
+#[test]
+fn service_time_and_dropped_arrivals() {
+    let mut m = measurement();
+    let mut service = crate::measure::RequestStats::new("search", true).latency;
+    for _ in 0..100 {
+        service.record(2_000).unwrap();
+    }
+    m.requests[0].service = Some(service);
+    m.generator.dropped = 3;
+    let checks = evaluate(
+        &[
+            parse("search.service.p50 < 5ms"),
+            parse("search.p50 < 5ms"),
+            parse("dropped == 0"),
+        ],
+        &m,
+    );
+    let outcomes: Vec<_> = checks.iter().map(|c| c.outcome.clone()).collect();
+    assert_eq!(outcomes, vec![Outcome::Pass, Outcome::Fail, Outcome::Fail]);
+    assert!(
+        Assertion::parse("search.dropped == 0", REQS)
+            .unwrap_err()
+            .message
+            .contains("belong to no request")
+    );
+    assert!(
+        Assertion::parse("service.p99 over 10s < 1s", REQS)
+            .unwrap_err()
+            .message
+            .contains("per window")
+    );
 }

@@ -8,13 +8,13 @@ use tokio::sync::watch;
 use super::Config;
 use crate::assertion::evaluate;
 use crate::client::Prepared;
-use crate::compare::{Status, Verdict};
+use crate::compare::{Status, Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Plan, drive};
 use crate::measure::Measurement;
 use crate::report::{Measured, TrialReport, console, json};
-use crate::spec::Spec;
+use crate::spec::{Inconclusive, Spec};
 use crate::target::{self, Running};
 
 /// Runs scenario `index` of `spec` and writes its result file.
@@ -60,6 +60,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
 pub(crate) fn outcome(report: &TrialReport) -> Result<(), Failed> {
     match report.status() {
         Some(Status::Pass) => Ok(()),
+        Some(Status::Inconclusive) if report.scenario.inconclusive == Inconclusive::Pass => Ok(()),
         _ => Err(Failed::from(console::trial_table(report))),
     }
 }
@@ -109,9 +110,10 @@ async fn measure(
         p.teardown();
     }
     let checks = evaluate(&scenario.assertions, &measurement);
+    let verdict = Verdict::new(checks, problems, doubts(scenario, &measurement));
     Ok(Measured {
         measurement,
-        verdict: Verdict::new(checks, problems),
+        verdict,
     })
 }
 

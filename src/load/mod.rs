@@ -1,24 +1,28 @@
 //! The load engine: one scheduler driven by a [`Load`] value. Users each own a connection and
-//! loop: pick a request from the weighted mix, draw its data, send, record, pause. The run is
-//! bounded in time (warm-up + duration + graceful stop) and, optionally, in count.
+//! run the same step (pick a request from the weighted mix, draw its data, send, record);
+//! the model only decides when a user takes its next step: after the previous response and
+//! a think time (closed), or when the schedule says (open). Every run is bounded in time
+//! (warm-up + duration + graceful stop) and, optionally, in count.
 
+mod closed;
+mod cpu;
 mod mix;
+mod open;
+mod schedule;
+mod step;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio::time::Instant;
 
-use crate::client::{HttpUser, Prepared};
+use crate::client::Prepared;
 use crate::data::Rows;
-use crate::measure::{ErrorKind, Measurement, Record, Recorder};
-use crate::spec::{Closed, Load, Scenario};
+use crate::measure::{Generator, Measurement, Recorder};
+use crate::spec::{Load, Scenario};
 pub(crate) use mix::Mix;
 
 /// Everything a run needs, independent of where the target came from.
@@ -42,6 +46,7 @@ struct Shared {
     plan: Plan,
     mix: Mix,
     recorder: Recorder,
+    t0: Instant,
     measure_from: Instant,
     end: Instant,
     hard_stop: Instant,
@@ -49,7 +54,7 @@ struct Shared {
 }
 
 impl Shared {
-    /// Whether a request starting at `at` may start.
+    /// Whether a request (intended to start at `at`) may start.
     fn may_start(&self, at: Instant) -> bool {
         if at >= self.end {
             return false;
@@ -69,16 +74,17 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>) -> Measuremen
     let s = &plan.scenario;
     let measure_from = t0 + s.warmup;
     let end = measure_from + s.duration;
-    let hard_stop = end + s.graceful_stop;
     let names = plan.requests.iter().map(|r| r.name.clone()).collect();
-    let shards = 4 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = tokio::runtime::Handle::current().metrics().num_workers();
+    let open = matches!(s.load, Load::Open(_));
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
-        recorder: Recorder::new(names, measure_from, shards),
+        recorder: Recorder::new(names, measure_from, 4 * threads, open),
         iterations: s.iterations.map(AtomicU64::new),
+        t0,
         measure_from,
         end,
-        hard_stop,
+        hard_stop: end + s.graceful_stop,
         plan,
     });
     let collector = {
@@ -91,102 +97,38 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>) -> Measuremen
             }
         })
     };
-    let mut users = JoinSet::new();
-    match shared.plan.scenario.load.clone() {
+    let cpu_before = cpu::worker_cpu();
+    let requested = match shared.plan.scenario.load.clone() {
         Load::Closed(closed) => {
-            for u in 0..closed.users {
-                let offset = closed
-                    .ramp_up
-                    .mul_f64(f64::from(u) / f64::from(closed.users));
-                users.spawn(closed_user(
-                    u64::from(u),
-                    shared.clone(),
-                    t0 + offset,
-                    closed.clone(),
-                    stop.clone(),
-                ));
-            }
+            closed::run(&shared, &closed, &stop).await;
+            None
         }
-    }
-    while users.join_next().await.is_some() {}
+        Load::Open(open) => Some(open::run(&shared, &open, &stop).await),
+    };
     collector.abort();
+    let wall = t0.elapsed();
+    let cpu = match (cpu_before, cpu::worker_cpu()) {
+        (Some(a), Some(b)) if !wall.is_zero() => {
+            Some(((b - a) / (wall.as_secs_f64() * threads as f64)).clamp(0.0, 1.0))
+        }
+        _ => None,
+    };
     let finished = Instant::now().min(end);
     let window = finished.saturating_duration_since(measure_from);
-    shared.recorder.finish(shared.plan.scenario.warmup, window)
+    let generator = Generator {
+        requested,
+        cpu,
+        threads,
+        ..Generator::default()
+    };
+    shared
+        .recorder
+        .finish(shared.plan.scenario.warmup, window, generator)
 }
 
 /// Resolves when `stop` turns true; never if the sender is gone.
 async fn stopped(mut stop: watch::Receiver<bool>) {
     if stop.wait_for(|v| *v).await.is_err() {
         std::future::pending::<()>().await;
-    }
-}
-
-async fn closed_user(
-    u: u64,
-    sh: Arc<Shared>,
-    start_at: Instant,
-    closed: Closed,
-    stop: watch::Receiver<bool>,
-) {
-    let shard = (u as usize) % sh.recorder.shards();
-    let mut rng = SmallRng::seed_from_u64(u);
-    let mut picker = sh.plan.rows.picker(u);
-    let mut user = HttpUser::new(sh.plan.addr, sh.plan.max_body);
-    let mut drawn = Vec::new();
-    // One stop future per user, polled by every request and pause: no allocation per request.
-    let stop_signal = stopped(stop.clone());
-    tokio::pin!(stop_signal);
-    tokio::select! {
-        () = sleep_until(start_at) => {}
-        () = &mut stop_signal => return,
-    }
-    loop {
-        let start = Instant::now();
-        if *stop.borrow() || !sh.may_start(start) {
-            return;
-        }
-        let r = sh.mix.pick(&mut rng);
-        let req = &sh.plan.requests[r];
-        picker.draw(&sh.plan.rows, &req.sources, &mut drawn);
-        let result = match req.build(&drawn) {
-            Err(_) => Err(ErrorKind::InvalidRequest),
-            Ok(http) => {
-                // One timer per request: the earlier of its timeout and the hard stop.
-                let timeout = start + req.timeout;
-                let deadline = timeout.min(sh.hard_stop);
-                tokio::select! {
-                    biased;
-                    res = timeout_at(deadline, user.send(http, &req.expect)) => match res {
-                        Ok(r) => r.map(|rcv| rcv.bytes),
-                        Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
-                        Err(_) => {
-                            sh.recorder.interrupted(shard);
-                            return;
-                        }
-                    },
-                    () = &mut stop_signal => {
-                        sh.recorder.interrupted(shard);
-                        return;
-                    }
-                }
-            }
-        };
-        sh.recorder.record(
-            shard,
-            Record {
-                request: r,
-                start,
-                latency: start.elapsed(),
-                result,
-            },
-        );
-        let think = mix::think_time(closed.think, &mut rng);
-        if !think.is_zero() {
-            tokio::select! {
-                () = sleep_until((Instant::now() + think).min(sh.end)) => {}
-                () = &mut stop_signal => return,
-            }
-        }
     }
 }

@@ -9,13 +9,16 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
-use super::{ErrorKind, Measurement, RequestStats, Second, SecondStats, new_histogram};
+use super::stats::merge_into;
+use super::{ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
 
-/// The largest latency recorded, µs (one hour).
+/// The largest latency recorded, µs (one hour): auto-resizing histograms would otherwise grow
+/// for absurd values.
 const MAX_MICROS: u64 = 3_600_000_000;
 
 struct ReqAcc {
     latency: Histogram<u64>,
+    service: Option<Histogram<u64>>,
     ok: u64,
     errors: [u64; ErrorKind::ALL.len()],
     bytes: u64,
@@ -24,8 +27,11 @@ struct ReqAcc {
 #[derive(Default)]
 struct Shard {
     requests: Vec<ReqAcc>,
-    seconds: BTreeMap<i64, Vec<SecondStats>>,
+    seconds: BTreeMap<i64, Second>,
     interrupted: u64,
+    lateness: Option<Histogram<u64>>,
+    sent: u64,
+    dropped: u64,
 }
 
 /// The outcome of one request as the recorder needs it.
@@ -33,12 +39,18 @@ struct Shard {
 pub(crate) struct Record {
     /// Index of the request in the spec.
     pub request: usize,
-    /// When the request started.
-    pub start: Instant,
-    /// How long it took.
-    pub latency: Duration,
+    /// When the schedule wanted it to start (the actual start in the closed model).
+    pub intended: Instant,
+    /// When it was actually started.
+    pub sent: Instant,
+    /// When the response was complete (or the request failed).
+    pub done: Instant,
     /// Body bytes on success, the kind on failure.
     pub result: Result<u64, ErrorKind>,
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(MAX_MICROS)) as u64
 }
 
 /// Thread-safe collection of a run's outcomes.
@@ -46,14 +58,15 @@ pub(crate) struct Recorder {
     names: Vec<String>,
     measure_from: Instant,
     started_at: SystemTime,
+    open: bool,
     shards: Box<[Mutex<Shard>]>,
-    timeline: Mutex<BTreeMap<i64, Vec<SecondStats>>>,
+    timeline: Mutex<BTreeMap<i64, Second>>,
 }
 
 impl Recorder {
-    /// A recorder for requests `names`; statistics count requests started at or after
-    /// `measure_from` (the end of the warm-up).
-    pub fn new(names: Vec<String>, measure_from: Instant, shards: usize) -> Recorder {
+    /// A recorder for requests `names`; statistics count requests intended to start at or after
+    /// `measure_from` (the end of the warm-up). `open` keeps service time and lateness apart.
+    pub fn new(names: Vec<String>, measure_from: Instant, shards: usize, open: bool) -> Recorder {
         let shards = (0..shards.max(1))
             .map(|_| {
                 Mutex::new(Shard {
@@ -61,11 +74,13 @@ impl Recorder {
                         .iter()
                         .map(|_| ReqAcc {
                             latency: new_histogram(),
+                            service: open.then(new_histogram),
                             ok: 0,
                             errors: [0; ErrorKind::ALL.len()],
                             bytes: 0,
                         })
                         .collect(),
+                    lateness: open.then(new_histogram),
                     ..Shard::default()
                 })
             })
@@ -74,6 +89,7 @@ impl Recorder {
             names,
             measure_from,
             started_at: SystemTime::now(),
+            open,
             shards,
             timeline: Mutex::new(BTreeMap::new()),
         }
@@ -93,34 +109,52 @@ impl Recorder {
         }
     }
 
+    fn second<'a>(&self, s: &'a mut Shard, t: i64) -> &'a mut Second {
+        let n = self.names.len();
+        s.seconds.entry(t).or_insert_with(|| Second::empty(t, n))
+    }
+
     /// Records one outcome.
     pub fn record(&self, shard: usize, r: Record) {
-        // Cap at an hour: auto-resizing histograms would otherwise grow for absurd values.
-        let micros = r.latency.as_micros().min(MAX_MICROS as u128) as u64;
-        let second = self.second_of(r.start);
+        let response = micros(r.done.saturating_duration_since(r.intended));
+        let t = self.second_of(r.intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
-        let n = self.names.len();
-        let sec = &mut s
-            .seconds
-            .entry(second)
-            .or_insert_with(|| vec![SecondStats::new(); n])[r.request];
+        let sec = &mut self.second(&mut s, t).requests[r.request];
         match r.result {
             Ok(_) => {
                 sec.ok += 1;
-                let _ = sec.latency.record(micros);
+                let _ = sec.latency.record(response);
             }
             Err(_) => sec.errors += 1,
         }
-        if second >= 0 {
-            let acc = &mut s.requests[r.request];
-            match r.result {
-                Ok(bytes) => {
-                    acc.ok += 1;
-                    acc.bytes += bytes;
-                    let _ = acc.latency.record(micros);
+        if t < 0 {
+            return;
+        }
+        s.sent += 1;
+        if let Some(l) = &mut s.lateness {
+            let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
+        }
+        let acc = &mut s.requests[r.request];
+        match r.result {
+            Ok(bytes) => {
+                acc.ok += 1;
+                acc.bytes += bytes;
+                let _ = acc.latency.record(response);
+                if let Some(service) = &mut acc.service {
+                    let _ = service.record(micros(r.done.saturating_duration_since(r.sent)));
                 }
-                Err(kind) => acc.errors[kind.index()] += 1,
             }
+            Err(kind) => acc.errors[kind.index()] += 1,
+        }
+    }
+
+    /// Counts an arrival that found no free user.
+    pub fn dropped(&self, shard: usize, intended: Instant) {
+        let t = self.second_of(intended);
+        let mut s = lock(&self.shards[shard % self.shards.len()]);
+        self.second(&mut s, t).dropped += 1;
+        if t >= 0 {
+            s.dropped += 1;
         }
     }
 
@@ -134,31 +168,46 @@ impl Recorder {
         let mut timeline = lock(&self.timeline);
         for shard in self.shards.iter() {
             let seconds = std::mem::take(&mut lock(shard).seconds);
-            for (t, stats) in seconds {
-                let slot = timeline
-                    .entry(t)
-                    .or_insert_with(|| vec![SecondStats::new(); self.names.len()]);
-                for (acc, s) in slot.iter_mut().zip(&stats) {
-                    acc.merge(s);
+            for (t, second) in seconds {
+                match timeline.get_mut(&t) {
+                    Some(slot) => slot.merge(&second),
+                    None => {
+                        timeline.insert(t, second);
+                    }
                 }
             }
         }
     }
 
-    /// The finished measurement; `window` is the measured time.
-    /// Takes what was recorded; the recorder is left empty.
-    pub fn finish(&self, warmup: Duration, window: Duration) -> Measurement {
+    /// Takes what was recorded (the recorder is left empty); `generator` is completed with
+    /// the shards' lateness, sent and dropped counts.
+    pub fn finish(
+        &self,
+        warmup: Duration,
+        window: Duration,
+        mut generator: Generator,
+    ) -> Measurement {
         self.collect();
-        let mut requests: Vec<RequestStats> = self.names.iter().map(RequestStats::new).collect();
+        let mut requests: Vec<RequestStats> = self
+            .names
+            .iter()
+            .map(|n| RequestStats::new(n.clone(), self.open))
+            .collect();
         let mut interrupted = 0;
+        generator.lateness = self.open.then(new_histogram);
         for shard in self.shards.iter() {
             let shard = std::mem::take(&mut *lock(shard));
             interrupted += shard.interrupted;
+            generator.sent += shard.sent;
+            generator.dropped += shard.dropped;
+            if let (Some(total), Some(l)) = (&mut generator.lateness, &shard.lateness) {
+                merge_into(total, l);
+            }
             for (stats, acc) in requests.iter_mut().zip(&shard.requests) {
-                stats
-                    .latency
-                    .add(&acc.latency)
-                    .expect("auto-resizing histograms always merge");
+                merge_into(&mut stats.latency, &acc.latency);
+                if let (Some(total), Some(s)) = (&mut stats.service, &acc.service) {
+                    merge_into(total, s);
+                }
                 stats.ok += acc.ok;
                 stats.bytes += acc.bytes;
                 for (kind, &n) in ErrorKind::ALL.iter().zip(&acc.errors) {
@@ -174,11 +223,9 @@ impl Recorder {
             warmup,
             window,
             requests,
-            timeline: timeline
-                .into_iter()
-                .map(|(t, requests)| Second { t, requests })
-                .collect(),
+            timeline: timeline.into_values().collect(),
             interrupted,
+            generator,
         }
     }
 }
@@ -192,49 +239,90 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    fn rec(at: Instant, ms: u64, result: Result<u64, ErrorKind>) -> Record {
+        Record {
+            request: 0,
+            intended: at,
+            sent: at,
+            done: at + Duration::from_millis(ms),
+            result,
+        }
+    }
+
     #[test]
     fn warmup_requests_go_to_the_timeline_only() {
         let t0 = Instant::now();
         let measure_from = t0 + Duration::from_millis(1500);
-        let rec = Recorder::new(vec!["a".into(), "b".into()], measure_from, 4);
-        let record = |shard, start, ms, result| {
-            rec.record(
-                shard,
-                Record {
-                    request: 0,
-                    start,
-                    latency: Duration::from_millis(ms),
-                    result,
-                },
-            )
-        };
-        record(0, t0, 5, Ok(10));
-        record(1, measure_from, 7, Ok(10));
-        record(
+        let r = Recorder::new(vec!["a".into(), "b".into()], measure_from, 4, false);
+        r.record(0, rec(t0, 5, Ok(10)));
+        r.record(1, rec(measure_from, 7, Ok(10)));
+        r.record(
             2,
-            measure_from + Duration::from_millis(1200),
-            9,
-            Err(ErrorKind::Timeout),
+            rec(
+                measure_from + Duration::from_millis(1200),
+                9,
+                Err(ErrorKind::Timeout),
+            ),
         );
-        rec.interrupted(3);
-        let m = rec.finish(Duration::from_millis(1500), Duration::from_secs(2));
+        r.interrupted(3);
+        let m = r.finish(
+            Duration::from_millis(1500),
+            Duration::from_secs(2),
+            Generator::default(),
+        );
         let a = &m.requests[0];
         assert_eq!((a.ok, a.error_count(), a.bytes), (1, 1, 10));
         assert_eq!(a.latency.max() / 1000, 7);
-        assert_eq!(m.interrupted, 1);
+        assert!(a.service.is_none());
+        assert_eq!((m.interrupted, m.generator.sent), (1, 2));
         let secs: Vec<i64> = m.timeline.iter().map(|s| s.t).collect();
         assert_eq!(secs, vec![-2, 0, 1]);
         assert_eq!(m.timeline[2].requests[0].errors, 1);
     }
 
     #[test]
+    fn open_load_keeps_response_service_and_lateness_apart() {
+        let t0 = Instant::now();
+        let r = Recorder::new(vec!["a".into()], t0, 1, true);
+        let ms = Duration::from_millis;
+        r.record(
+            0,
+            Record {
+                request: 0,
+                intended: t0,
+                sent: t0 + ms(30),
+                done: t0 + ms(50),
+                result: Ok(1),
+            },
+        );
+        r.dropped(0, t0 + ms(10));
+        let m = r.finish(Duration::ZERO, Duration::from_secs(1), Generator::default());
+        let a = &m.requests[0];
+        assert_eq!(
+            a.latency.max() / 1000,
+            50,
+            "response time from the intended start"
+        );
+        assert_eq!(
+            a.service.as_ref().unwrap().max() / 1000,
+            20,
+            "service time from the send"
+        );
+        assert_eq!(m.generator.lateness.as_ref().unwrap().max() / 1000, 30);
+        assert_eq!(
+            (m.generator.sent, m.generator.dropped, m.timeline[0].dropped),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
     fn seconds_before_measurement_are_negative() {
         let t0 = Instant::now();
-        let rec = Recorder::new(vec!["a".into()], t0 + Duration::from_secs(2), 1);
-        assert_eq!(rec.second_of(t0 + Duration::from_secs(2)), 0);
-        assert_eq!(rec.second_of(t0 + Duration::from_millis(2999)), 0);
-        assert_eq!(rec.second_of(t0 + Duration::from_millis(1999)), -1);
-        assert_eq!(rec.second_of(t0 + Duration::from_millis(1000)), -1);
-        assert_eq!(rec.second_of(t0 + Duration::from_millis(999)), -2);
+        let r = Recorder::new(vec!["a".into()], t0 + Duration::from_secs(2), 1, false);
+        assert_eq!(r.second_of(t0 + Duration::from_secs(2)), 0);
+        assert_eq!(r.second_of(t0 + Duration::from_millis(2999)), 0);
+        assert_eq!(r.second_of(t0 + Duration::from_millis(1999)), -1);
+        assert_eq!(r.second_of(t0 + Duration::from_millis(1000)), -1);
+        assert_eq!(r.second_of(t0 + Duration::from_millis(999)), -2);
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::table::render;
 use super::{Measured, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
-use crate::measure::{ErrorKind, Measurement, RequestStats};
+use crate::measure::{Channel, ErrorKind, Measurement, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
 /// The full table for one trial: header, checks, per-request statistics, errors by kind.
@@ -36,6 +36,9 @@ fn measured(m: &Measured) -> String {
     for p in &m.verdict.problems {
         let _ = writeln!(out, "  problem: {}", p.replace('\n', "\n    "));
     }
+    for d in &m.verdict.doubts {
+        let _ = writeln!(out, "  inconclusive: {}", d.reason);
+    }
     if !m.verdict.checks.is_empty() {
         out.push('\n');
         out.push_str(&checks_table(&m.verdict.checks));
@@ -46,6 +49,7 @@ fn measured(m: &Measured) -> String {
     if !errors.is_empty() {
         let _ = writeln!(out, "\n  errors by kind: {errors}");
     }
+    let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
     if m.measurement.interrupted > 0 {
         let _ = writeln!(
             out,
@@ -54,6 +58,39 @@ fn measured(m: &Measured) -> String {
         );
     }
     out
+}
+
+/// What the generator did: rates, drops and queueing delay (open model), CPU.
+pub fn generator_line(m: &Measurement) -> String {
+    let g = &m.generator;
+    let secs = m.window.as_secs_f64().max(1e-9);
+    let mut parts = Vec::new();
+    if let Some(requested) = g.requested {
+        parts.push(format!(
+            "requested {}, sent {}, dropped {}",
+            fmt_rate(requested as f64 / secs),
+            fmt_rate(g.sent as f64 / secs),
+            fmt_count(g.dropped as f64)
+        ));
+    }
+    if let Some(l) = &g.lateness {
+        let s = |st| stat_of(l, st).map_or("-".into(), fmt_us);
+        parts.push(format!(
+            "queueing delay (intended -> sent) p50 {} p99 {} max {}",
+            s(Stat::Percentile(50.0)),
+            s(Stat::Percentile(99.0)),
+            s(Stat::Max)
+        ));
+    }
+    match g.cpu {
+        Some(c) => parts.push(format!(
+            "CPU {} of {} worker thread(s)",
+            fmt_percent(c),
+            g.threads
+        )),
+        None => parts.push(format!("{} worker thread(s)", g.threads)),
+    }
+    parts.join("; ")
 }
 
 /// The assertion table: observed, limit, margin, result.
@@ -116,29 +153,38 @@ fn margin_text(margin: f64, limit: f64, unit: Unit) -> String {
 
 /// Per-request statistics and the total.
 pub fn requests_table(m: &Measurement) -> String {
-    let mut rows = vec![
-        [
-            "request", "count", "rate", "p50", "p95", "p99", "max", "errors",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let two = m.requests.iter().any(|r| r.service.is_some());
+    let mut header = vec!["request", "count", "rate", "p50", "p95", "p99", "max"];
+    if two {
+        header.extend(["service p50", "service p99"]);
+    }
+    header.push("errors");
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
     let mut add = |s: &RequestStats| {
-        let stat = |st| s.stat(st).map_or("-".into(), fmt_us);
+        let stat = |ch, st| stat_of(s.histogram(ch), st).map_or("-".into(), fmt_us);
         let errors = match s.error_count() {
             0 => "0".to_string(),
             n => format!("{} ({})", fmt_count(n as f64), fmt_percent(s.error_rate())),
         };
-        rows.push(vec![
+        let mut row = vec![
             s.name.clone(),
             fmt_count(s.requests() as f64),
             fmt_rate(m.throughput(s)),
-            stat(Stat::Percentile(50.0)),
-            stat(Stat::Percentile(95.0)),
-            stat(Stat::Percentile(99.0)),
-            stat(Stat::Max),
-            errors,
-        ]);
+        ];
+        for st in [
+            Stat::Percentile(50.0),
+            Stat::Percentile(95.0),
+            Stat::Percentile(99.0),
+            Stat::Max,
+        ] {
+            row.push(stat(Channel::Response, st));
+        }
+        if two {
+            row.push(stat(Channel::Service, Stat::Percentile(50.0)));
+            row.push(stat(Channel::Service, Stat::Percentile(99.0)));
+        }
+        row.push(errors);
+        rows.push(row);
     };
     for r in &m.requests {
         add(r);

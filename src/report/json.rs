@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::{TrialReport, describe_load, rfc3339};
 use crate::assertion::{Check, Stat};
-use crate::measure::{Measurement, RequestStats, Second, stat_of};
+use hdrhistogram::Histogram;
+
+use crate::measure::{Generator, Measurement, RequestStats, Second, stat_of};
 
 /// The result file format version; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -28,7 +30,9 @@ struct ResultFile<'a> {
     window_s: Option<f64>,
     interrupted: Option<u64>,
     problems: Vec<&'a str>,
+    doubts: Vec<&'a str>,
     checks: Vec<CheckJson>,
+    generator: Option<GeneratorJson>,
     total: Option<RequestJson>,
     requests: Vec<RequestJson>,
     timeline: Vec<SecondJson>,
@@ -66,19 +70,45 @@ struct LatencyJson {
 }
 
 impl LatencyJson {
-    fn of(s: &RequestStats) -> LatencyJson {
-        let p = |q| s.stat(Stat::Percentile(q));
+    fn of(h: &Histogram<u64>) -> LatencyJson {
+        let s = |st| stat_of(h, st);
+        let p = |q| s(Stat::Percentile(q));
         LatencyJson {
-            min_us: s.stat(Stat::Min),
-            mean_us: s.stat(Stat::Mean).map(round3),
-            stdev_us: s.stat(Stat::Stdev).map(round3),
+            min_us: s(Stat::Min),
+            mean_us: s(Stat::Mean).map(round3),
+            stdev_us: s(Stat::Stdev).map(round3),
             p50_us: p(50.0),
             p75_us: p(75.0),
             p90_us: p(90.0),
             p95_us: p(95.0),
             p99_us: p(99.0),
             p99_9_us: p(99.9),
-            max_us: s.stat(Stat::Max),
+            max_us: s(Stat::Max),
+        }
+    }
+}
+
+/// What the generator did.
+#[derive(Serialize)]
+struct GeneratorJson {
+    threads: usize,
+    cpu_fraction: Option<f64>,
+    requested: Option<u64>,
+    sent: u64,
+    dropped: u64,
+    /// Queueing delay inside the generator (actual minus intended start), open model.
+    lateness: Option<LatencyJson>,
+}
+
+impl GeneratorJson {
+    fn of(g: &Generator) -> GeneratorJson {
+        GeneratorJson {
+            threads: g.threads,
+            cpu_fraction: g.cpu.map(round3),
+            requested: g.requested,
+            sent: g.sent,
+            dropped: g.dropped,
+            lateness: g.lateness.as_ref().map(LatencyJson::of),
         }
     }
 }
@@ -92,7 +122,10 @@ struct RequestJson {
     error_rate: f64,
     rate_per_s: f64,
     body_bytes: u64,
+    /// Response time: from the intended start (the actual start in the closed model).
     latency: LatencyJson,
+    /// Service time from the actual send, when it differs (open model).
+    service_latency: Option<LatencyJson>,
     errors_by_kind: BTreeMap<&'static str, u64>,
 }
 
@@ -106,7 +139,8 @@ impl RequestJson {
             error_rate: s.error_rate(),
             rate_per_s: round3(m.throughput(s)),
             body_bytes: s.bytes,
-            latency: LatencyJson::of(s),
+            latency: LatencyJson::of(&s.latency),
+            service_latency: s.service.as_ref().map(LatencyJson::of),
             errors_by_kind: s.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
         }
     }
@@ -118,6 +152,7 @@ struct SecondJson {
     warmup: bool,
     ok: u64,
     errors: u64,
+    dropped: u64,
     p50_us: Option<f64>,
     p95_us: Option<f64>,
     p99_us: Option<f64>,
@@ -133,6 +168,7 @@ impl SecondJson {
             warmup: s.t < 0,
             ok: t.ok,
             errors: t.errors,
+            dropped: s.dropped,
             p50_us: p(50.0),
             p95_us: p(95.0),
             p99_us: p(99.0),
@@ -197,9 +233,13 @@ pub fn render(r: &TrialReport) -> String {
         problems: measured.map_or(vec![], |x| {
             x.verdict.problems.iter().map(String::as_str).collect()
         }),
+        doubts: measured.map_or(vec![], |x| {
+            x.verdict.doubts.iter().map(|d| d.reason.as_str()).collect()
+        }),
         checks: measured.map_or(vec![], |x| {
             x.verdict.checks.iter().map(check_json).collect()
         }),
+        generator: m.map(|m| GeneratorJson::of(&m.generator)),
         total: m.map(|m| RequestJson::of(&m.total(), m)),
         requests: m.map_or(vec![], |m| {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()

@@ -7,8 +7,8 @@ mod table;
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;
-use crate::spec::{Load, Scenario, Think};
-use crate::units::fmt_duration;
+use crate::spec::{Arrivals, Load, Scenario, Stage, Think};
+use crate::units::{fmt_duration, fmt_rate};
 
 /// Everything known about one trial, for every renderer.
 #[derive(Debug, Clone)]
@@ -70,6 +70,24 @@ pub fn describe_load(s: &Scenario) -> String {
                     t.push_str(&format!(", think {}..{}", fmt_duration(a), fmt_duration(b)))
                 }
             }
+            t
+        }
+        Load::Open(o) => {
+            let mut t = format!("open, {}", fmt_rate(o.rate));
+            for stage in &o.stages {
+                match stage {
+                    Stage::Ramp { over, to } => t.push_str(&format!(
+                        ", ramp to {} over {}",
+                        fmt_rate(*to),
+                        fmt_duration(*over)
+                    )),
+                    Stage::Hold(d) => t.push_str(&format!(", hold {}", fmt_duration(*d))),
+                }
+            }
+            if let Arrivals::Poisson { .. } = o.arrivals {
+                t.push_str(", poisson");
+            }
+            t.push_str(&format!(", max {} users", o.max_users));
             t
         }
     };

@@ -4,12 +4,14 @@
 mod convert;
 mod cx;
 mod error;
+mod load;
 mod raw;
 mod request;
 mod scenario;
 mod sources;
 mod target;
 mod toml_error;
+mod workload;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
 
 use crate::assertion::Assertion;
 use crate::data::DataSource;
@@ -203,34 +206,21 @@ pub struct Scenario {
     pub ignore: bool,
     /// The checks.
     pub assertions: Vec<Assertion>,
+    /// Largest schedule lateness (p99) of the generator before the run is untrustworthy;
+    /// `None`: a tenth of the tightest latency limit asserted, at least 1 ms.
+    pub max_lateness: Option<Duration>,
+    /// What an inconclusive run does to the test.
+    pub inconclusive: Inconclusive,
 }
 
-/// How load is offered.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Load {
-    /// A fixed number of users, each sending its next request when the last one finished
-    /// (plus think time).
-    Closed(Closed),
-}
-
-/// The closed model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Closed {
-    /// Concurrent users, each with its own connection.
-    pub users: u32,
-    /// Users start evenly spread over this time.
-    pub ramp_up: Duration,
-    /// Pause between a user's requests.
-    pub think: Think,
-}
-
-/// Pause between a user's requests.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Think {
-    /// Always this long (zero: none).
-    Fixed(Duration),
-    /// Uniformly between the two.
-    Uniform(Duration, Duration),
+/// What an inconclusive run (untrustworthy generator, too few samples) does to the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Inconclusive {
+    /// The test fails (the default: a gate must not pass on a run it cannot trust).
+    #[default]
+    Fail,
+    /// The test passes; reports still say inconclusive and why.
+    Pass,
 }
 
 /// What a spec may refer to outside itself.

@@ -90,6 +90,8 @@ pub(super) struct RawScenario {
     pub ignore: bool,
     #[serde(default)]
     pub assert: Vec<S<String>>,
+    pub max_lateness: Option<S<String>>,
+    pub inconclusive: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -99,4 +101,17 @@ pub(super) struct RawLoad {
     pub users: Option<S<i64>>,
     pub ramp_up: Option<S<String>>,
     pub think_time: Option<S<String>>,
+    pub rate: Option<S<String>>,
+    pub max_users: Option<S<i64>>,
+    pub stages: Option<S<Vec<S<RawStage>>>>,
+    pub arrivals: Option<S<String>>,
+    pub seed: Option<S<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawStage {
+    pub ramp: Option<S<String>>,
+    pub to: Option<S<String>>,
+    pub hold: Option<S<String>>,
 }

@@ -1,12 +1,13 @@
-//! `[scenario.NAME]`: load model, timing and assertions.
+//! `[scenario.NAME]`: load model, timing, assertions and what makes a run trustworthy.
 
 use std::time::Duration;
 
-use super::cx::{Cx, R, check_name, closest};
-use super::raw::{RawLoad, RawScenario, S};
-use super::{Closed, Load, Scenario, Think};
+use super::cx::{Cx, R, check_name};
+use super::load::convert_load;
+use super::raw::{RawScenario, S};
+use super::{Inconclusive, Load, Scenario};
 use crate::assertion::Assertion;
-use crate::units::{fmt_duration, parse_duration};
+use crate::units::fmt_duration;
 
 pub(super) fn convert_scenario(
     cx: &Cx,
@@ -28,8 +29,34 @@ pub(super) fn convert_scenario(
         Some(v) => Some(*v.get_ref() as u64),
         None => None,
     };
+    let staged: Duration = match &load {
+        Load::Open(o) => o.stages.iter().map(|s| s.length()).sum(),
+        Load::Closed(_) => Duration::ZERO,
+    };
     let duration = match (&s.duration, iterations) {
-        (Some(v), _) => cx.positive(v, "duration")?,
+        (Some(v), _) => {
+            let d = cx.positive(v, "duration")?;
+            if staged > warmup + d {
+                return Err(cx.err(v.span(), format!("the stages last {} but warm-up plus duration is {}", fmt_duration(staged), fmt_duration(warmup + d)), Some(
+                    "remove `duration` to run exactly as long as the stages, or lengthen it (the last rate holds)".into(),
+                )));
+            }
+            d
+        }
+        (None, _) if !staged.is_zero() => {
+            if staged <= warmup {
+                return Err(cx.err(
+                    s.load.span(),
+                    format!(
+                        "the stages ({}) end within the warm-up ({})",
+                        fmt_duration(staged),
+                        fmt_duration(warmup)
+                    ),
+                    Some("lengthen the stages or shorten the warm-up".into()),
+                ));
+            }
+            staged - warmup
+        }
         // Iterations alone still get a time bound: every load loop stops by itself.
         (None, Some(_)) => Duration::from_secs(600),
         (None, None) => {
@@ -43,8 +70,7 @@ pub(super) fn convert_scenario(
             ));
         }
     };
-    let Load::Closed(closed) = &load;
-    if let Some(ramp) = &s.load.get_ref().ramp_up
+    if let (Load::Closed(closed), Some(ramp)) = (&load, &s.load.get_ref().ramp_up)
         && closed.ramp_up > warmup + duration
     {
         return Err(cx.err(ramp.span(), format!("`ramp-up` ({}) is longer than warm-up plus duration ({}): some users would never start", fmt_duration(closed.ramp_up), fmt_duration(warmup + duration)), Some("shorten the ramp-up or lengthen the scenario".into())));
@@ -72,6 +98,15 @@ pub(super) fn convert_scenario(
         }
         assertions.push(parsed);
     }
+    let max_lateness = match &s.max_lateness {
+        Some(v) => Some(cx.positive(v, "max-lateness")?),
+        None => None,
+    };
+    let inconclusive = match s.inconclusive.as_ref().map(|v| (v.get_ref().as_str(), v.span())) {
+        None | Some(("fail", _)) => Inconclusive::Fail,
+        Some(("pass", _)) => Inconclusive::Pass,
+        Some((other, span)) => return Err(cx.err(span, format!("unknown `inconclusive` value {other:?}"), Some("\"fail\" (default: an untrustworthy run fails the test) or \"pass\" (report it, pass the test)".into()))),
+    };
     Ok(Scenario {
         name: key.get_ref().clone(),
         load,
@@ -81,75 +116,7 @@ pub(super) fn convert_scenario(
         graceful_stop,
         ignore: s.ignore,
         assertions,
+        max_lateness,
+        inconclusive,
     })
-}
-
-const MODELS: &[&str] = &["closed"];
-
-fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
-    let l = raw.get_ref();
-    match l.model.get_ref().as_str() {
-        "closed" => {
-            let users = match &l.users {
-                None => {
-                    return Err(cx.err(
-                        raw.span(),
-                        "the closed model needs `users`",
-                        Some("e.g. load = { model = \"closed\", users = 10 }".into()),
-                    ));
-                }
-                Some(u) if !(1..=100_000).contains(u.get_ref()) => {
-                    return Err(cx.err(
-                        u.span(),
-                        format!("`users` must be between 1 and 100000, not {}", u.get_ref()),
-                        None,
-                    ));
-                }
-                Some(u) => *u.get_ref() as u32,
-            };
-            let ramp_up = match &l.ramp_up {
-                Some(v) => cx.duration(v, "ramp-up")?,
-                None => Duration::ZERO,
-            };
-            let think = match &l.think_time {
-                None => Think::Fixed(Duration::ZERO),
-                Some(v) => parse_think(v.get_ref()).map_err(|e| {
-                    cx.err(
-                        v.span(),
-                        format!("`think-time`: {e}"),
-                        Some("a duration (\"200ms\") or a range (\"100ms..500ms\")".into()),
-                    )
-                })?,
-            };
-            Ok(Load::Closed(Closed {
-                users,
-                ramp_up,
-                think,
-            }))
-        }
-        other => {
-            let hint = closest(other, MODELS.iter().copied())
-                .map_or(String::new(), |c| format!("did you mean `{c}`? "));
-            Err(cx.err(
-                l.model.span(),
-                format!("unknown load model {other:?}"),
-                Some(format!(
-                    "{hint}models: \"closed\" (users that wait for each response)"
-                )),
-            ))
-        }
-    }
-}
-
-fn parse_think(text: &str) -> Result<Think, String> {
-    match text.split_once("..") {
-        None => Ok(Think::Fixed(parse_duration(text)?)),
-        Some((a, b)) => {
-            let (a, b) = (parse_duration(a.trim())?, parse_duration(b.trim())?);
-            if a > b {
-                return Err(format!("range {text:?} runs backwards"));
-            }
-            Ok(Think::Uniform(a, b))
-        }
-    }
 }

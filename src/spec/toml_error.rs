@@ -9,7 +9,16 @@ use super::cx::closest;
 use crate::units::DURATION_HELP;
 
 /// Keys that belong inside `load = { … }`.
-const LOAD_KEYS: &[&str] = &["model", "users", "ramp-up", "think-time"];
+const LOAD_KEYS: &[&str] = &[
+    "model",
+    "users",
+    "ramp-up",
+    "think-time",
+    "rate",
+    "max-users",
+    "stages",
+    "arrivals",
+];
 /// Keys whose values are durations.
 const DURATION_KEYS: &[&str] = &[
     "timeout",

@@ -4,10 +4,16 @@
 use anyhow::{Context, Result, bail};
 
 /// The benchmarks, in the order they run.
-const BENCHES: &[(&str, &str)] = &[(
-    "generator",
-    "generator throughput and CPU per request vs oha and wrk; memory per user",
-)];
+const BENCHES: &[(&str, &str)] = &[
+    (
+        "generator",
+        "generator throughput and CPU per request vs oha and wrk; memory per user",
+    ),
+    (
+        "open_model",
+        "open-model rate accuracy, schedule lateness, highest rate held",
+    ),
+];
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -19,10 +25,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let names: Vec<&str> = if args.names.is_empty() {
-        BENCHES.iter().map(|(n, _)| *n).collect()
+    // `open-model` and `open_model` both name the bench target `open_model`.
+    let names: Vec<String> = if args.names.is_empty() {
+        BENCHES.iter().map(|(n, _)| n.to_string()).collect()
     } else {
-        args.names.iter().map(String::as_str).collect()
+        args.names.iter().map(|n| n.replace('-', "_")).collect()
     };
     for name in &names {
         if !BENCHES.iter().any(|(n, _)| n == name) {
@@ -40,7 +47,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         eprintln!("== cargo bench --bench {name}");
         let status = crate::cargo()
             .current_dir(crate::root())
-            .args(["bench", "--bench", name, "--"])
+            .args(["bench", "--bench", &name, "--"])
             .args(&args.extra)
             .status()
             .context("running cargo bench")?;

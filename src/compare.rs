@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::assertion::{Check, Metric, Op, Outcome};
 use crate::measure::{Measurement, stat_of};
+use crate::regression::{Change, Comparison};
 use crate::spec::{Load, Scenario};
 use crate::units::{fmt_percent, fmt_rate, fmt_us};
 
@@ -58,6 +59,55 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// Reasons the measurement cannot be trusted: the trial is inconclusive.
     pub doubts: Vec<Doubt>,
+    /// What the baseline said, when there was one to compare with (or to write).
+    pub baseline: Option<BaselineOutcome>,
+}
+
+/// One metric compared with the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegressionCheck {
+    /// The metric as written (`p95`, `search.p99`, `throughput`).
+    pub metric: String,
+    /// The unit of its values.
+    pub unit: crate::assertion::Unit,
+    /// The comparison; `None` when a side lacks the metric (the note says why).
+    pub comparison: Option<Comparison>,
+    /// Why it was not compared.
+    pub note: Option<String>,
+}
+
+/// What happened with the baseline of a trial.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaselineOutcome {
+    /// Compared with the blessed baseline.
+    Compared {
+        /// The baseline file.
+        path: String,
+        /// Set when the baseline comes from another machine: both descriptions.
+        other_host: Option<String>,
+        /// Whether regressions fail the test (not when the baseline is from another machine
+        /// and the policy is to warn).
+        binding: bool,
+        /// Each metric.
+        checks: Vec<RegressionCheck>,
+    },
+    /// There is no baseline yet.
+    Missing {
+        /// Where it would be.
+        path: String,
+        /// The command that writes it.
+        command: String,
+        /// Whether its absence fails the test (under CI, for a scenario with a `regression`
+        /// table).
+        required: bool,
+    },
+    /// A baseline was written by this run.
+    Blessed {
+        /// The file.
+        path: String,
+        /// `metric: old -> new` for each regression metric.
+        changes: Vec<String>,
+    },
 }
 
 impl Verdict {
@@ -87,6 +137,64 @@ impl Verdict {
             checks,
             problems,
             doubts,
+            baseline: None,
+        }
+    }
+
+    /// Adds the baseline outcome and lets it decide where it must: a binding regression fails
+    /// (unless a saturated generator makes the run inconclusive anyway), an undecided
+    /// comparison is inconclusive when `inconclusive_fails`, a required but missing baseline
+    /// fails.
+    pub fn with_baseline(mut self, outcome: BaselineOutcome, inconclusive_fails: bool) -> Verdict {
+        let masked = self.doubts.iter().any(|d| d.masks_failures);
+        match &outcome {
+            BaselineOutcome::Compared {
+                binding: true,
+                checks,
+                ..
+            } => {
+                let changes = checks
+                    .iter()
+                    .filter_map(|c| c.comparison.as_ref())
+                    .map(|c| c.outcome);
+                let (mut regressed, mut undecided) = (false, false);
+                for change in changes {
+                    regressed |= change == Change::Regressed;
+                    undecided |= change == Change::Inconclusive;
+                }
+                if regressed && !masked && self.problems.is_empty() {
+                    self.status = Status::Fail;
+                } else if undecided && inconclusive_fails && self.status == Status::Pass {
+                    self.status = Status::Inconclusive;
+                }
+            }
+            BaselineOutcome::Missing {
+                required: true,
+                path,
+                command,
+            } => {
+                self.problems.push(format!("no baseline at {path} (required under CI for a scenario with a `regression` table): run `{command}` and commit the file"));
+                self.status = Status::Fail;
+            }
+            _ => {}
+        }
+        self.baseline = Some(outcome);
+        self
+    }
+
+    /// Whether a binding regression was found.
+    pub fn regressed(&self) -> bool {
+        match &self.baseline {
+            Some(BaselineOutcome::Compared {
+                binding: true,
+                checks,
+                ..
+            }) => checks.iter().any(|c| {
+                c.comparison
+                    .as_ref()
+                    .is_some_and(|c| c.outcome == Change::Regressed)
+            }),
+            _ => false,
         }
     }
 
@@ -144,14 +252,26 @@ pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
             // busy, arrivals drop, and the lateness of the few sent requests stays small.
             let short = g.cpu.is_some_and(|c| c >= 0.9) && (g.sent as f64) < 0.99 * requested;
             if late || short {
+                // Late while its own threads idle: something else took the CPU (other
+                // processes, or the target on the same cores).
+                let starved = g.cpu.is_some_and(|c| c < 0.5);
+                let what = if starved {
+                    "generator starved of CPU"
+                } else {
+                    "generator saturated"
+                };
+                let mut reason = format!(
+                    "{what}: achieved {} of {}, schedule lateness p99 {} (limit {}){cpu}",
+                    fmt_rate(g.sent as f64 / secs),
+                    fmt_rate(requested / secs),
+                    fmt_us(p99),
+                    fmt_us(limit.as_micros() as f64)
+                );
+                if starved {
+                    reason.push_str("; its own threads were mostly idle, so other processes (or the target) kept it from running on time");
+                }
                 doubts.push(Doubt {
-                    reason: format!(
-                        "generator saturated: achieved {} of {}, schedule lateness p99 {} (limit {}){cpu}",
-                        fmt_rate(g.sent as f64 / secs),
-                        fmt_rate(requested / secs),
-                        fmt_us(p99),
-                        fmt_us(limit.as_micros() as f64)
-                    ),
+                    reason,
                     masks_failures: true,
                 });
             }

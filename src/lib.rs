@@ -4,6 +4,7 @@
 #![allow(clippy::needless_doctest_main)]
 
 pub mod assertion;
+pub mod baseline;
 mod client;
 pub mod compare;
 pub mod data;
@@ -11,6 +12,7 @@ pub mod files;
 mod harness;
 mod load;
 pub mod measure;
+pub mod regression;
 pub mod report;
 pub mod spec;
 mod target;

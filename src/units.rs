@@ -201,6 +201,18 @@ pub fn fmt_rate(per_s: f64) -> String {
     }
 }
 
+/// Formats a relative change: `+12.3%`, `-4.0%`; beyond ±1000 % it only says so, because
+/// such figures come from intervals too wide to mean more.
+pub fn fmt_change(change: f64) -> String {
+    if change > 10.0 {
+        ">+1000%".into()
+    } else if change.is_nan() {
+        "-".into()
+    } else {
+        format!("{:+.1}%", change * 100.0)
+    }
+}
+
 /// Formats a fraction as a percentage: `0.0123` -> `1.23%`.
 pub fn fmt_percent(fraction: f64) -> String {
     let p = fraction * 100.0;

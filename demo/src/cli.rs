@@ -35,7 +35,8 @@ pub struct Options {
     pub dim: u32,
 
     /// Make the chosen endpoints this many times slower (CPU busy work, not sleep).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_slowdown)]
+    /// Also read from PERFSPEC_DEMO_SLOWDOWN, so a study can slow a target that a spec starts.
+    #[arg(long, env = "PERFSPEC_DEMO_SLOWDOWN", default_value_t = 1.0, value_parser = parse_slowdown)]
     pub slowdown: f64,
 
     /// Comma-separated endpoints affected by --slowdown: embed,search,chat.

@@ -133,6 +133,24 @@ const OPS: [(&str, Op); 5] = [
     (">", Op::Gt),
 ];
 
+/// Parses a metric name alone (`p95`, `search.p99`, `throughput`), as regression rules list
+/// them: the request scope and the metric.
+pub fn parse_metric(
+    text: &str,
+    requests: &[&str],
+) -> Result<(Option<String>, Metric), AssertionError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(error(
+            0..text.len(),
+            "the metric name is empty",
+            metric::HELP,
+        ));
+    }
+    metric::resolve(trimmed, requests)
+        .map_err(|(message, help)| error(0..text.len(), message, help))
+}
+
 impl Assertion {
     /// Parses `text`; `requests` are the request names a metric may be scoped to.
     pub fn parse(text: &str, requests: &[&str]) -> Result<Assertion, AssertionError> {

@@ -1,6 +1,7 @@
 //! libtest-mimic glue: discover the specs, make one trial per scenario (`SPEC::SCENARIO`), run
 //! them one at a time, and print a summary at the end.
 
+mod gate;
 mod signals;
 mod trial;
 
@@ -23,6 +24,14 @@ pub(crate) struct Config {
     pub allow_remote: bool,
     /// Worker threads of the load generator; `None`: one per CPU.
     pub threads: Option<usize>,
+    /// Set when this run blesses baselines instead of comparing with them.
+    pub bless: Option<gate::Bless>,
+    /// Whether the run is in CI (`CI` set), where a gated scenario needs its baseline.
+    pub ci: bool,
+    /// The baselines folder.
+    pub baselines: PathBuf,
+    /// The baseline profile (`PERFSPEC_PROFILE`).
+    pub profile: Option<String>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -59,10 +68,14 @@ impl Harness {
         Harness {
             specs_dir,
             config: Config {
-                workspace,
                 out_dir,
                 allow_remote,
                 threads,
+                bless: gate::Bless::from_env(),
+                ci: std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
+                baselines: crate::baseline::dir(&workspace),
+                profile: crate::baseline::profile(),
+                workspace,
             },
         }
     }
@@ -76,6 +89,28 @@ impl Harness {
     /// Writes artifacts to `dir` instead.
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
         self.config.out_dir = dir.into();
+        self
+    }
+
+    /// Reads and writes baselines in `dir` instead of `baselines/` (`PERFSPEC_BASELINES`).
+    pub fn baselines_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
+        self.config.baselines = dir.into();
+        self
+    }
+
+    /// Blesses baselines from `runs` runs instead of comparing with them (`PERFSPEC_BLESS`);
+    /// `force` blesses runs that fail their assertions too.
+    pub fn bless(mut self, runs: u32, force: bool) -> Harness {
+        self.config.bless = Some(gate::Bless {
+            runs: runs.max(1),
+            force,
+        });
+        self
+    }
+
+    /// Behaves as under CI (`CI` set) or not: under CI a gated scenario needs its baseline.
+    pub fn ci(mut self, ci: bool) -> Harness {
+        self.config.ci = ci;
         self
     }
 
@@ -106,7 +141,11 @@ impl Harness {
         let conclusion = libtest_mimic::run(&args, trials);
         let reports = reports.lock().unwrap_or_else(|p| p.into_inner());
         if !list && !reports.is_empty() {
-            eprint!("{}", console::summary(&reports));
+            eprint!(
+                "{}{}",
+                console::summary(&reports),
+                console::baseline_notes(&reports)
+            );
         }
         conclusion
     }

@@ -40,7 +40,14 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     let runtime = builder.build();
     report.outcome = match runtime {
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
-        Ok(rt) => rt.block_on(measure(spec, index, config, &log, &mut report.log)),
+        Ok(rt) => {
+            let mut outcome = rt.block_on(measure(spec, index, config, &log, &mut report.log));
+            if let Ok(first) = &mut outcome {
+                let mut rerun = || rt.block_on(measure(spec, index, config, &log, &mut None));
+                super::gate::after_first(spec, scenario, config, first, &mut rerun);
+            }
+            outcome
+        }
     };
     let path = config
         .out_dir

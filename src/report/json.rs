@@ -9,6 +9,7 @@ use super::{TrialReport, describe_load, rfc3339};
 use crate::assertion::{Check, Stat};
 use hdrhistogram::Histogram;
 
+use crate::compare::BaselineOutcome;
 use crate::measure::{Generator, Measurement, RequestStats, Second, stat_of};
 
 /// The result file format version; bumped on incompatible changes.
@@ -33,6 +34,7 @@ struct ResultFile<'a> {
     doubts: Vec<&'a str>,
     checks: Vec<CheckJson>,
     generator: Option<GeneratorJson>,
+    baseline: Option<BaselineJson>,
     total: Option<RequestJson>,
     requests: Vec<RequestJson>,
     timeline: Vec<SecondJson>,
@@ -126,6 +128,8 @@ struct RequestJson {
     latency: LatencyJson,
     /// Service time from the actual send, when it differs (open model).
     service_latency: Option<LatencyJson>,
+    /// The response-time histogram (µs), HDR V2+DEFLATE, base64: for `cargo xtask compare`.
+    histogram: String,
     errors_by_kind: BTreeMap<&'static str, u64>,
 }
 
@@ -141,6 +145,7 @@ impl RequestJson {
             body_bytes: s.bytes,
             latency: LatencyJson::of(&s.latency),
             service_latency: s.service.as_ref().map(LatencyJson::of),
+            histogram: crate::baseline::encode(&s.latency),
             errors_by_kind: s.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
         }
     }
@@ -240,6 +245,9 @@ pub fn render(r: &TrialReport) -> String {
             x.verdict.checks.iter().map(check_json).collect()
         }),
         generator: m.map(|m| GeneratorJson::of(&m.generator)),
+        baseline: measured
+            .and_then(|x| x.verdict.baseline.as_ref())
+            .map(BaselineJson::of),
         total: m.map(|m| RequestJson::of(&m.total(), m)),
         requests: m.map_or(vec![], |m| {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
@@ -250,4 +258,89 @@ pub fn render(r: &TrialReport) -> String {
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');
     text
+}
+
+/// The baseline comparison (or why there was none).
+#[derive(Serialize)]
+struct BaselineJson {
+    /// `compared`, `missing` or `blessed`.
+    kind: &'static str,
+    path: String,
+    other_host: Option<String>,
+    binding: Option<bool>,
+    command: Option<String>,
+    changes: Vec<String>,
+    checks: Vec<RegressionJson>,
+}
+
+#[derive(Serialize)]
+struct RegressionJson {
+    metric: String,
+    unit: &'static str,
+    baseline: Option<f64>,
+    current: Option<f64>,
+    change: Option<f64>,
+    interval_low: Option<f64>,
+    interval_high: Option<f64>,
+    outcome: Option<crate::regression::Change>,
+    runs_baseline: Option<usize>,
+    runs_current: Option<usize>,
+    note: Option<String>,
+}
+
+impl BaselineJson {
+    fn of(b: &BaselineOutcome) -> BaselineJson {
+        let empty = |kind, path: &str| BaselineJson {
+            kind,
+            path: path.to_string(),
+            other_host: None,
+            binding: None,
+            command: None,
+            changes: vec![],
+            checks: vec![],
+        };
+        match b {
+            BaselineOutcome::Missing { path, command, .. } => BaselineJson {
+                command: Some(command.clone()),
+                ..empty("missing", path)
+            },
+            BaselineOutcome::Blessed { path, changes } => BaselineJson {
+                changes: changes.clone(),
+                ..empty("blessed", path)
+            },
+            BaselineOutcome::Compared {
+                path,
+                other_host,
+                binding,
+                checks,
+            } => BaselineJson {
+                other_host: other_host.clone(),
+                binding: Some(*binding),
+                checks: checks
+                    .iter()
+                    .map(|c| {
+                        let cmp = c.comparison.as_ref();
+                        RegressionJson {
+                            metric: c.metric.clone(),
+                            unit: c.unit.json_suffix(),
+                            baseline: cmp.map(|x| round3(x.baseline)),
+                            current: cmp.map(|x| round3(x.current)),
+                            change: cmp.map(|x| round6(x.change)),
+                            interval_low: cmp.map(|x| round6(x.interval.0)),
+                            interval_high: cmp.map(|x| round6(x.interval.1)),
+                            outcome: cmp.map(|x| x.outcome),
+                            runs_baseline: cmp.map(|x| x.runs.0),
+                            runs_current: cmp.map(|x| x.runs.1),
+                            note: c.note.clone(),
+                        }
+                    })
+                    .collect(),
+                ..empty("compared", path)
+            },
+        }
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }

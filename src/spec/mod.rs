@@ -6,6 +6,7 @@ mod cx;
 mod error;
 mod load;
 mod raw;
+mod regression;
 mod request;
 mod scenario;
 mod sources;
@@ -22,7 +23,7 @@ pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
 pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
 
-use crate::assertion::Assertion;
+use crate::assertion::{Assertion, Metric};
 use crate::data::DataSource;
 use crate::template::Template;
 
@@ -211,6 +212,43 @@ pub struct Scenario {
     pub max_lateness: Option<Duration>,
     /// What an inconclusive run does to the test.
     pub inconclusive: Inconclusive,
+    /// How the run is compared with its blessed baseline.
+    pub regression: Regression,
+}
+
+/// How a scenario is compared with its baseline: `regression = { … }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    /// A metric worse by more than this share (beyond the noise) has regressed.
+    pub threshold: f64,
+    /// Worse by more than this share (but not beyond the threshold): a warning.
+    pub warn: f64,
+    /// The metrics compared: assertion metrics without operator (`p95`, `search.p99`,
+    /// `throughput`).
+    pub metrics: Vec<(String, Option<String>, Metric)>,
+    /// Extra runs when a metric looks regressed, before the gate fails.
+    pub confirm: u32,
+    /// The least run-to-run noise assumed (a share), however quiet the runs looked.
+    pub noise_floor: f64,
+    /// What a baseline from another machine means.
+    pub host_mismatch: HostMismatch,
+    /// Whether an undecided comparison fails the test.
+    pub inconclusive: Inconclusive,
+    /// Whether the spec wrote a `regression` table: then the scenario is gated and, under CI,
+    /// a missing baseline fails.
+    pub explicit: bool,
+}
+
+/// What a baseline blessed on another machine means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMismatch {
+    /// Compare and report, but regressions only warn (default): numbers from another machine
+    /// are not evidence enough to fail.
+    Warn,
+    /// The mismatch itself fails the test: bless on this machine kind.
+    Fail,
+    /// Compare as if the machines were the same.
+    Compare,
 }
 
 /// What an inconclusive run (untrustworthy generator, too few samples) does to the test.

@@ -92,6 +92,19 @@ pub(super) struct RawScenario {
     pub assert: Vec<S<String>>,
     pub max_lateness: Option<S<String>>,
     pub inconclusive: Option<S<String>>,
+    pub regression: Option<S<RawRegression>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRegression {
+    pub threshold: Option<S<String>>,
+    pub warn: Option<S<String>>,
+    pub metrics: Option<S<Vec<S<String>>>>,
+    pub confirm: Option<S<i64>>,
+    pub noise_floor: Option<S<String>>,
+    pub host_mismatch: Option<S<String>>,
+    pub inconclusive: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

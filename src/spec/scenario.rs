@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::cx::{Cx, R, check_name};
 use super::load::convert_load;
 use super::raw::{RawScenario, S};
+use super::regression::convert_regression;
 use super::{Inconclusive, Load, Scenario};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
@@ -118,5 +119,6 @@ pub(super) fn convert_scenario(
         assertions,
         max_lateness,
         inconclusive,
+        regression: convert_regression(cx, s.regression.as_ref(), requests)?,
     })
 }

@@ -1,6 +1,9 @@
 //! `cargo xtask`: project tasks that are not tests. Thin: each task is a module.
 
 mod bench;
+mod bless;
+mod compare;
+mod gate_study;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -14,13 +17,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Run the selected scenarios (N times) and write their baselines.
+    BlessBaseline(bless::Args),
+    /// Compare two result or baseline files.
+    Compare(compare::Args),
     /// Run benchmarks (release build) and print their figures.
     Bench(bench::Args),
+    /// Measure the regression gate: false alarms on an unchanged service, detections of a
+    /// 20 % slower one.
+    GateStudy(gate_study::Args),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
+        Task::BlessBaseline(args) => bless::run(args),
+        Task::Compare(args) => compare::run(args),
         Task::Bench(args) => bench::run(args),
+        Task::GateStudy(args) => gate_study::run(args),
     }
 }
 

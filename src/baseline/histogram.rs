@@ -1,0 +1,50 @@
+//! HDR histograms in files: V2 + DEFLATE, base64 (a few KB for a million samples).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+
+/// Encodes a histogram for a JSON field.
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    // Serializing into a Vec cannot fail for a valid histogram.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    STANDARD.encode(bytes)
+}
+
+/// Decodes a histogram written by [`encode`] (plain V2 is read too).
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HDR histogram: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_stays_small() {
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for i in 0..100_000u64 {
+            h.record(200 + (i * 7919) % 50_000).unwrap();
+        }
+        let text = encode(&h);
+        assert!(text.len() < 40_000, "{} bytes", text.len());
+        let back = decode(&text).unwrap();
+        assert_eq!(
+            (back.len(), back.value_at_quantile(0.99)),
+            (h.len(), h.value_at_quantile(0.99))
+        );
+        assert!(decode("not base64!").unwrap_err().contains("base64"));
+        assert!(
+            decode("aGVsbG8=")
+                .unwrap_err()
+                .contains("not an HDR histogram")
+        );
+    }
+}

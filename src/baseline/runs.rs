@@ -1,0 +1,174 @@
+//! Each run's figures, per scope (`all` and each request), and the sides of a regression
+//! comparison taken from runs or from a baseline.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::{Baseline, decode};
+use crate::assertion::{Metric, Stat};
+use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
+use crate::regression::{Side, quantile_se};
+
+/// The statistics kept for every run.
+const STATS: [Stat; 9] = [
+    Stat::Min,
+    Stat::Mean,
+    Stat::Percentile(50.0),
+    Stat::Percentile(75.0),
+    Stat::Percentile(90.0),
+    Stat::Percentile(95.0),
+    Stat::Percentile(99.0),
+    Stat::Percentile(99.9),
+    Stat::Max,
+];
+
+/// One scope's figures in each run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Completed requests per run.
+    pub requests: Vec<u64>,
+    /// Failed requests per run.
+    pub errors: Vec<u64>,
+    /// Successful requests per second, per run.
+    pub throughput_per_s: Vec<f64>,
+    /// Response-time statistics (µs) per run, by name (`p99`, `mean`, …).
+    pub latency_us: BTreeMap<String, Vec<f64>>,
+    /// Service-time statistics (µs) per run, when they differ (open model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_us: Option<BTreeMap<String, Vec<f64>>>,
+}
+
+fn stats_of(h: &Histogram<u64>) -> impl Iterator<Item = (String, f64)> + '_ {
+    STATS
+        .iter()
+        .filter_map(|&s| Some((s.name(), (stat_of(h, s)? * 1000.0).round() / 1000.0)))
+}
+
+/// The scopes of a set of runs of one scenario.
+pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
+    let mut out: BTreeMap<String, Scope> = BTreeMap::new();
+    for m in runs {
+        let mut each: Vec<RequestStats> = m.requests.clone();
+        each.push(m.total());
+        for s in &each {
+            let scope = out.entry(s.name.clone()).or_insert_with(|| Scope {
+                requests: vec![],
+                errors: vec![],
+                throughput_per_s: vec![],
+                latency_us: BTreeMap::new(),
+                service_us: s.service.as_ref().map(|_| BTreeMap::new()),
+            });
+            scope.requests.push(s.requests());
+            scope.errors.push(s.error_count());
+            scope
+                .throughput_per_s
+                .push((m.throughput(s) * 1000.0).round() / 1000.0);
+            for (name, v) in stats_of(&s.latency) {
+                scope.latency_us.entry(name).or_default().push(v);
+            }
+            if let (Some(service), Some(map)) = (&s.service, &mut scope.service_us) {
+                for (name, v) in stats_of(service) {
+                    map.entry(name).or_default().push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Per request: its response-time histogram of all runs merged, encoded.
+pub fn histograms_of(runs: &[Measurement]) -> BTreeMap<String, String> {
+    let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    for m in runs {
+        for r in &m.requests {
+            let h = merged.entry(r.name.clone()).or_insert_with(new_histogram);
+            let _ = h.add(&r.latency);
+        }
+    }
+    merged
+        .iter()
+        .map(|(k, h)| (k.clone(), super::encode(h)))
+        .collect()
+}
+
+/// The metric in each run of `runs`, for scope `scope` (`None`: all requests).
+pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: Metric) -> Option<Side> {
+    let mut values = Vec::new();
+    let mut se = Vec::new();
+    for m in runs {
+        let stats = match scope {
+            Some(name) => m.request(name)?.clone(),
+            None => m.total(),
+        };
+        let (value, within) = match metric {
+            Metric::Latency(stat) => value_and_se(stats.histogram(Channel::Response), stat),
+            Metric::Service(stat) => value_and_se(stats.histogram(Channel::Service), stat),
+            Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
+            _ => return None,
+        };
+        values.push(value?);
+        se.push(within);
+    }
+    Some(Side {
+        runs: values,
+        within_se: se.iter().sum::<f64>() / se.len().max(1) as f64,
+    })
+}
+
+fn value_and_se(h: &Histogram<u64>, stat: Stat) -> (Option<f64>, f64) {
+    let se = match stat {
+        Stat::Percentile(p) => quantile_se(h, p / 100.0),
+        _ => 0.0,
+    };
+    (stat_of(h, stat), se)
+}
+
+/// The metric in each blessed run, for scope `scope` (`None`: `all`). Statistics that were not
+/// kept per run come from the merged histogram, as one run.
+pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: Metric) -> Option<Side> {
+    let key = scope.unwrap_or("all");
+    let s = b.scopes.get(key)?;
+    let merged = || -> Option<Histogram<u64>> {
+        let mut h = new_histogram();
+        for (name, text) in &b.histograms {
+            if scope.is_none_or(|want| want == name) {
+                let _ = h.add(decode(text).ok()?);
+            }
+        }
+        (!h.is_empty()).then_some(h)
+    };
+    match metric {
+        Metric::Throughput => Some(Side {
+            runs: s.throughput_per_s.clone(),
+            within_se: 0.0,
+        }),
+        Metric::Latency(stat) | Metric::Service(stat) => {
+            let table = match metric {
+                Metric::Service(_) => s.service_us.as_ref()?,
+                _ => &s.latency_us,
+            };
+            let within = |h: &Histogram<u64>| match stat {
+                // The merged histogram has every run's samples: one run's error is √runs larger.
+                Stat::Percentile(p) => quantile_se(h, p / 100.0) * (b.runs.max(1) as f64).sqrt(),
+                _ => 0.0,
+            };
+            match table.get(&stat.name()) {
+                Some(runs) => Some(Side {
+                    runs: runs.clone(),
+                    within_se: merged().map_or(0.0, |h| within(&h)),
+                }),
+                None if matches!(metric, Metric::Latency(_)) => {
+                    let h = merged()?;
+                    Some(Side {
+                        runs: vec![stat_of(&h, stat)?],
+                        within_se: within(&h),
+                    })
+                }
+                None => None,
+            }
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,235 @@
+//! Baselines and the regression gate end to end: bless, compare, confirm, refuse, and the
+//! clear errors of missing, corrupt and foreign baselines. A server whose delay can be changed
+//! between runs plays the service.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::{measured, scratch, spec};
+use perfspec::Harness;
+use perfspec::compare::{BaselineOutcome, Status};
+use perfspec::regression::Change;
+use perfspec::report::TrialReport;
+use testkit::{Server, text};
+
+/// A server that answers after the delay (µs) in `delay`.
+fn adjustable(delay: &Arc<AtomicU64>) -> Server {
+    let delay = delay.clone();
+    Server::http(1, move |_| {
+        let us = delay.load(Ordering::Relaxed);
+        async move {
+            tokio::time::sleep(Duration::from_micros(us)).await;
+            text(200, "ok")
+        }
+    })
+}
+
+fn gated(url: &str, extra: &str) -> String {
+    format!(
+        "[target]\nurl = \"{url}\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 4 }}\nduration = \"1500ms\"\nassert = [\"error-rate < 1%\"]\nregression = {{ metrics = [\"p50\", \"p95\"]{extra} }}\n"
+    )
+}
+
+fn harness(dir: &Path) -> Harness {
+    Harness::new()
+        .out_dir(dir.join("out"))
+        .baselines_dir(dir.join("baselines"))
+        .ci(false)
+}
+
+fn baseline(report: &TrialReport) -> &BaselineOutcome {
+    measured(report)
+        .verdict
+        .baseline
+        .as_ref()
+        .expect("a baseline outcome")
+}
+
+#[test]
+fn bless_then_compare_passes_unchanged_and_catches_a_slowdown() {
+    let delay = Arc::new(AtomicU64::new(10_000));
+    let server = adjustable(&delay);
+    let dir = scratch("gate-flow");
+    let s = spec(&dir, "gate", &gated(&server.url(), ""));
+
+    let blessed = harness(&dir).bless(3, false).run_scenario(&s, "s").unwrap();
+    assert!(
+        matches!(baseline(&blessed), BaselineOutcome::Blessed { changes, .. } if changes.len() == 2),
+        "{:?}",
+        baseline(&blessed)
+    );
+    let file = dir.join("baselines/gate/s.json");
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        (
+            b["runs"].as_u64(),
+            b["scopes"]["all"]["latency_us"]["p95"]
+                .as_array()
+                .map(Vec::len)
+        ),
+        (Some(3), Some(3))
+    );
+
+    let same = harness(&dir).run_scenario(&s, "s").unwrap();
+    let BaselineOutcome::Compared {
+        checks,
+        binding: true,
+        ..
+    } = baseline(&same)
+    else {
+        panic!("{:?}", baseline(&same))
+    };
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.comparison.as_ref().unwrap().outcome != Change::Regressed),
+        "{checks:?}"
+    );
+    assert_ne!(measured(&same).verdict.status, Status::Fail);
+
+    // Twice as slow: regressed, confirmed by a second run, and the test fails.
+    delay.store(20_000, Ordering::Relaxed);
+    let slow = harness(&dir).run_scenario(&s, "s").unwrap();
+    let BaselineOutcome::Compared { checks, .. } = baseline(&slow) else {
+        panic!()
+    };
+    let p50 = checks[0].comparison.as_ref().unwrap();
+    assert_eq!(p50.outcome, Change::Regressed, "{p50:?}");
+    assert_eq!(p50.runs, (3, 2), "confirmed by a second run");
+    assert!(p50.change > 0.6 && p50.interval.0 > 0.10, "{p50:?}");
+    assert_eq!(measured(&slow).verdict.status, Status::Fail);
+    let table = perfspec::report::console::trial_table(&slow);
+    assert!(
+        table.contains("REGRESSED  <--") && table.contains("3 baseline run(s) vs 2 run(s)"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_failing_run_is_not_blessed_unless_forced() {
+    let delay = Arc::new(AtomicU64::new(1_000));
+    let server = adjustable(&delay);
+    let dir = scratch("gate-refuse");
+    let text = gated(&server.url(), "").replace("[\"error-rate < 1%\"]", "[\"p50 < 100us\"]");
+    let s = spec(&dir, "gate", &text);
+    let refused = harness(&dir).bless(1, false).run_scenario(&s, "s").unwrap();
+    let m = measured(&refused);
+    assert_eq!(m.verdict.status, Status::Fail);
+    assert!(
+        m.verdict
+            .problems
+            .iter()
+            .any(|p| p.contains("not blessed: run 1 ended FAIL") && p.contains("--force")),
+        "{:?}",
+        m.verdict.problems
+    );
+    assert!(!dir.join("baselines/gate/s.json").exists());
+    let forced = harness(&dir).bless(1, true).run_scenario(&s, "s").unwrap();
+    assert!(matches!(baseline(&forced), BaselineOutcome::Blessed { .. }));
+    assert!(dir.join("baselines/gate/s.json").exists());
+}
+
+#[test]
+fn a_missing_baseline_says_how_to_bless_and_fails_gated_scenarios_under_ci() {
+    let delay = Arc::new(AtomicU64::new(1_000));
+    let server = adjustable(&delay);
+    let dir = scratch("gate-missing");
+    let s = spec(&dir, "gate", &gated(&server.url(), ""));
+    let local = harness(&dir).run_scenario(&s, "s").unwrap();
+    let BaselineOutcome::Missing {
+        command,
+        required: false,
+        ..
+    } = baseline(&local)
+    else {
+        panic!("{:?}", baseline(&local))
+    };
+    assert_eq!(command, "cargo xtask bless-baseline --exact gate::s");
+    assert_eq!(measured(&local).verdict.status, Status::Pass);
+
+    let ci = harness(&dir).ci(true).run_scenario(&s, "s").unwrap();
+    assert_eq!(measured(&ci).verdict.status, Status::Fail);
+    assert!(
+        measured(&ci).verdict.problems[0]
+            .contains("run `cargo xtask bless-baseline --exact gate::s` and commit the file"),
+        "{:?}",
+        measured(&ci).verdict.problems
+    );
+
+    // Without a `regression` table the scenario is not gated: under CI it only notes.
+    let ungated = spec(
+        &dir,
+        "plain",
+        &gated(&server.url(), "").replace("regression = { metrics = [\"p50\", \"p95\"] }\n", ""),
+    );
+    let r = harness(&dir).ci(true).run_scenario(&ungated, "s").unwrap();
+    assert_eq!(measured(&r).verdict.status, Status::Pass);
+}
+
+#[test]
+fn corrupt_and_foreign_baselines() {
+    let delay = Arc::new(AtomicU64::new(5_000));
+    let server = adjustable(&delay);
+    let dir = scratch("gate-bad");
+    let s = spec(&dir, "gate", &gated(&server.url(), ""));
+    let file = dir.join("baselines/gate/s.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "{\"schema\": \"perfspec-baseline\", \"schema_version\": 1, \"spec\": \n",
+    )
+    .unwrap();
+    let r = harness(&dir).run_scenario(&s, "s").unwrap();
+    assert_eq!(measured(&r).verdict.status, Status::Fail);
+    let problem = &measured(&r).verdict.problems[0];
+    assert!(
+        problem.contains("gate/s.json:2:") && problem.contains("corrupt"),
+        "{problem}"
+    );
+
+    // Blessed "elsewhere": a regression only warns by default, fails with host-mismatch = "fail".
+    harness(&dir).bless(2, false).run_scenario(&s, "s").unwrap();
+    let mut b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    b["provenance"]["host"]["fingerprint"] = "0000000000000000".into();
+    b["provenance"]["host"]["cpu_model"] = "Another CPU".into();
+    std::fs::write(&file, serde_json::to_string_pretty(&b).unwrap()).unwrap();
+    delay.store(15_000, Ordering::Relaxed);
+    let warn = harness(&dir).run_scenario(&s, "s").unwrap();
+    let BaselineOutcome::Compared {
+        other_host: Some(h),
+        binding: false,
+        checks,
+        ..
+    } = baseline(&warn)
+    else {
+        panic!("{:?}", baseline(&warn))
+    };
+    assert!(h.contains("Another CPU"), "{h}");
+    assert_eq!(
+        checks[0].comparison.as_ref().unwrap().outcome,
+        Change::Regressed
+    );
+    assert_eq!(
+        measured(&warn).verdict.status,
+        Status::Pass,
+        "regressions against another machine only warn"
+    );
+    let strict = spec(
+        &dir,
+        "gate",
+        &gated(&server.url(), ", host-mismatch = \"fail\""),
+    );
+    let r = harness(&dir).run_scenario(&strict, "s").unwrap();
+    assert_eq!(measured(&r).verdict.status, Status::Fail);
+    assert!(
+        measured(&r).verdict.problems[0].contains("host-mismatch = \"fail\""),
+        "{:?}",
+        measured(&r).verdict.problems
+    );
+}

@@ -7,6 +7,7 @@ pub mod assertion;
 pub mod baseline;
 mod client;
 pub mod compare;
+pub mod component;
 pub mod data;
 pub mod files;
 mod harness;
@@ -19,6 +20,7 @@ mod target;
 pub mod template;
 pub mod units;
 
+pub use component::Component;
 pub use harness::Harness;
 pub use target::{TargetError, workspace_bin};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Op, Unit};
+use super::{Assertion, Metric, Op, Token, Unit};
 use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
 
 /// The result of one check.
@@ -104,10 +104,7 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     };
     match a.window {
         None => {
-            let (observed, samples) = overall(a.metric, &stats, m);
-            let note = observed
-                .is_none()
-                .then(|| "no successful requests to measure".to_string());
+            let (observed, samples, note) = overall(&a.metric, &stats, m);
             let mut check = make(observed, samples, note);
             // A percentile from too few samples says nothing, whichever way it points.
             if let (Some(p), Some(_)) = (a.metric.percentile(), observed)
@@ -125,31 +122,94 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     }
 }
 
-fn overall(metric: Metric, s: &RequestStats, m: &Measurement) -> (Option<f64>, u64) {
+/// The observed value over the whole run, its samples, and why there is none.
+fn overall(
+    metric: &Metric,
+    s: &RequestStats,
+    m: &Measurement,
+) -> (Option<f64>, u64, Option<String>) {
     let secs = m.window.as_secs_f64();
-    match metric {
-        Metric::Latency(stat) => (s.stat(stat), s.ok),
-        Metric::Service(stat) => (stat_of(s.histogram(Channel::Service), stat), s.ok),
-        Metric::ErrorRate => (Some(s.error_rate()), s.requests()),
-        Metric::Errors => (Some(s.error_count() as f64), s.requests()),
-        Metric::Throughput => (
-            Some(if secs > 0.0 { s.ok as f64 / secs } else { 0.0 }),
-            s.ok,
+    let per_second = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
+    let none = |why: &str| (None, 0, Some(why.to_string()));
+    let hist = |h: &hdrhistogram::Histogram<u64>, stat| match stat_of(h, stat) {
+        Some(v) => (Some(v), h.len(), None),
+        None => (
+            None,
+            0,
+            Some("no successful requests to measure".to_string()),
         ),
-        Metric::Requests => (Some(s.requests() as f64), s.requests()),
+    };
+    match metric {
+        Metric::Latency(stat) => hist(&s.latency, *stat),
+        Metric::Service(stat) => hist(s.histogram(Channel::Service), *stat),
+        Metric::Stream(token, stat) => match &s.stream {
+            Some(st) => hist(
+                match token {
+                    Token::Ttft => &st.ttft,
+                    Token::Itl => &st.itl,
+                    Token::Tpot => &st.tpot,
+                },
+                *stat,
+            ),
+            None => none("no streamed responses (requests need stream = \"sse\")"),
+        },
+        Metric::Stage(name, stat) => match s.stages.get(name) {
+            Some(h) => hist(h, *stat),
+            None if s.stages.is_empty() => none(&format!(
+                "no stage `{name}`: the responses had no Server-Timing header"
+            )),
+            None => none(&format!(
+                "no stage `{name}` in Server-Timing; stages seen: {}",
+                s.stages.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        },
+        Metric::ErrorRate => (Some(s.error_rate()), s.requests(), None),
+        Metric::Errors => (Some(s.error_count() as f64), s.requests(), None),
+        Metric::Throughput => (Some(per_second(s.ok as f64)), s.ok, None),
+        Metric::Requests => (Some(s.requests() as f64), s.requests(), None),
         Metric::Dropped => (
             Some(m.generator.dropped as f64),
             m.generator.sent + m.generator.dropped,
+            None,
         ),
+        Metric::OutputTokens | Metric::OutputTokensPerSecond => match &s.stream {
+            Some(st) => {
+                let tokens = st.output_tokens as f64;
+                let v = if *metric == Metric::OutputTokens {
+                    tokens
+                } else {
+                    per_second(tokens)
+                };
+                (
+                    Some(v),
+                    st.output_tokens,
+                    Some(format!("tokens counted from {}", st.counting())),
+                )
+            }
+            None => none("no streamed responses (requests need stream = \"sse\")"),
+        },
+        Metric::Goodput | Metric::GoodputRate => match s.good {
+            Some(good) if *metric == Metric::Goodput => (
+                Some(if s.requests() == 0 {
+                    0.0
+                } else {
+                    good as f64 / s.requests() as f64
+                }),
+                s.requests(),
+                None,
+            ),
+            Some(good) => (Some(per_second(good as f64)), s.requests(), None),
+            None => none(
+                "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
+            ),
+        },
     }
 }
 
-fn of_window(metric: Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
+fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
     let n = s.ok + s.errors;
     match metric {
-        Metric::Latency(stat) => stat_of(&s.latency, stat),
-        // Service time is not kept per second; windows are refused for it when parsing.
-        Metric::Service(_) => None,
+        Metric::Latency(stat) => stat_of(&s.latency, *stat),
         Metric::ErrorRate => Some(if n == 0 {
             0.0
         } else {
@@ -159,6 +219,8 @@ fn of_window(metric: Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option
         Metric::Throughput => Some(s.ok as f64 / secs),
         Metric::Requests => Some(n as f64),
         Metric::Dropped => Some(dropped as f64),
+        // Not kept per second; windows are refused for them when parsing.
+        _ => None,
     }
 }
 
@@ -204,7 +266,7 @@ fn windowed(
             thin += 1;
             continue;
         }
-        let Some(v) = of_window(a.metric, &acc, dropped, width as f64) else {
+        let Some(v) = of_window(&a.metric, &acc, dropped, width as f64) else {
             failing += 1;
             continue;
         };

@@ -1,6 +1,6 @@
 //! The catalogue of metrics an assertion may name, their units, and limits written with units.
 
-use crate::units;
+pub use super::value::Unit;
 
 /// A latency statistic.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,13 +49,17 @@ impl Stat {
 }
 
 /// What an assertion measures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
     /// A statistic of response time (successful requests): from the intended start, which is
     /// the actual start in the closed model.
     Latency(Stat),
     /// A statistic of service time (successful requests): from the actual send.
     Service(Stat),
+    /// A statistic of the token timing of streamed responses.
+    Stream(Token, Stat),
+    /// A statistic of a stage the service reports in `Server-Timing`.
+    Stage(String, Stat),
     /// Arrivals that found no free user (open model); not scoped to a request.
     Dropped,
     /// Failed requests over all completed requests.
@@ -66,94 +70,126 @@ pub enum Metric {
     Throughput,
     /// Completed requests (successful and failed).
     Requests,
+    /// Output tokens of successful streams.
+    OutputTokens,
+    /// Output tokens per second of measured time.
+    OutputTokensPerSecond,
+    /// Share of completed requests that met every goodput budget.
+    Goodput,
+    /// Requests that met every goodput budget, per second.
+    GoodputRate,
 }
 
-/// The canonical unit of a metric's values.
+/// Token timing of streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Microseconds.
-    Micros,
-    /// A fraction (0.01 is 1 %).
-    Fraction,
-    /// Per second.
-    PerSecond,
-    /// A plain count.
-    Count,
-    /// Bytes.
-    Bytes,
+pub enum Token {
+    /// Time to the first token.
+    Ttft,
+    /// Inter-token latency: every gap between consecutive tokens.
+    Itl,
+    /// Time per output token after the first, per stream.
+    Tpot,
 }
 
-impl Unit {
-    /// Formats a value of this unit for people.
-    pub fn format(self, v: f64) -> String {
+impl Token {
+    /// `ttft`, `itl`, `tpot`.
+    pub fn name(self) -> &'static str {
         match self {
-            Unit::Micros => units::fmt_us(v),
-            Unit::Fraction => units::fmt_percent(v),
-            Unit::PerSecond => units::fmt_rate(v),
-            Unit::Count => units::fmt_count(v),
-            Unit::Bytes => units::fmt_bytes(v),
-        }
-    }
-
-    /// The suffix JSON field names carry for this unit.
-    pub fn json_suffix(self) -> &'static str {
-        match self {
-            Unit::Micros => "us",
-            Unit::Fraction => "fraction",
-            Unit::PerSecond => "per_s",
-            Unit::Count => "count",
-            Unit::Bytes => "bytes",
+            Token::Ttft => "ttft",
+            Token::Itl => "itl",
+            Token::Tpot => "tpot",
         }
     }
 }
 
 impl Metric {
     /// The unit of the metric's values.
-    pub fn unit(self) -> Unit {
+    pub fn unit(&self) -> Unit {
         match self {
-            Metric::Latency(_) | Metric::Service(_) => Unit::Micros,
-            Metric::ErrorRate => Unit::Fraction,
-            Metric::Throughput => Unit::PerSecond,
-            Metric::Errors | Metric::Requests | Metric::Dropped => Unit::Count,
+            Metric::Latency(_) | Metric::Service(_) | Metric::Stream(..) | Metric::Stage(..) => {
+                Unit::Micros
+            }
+            Metric::ErrorRate | Metric::Goodput => Unit::Fraction,
+            Metric::Throughput | Metric::OutputTokensPerSecond | Metric::GoodputRate => {
+                Unit::PerSecond
+            }
+            Metric::Errors | Metric::Requests | Metric::Dropped | Metric::OutputTokens => {
+                Unit::Count
+            }
         }
     }
 
-    /// Whether the metric can be checked per time window.
-    pub fn windowable(self) -> bool {
-        !matches!(self, Metric::Service(_))
+    /// Whether the metric can be checked per time window (the per-second timeline holds
+    /// response times, counts and drops).
+    pub fn windowable(&self) -> bool {
+        matches!(
+            self,
+            Metric::Latency(_)
+                | Metric::ErrorRate
+                | Metric::Errors
+                | Metric::Throughput
+                | Metric::Requests
+                | Metric::Dropped
+        )
     }
 
     /// The percentile a metric reads, for the too-few-samples rule.
-    pub fn percentile(self) -> Option<f64> {
+    pub fn percentile(&self) -> Option<f64> {
         match self {
-            Metric::Latency(Stat::Percentile(p)) | Metric::Service(Stat::Percentile(p)) => Some(p),
+            Metric::Latency(Stat::Percentile(p))
+            | Metric::Service(Stat::Percentile(p))
+            | Metric::Stream(_, Stat::Percentile(p))
+            | Metric::Stage(_, Stat::Percentile(p)) => Some(*p),
             _ => None,
         }
     }
 
-    /// The metric's name as written (`p95`, `error-rate`).
-    pub fn name(self) -> String {
+    /// Whether the metric reads streamed responses.
+    pub fn needs_stream(&self) -> bool {
+        matches!(
+            self,
+            Metric::Stream(..) | Metric::OutputTokens | Metric::OutputTokensPerSecond
+        )
+    }
+
+    /// The metric's name as written (`p95`, `error-rate`, `stage.search.p95`).
+    pub fn name(&self) -> String {
         match self {
             Metric::Latency(s) => s.name(),
             Metric::Service(s) => format!("service.{}", s.name()),
+            Metric::Stream(t, s) => format!("{}.{}", t.name(), s.name()),
+            Metric::Stage(n, s) => format!("stage.{n}.{}", s.name()),
             Metric::Dropped => "dropped".into(),
             Metric::ErrorRate => "error-rate".into(),
             Metric::Errors => "errors".into(),
             Metric::Throughput => "throughput".into(),
             Metric::Requests => "requests".into(),
+            Metric::OutputTokens => "output-tokens".into(),
+            Metric::OutputTokensPerSecond => "output-tokens-per-second".into(),
+            Metric::Goodput => "goodput".into(),
+            Metric::GoodputRate => "goodput-rate".into(),
         }
     }
 
     /// Whether bigger observed values are better (throughput) or worse (latency).
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Throughput | Metric::Requests)
+    pub fn higher_is_better(&self) -> bool {
+        matches!(
+            self,
+            Metric::Throughput
+                | Metric::Requests
+                | Metric::OutputTokens
+                | Metric::OutputTokensPerSecond
+                | Metric::Goodput
+                | Metric::GoodputRate
+        )
     }
 }
 
 pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
-    p95, p99, p99.9, max; latency.STAT or response.STAT, and service.STAT for service time), \
-    error-rate, errors, throughput, requests and dropped; prefix a request name to limit one to \
-    a request, e.g. \"search.p99 < 500ms\"";
+    p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
+    time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
+    tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
+    for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {
@@ -188,9 +224,34 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
-        ["latency" | "response", stat] | [stat] if Stat::parse(stat).is_some() => {
+        ["latency" | "response" | "e2e", stat] | [stat] if Stat::parse(stat).is_some() => {
             Metric::Latency(Stat::parse(stat).expect("checked by the guard"))
         }
+        [token @ ("ttft" | "itl" | "tpot"), stat] if Stat::parse(stat).is_some() => {
+            let token = match *token {
+                "ttft" => Token::Ttft,
+                "itl" => Token::Itl,
+                _ => Token::Tpot,
+            };
+            Metric::Stream(token, Stat::parse(stat).expect("checked by the guard"))
+        }
+        ["stage", name, stat] if Stat::parse(stat).is_some() => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err((format!("invalid stage name `{name}` in `{text}`"), "stage names are the Server-Timing names the service sends, e.g. stage.search.p95".into()));
+            }
+            Metric::Stage(
+                (*name).to_string(),
+                Stat::parse(stat).expect("checked by the guard"),
+            )
+        }
+        ["output-tokens"] => Metric::OutputTokens,
+        ["output-tokens-per-second"] => Metric::OutputTokensPerSecond,
+        ["goodput"] => Metric::Goodput,
+        ["goodput-rate"] => Metric::GoodputRate,
         ["service", stat] if Stat::parse(stat).is_some() => {
             Metric::Service(Stat::parse(stat).expect("checked by the guard"))
         }
@@ -267,78 +328,13 @@ const NAMES: &[&str] = &[
     "throughput",
     "requests",
     "dropped",
+    "ttft",
+    "itl",
+    "tpot",
+    "e2e",
+    "stage",
+    "output-tokens",
+    "output-tokens-per-second",
+    "goodput",
+    "goodput-rate",
 ];
-
-/// Parses the limit of an assertion into the metric's canonical unit.
-pub(super) fn parse_value(
-    metric: &Metric,
-    name: &str,
-    text: &str,
-) -> Result<f64, (String, String)> {
-    let unit = metric.unit();
-    let example = match unit {
-        Unit::Micros => format!("{name} < 300ms"),
-        Unit::Fraction => format!("{name} < 1%"),
-        Unit::PerSecond => format!("{name} > 20/s"),
-        Unit::Count => format!("{name} >= 100"),
-        Unit::Bytes => format!("{name} < 512MiB"),
-    };
-    let expected = match unit {
-        Unit::Micros => "a time (us, ms, s, m, h)",
-        Unit::Fraction => "a percentage (%)",
-        Unit::PerSecond => "a rate (/s, /min)",
-        Unit::Count => "a plain number",
-        Unit::Bytes => "a size (B, KiB, MiB, GiB, KB, MB, GB)",
-    };
-    let wrong = || {
-        (
-            format!("`{text}` is not {expected}, which `{name}` needs"),
-            format!("for example \"{example}\""),
-        )
-    };
-    if text.is_empty() {
-        return Err((
-            format!("assertion on `{name}` has no value"),
-            format!("for example \"{example}\""),
-        ));
-    }
-    let (number, suffix) = units::number_and_unit(text).ok_or_else(wrong)?;
-    let value = match (unit, suffix) {
-        (Unit::Micros, s) if units::time_unit_us(s).is_some() => {
-            number * units::time_unit_us(s).expect("checked by the guard")
-        }
-        (Unit::Fraction, "%") => number / 100.0,
-        (Unit::PerSecond, s) if s.starts_with('/') => {
-            units::parse_rate(text).map_err(|_| wrong())?
-        }
-        (Unit::Count, "") => number,
-        (Unit::Bytes, s) => number * units::bytes_factor(s).ok_or_else(wrong)?,
-        _ => return Err(wrong()),
-    };
-    Ok(value)
-}
-
-/// Limits that make an assertion meaningless: `p95 < 0ms` never holds, an error rate above
-/// 100 %, a fraction of a request.
-pub(super) fn impossible(metric: Metric, op: super::Op, limit: f64) -> Option<(String, String)> {
-    use super::Op;
-    if matches!(op, Op::Lt) && limit <= 0.0 {
-        return Some((
-            "this can never hold: the metric is never below zero".into(),
-            "write a positive limit".into(),
-        ));
-    }
-    if metric.unit() == Unit::Fraction && limit > 1.0 {
-        return Some((
-            "a share above 100% means nothing".into(),
-            "write a percentage from 0% to 100%".into(),
-        ));
-    }
-    if metric.unit() == Unit::Count && limit.fract() != 0.0 {
-        return Some((
-            "counts are whole numbers".into(),
-            format!("e.g. {}", limit.ceil()),
-        ));
-    }
-    None
-}

@@ -8,12 +8,13 @@
 
 mod eval;
 mod metric;
+mod value;
 
 use std::ops::Range;
 use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate};
-pub use metric::{Metric, Stat, Unit};
+pub use metric::{Metric, Stat, Token, Unit};
 
 /// A parsed assertion.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,9 +222,9 @@ impl Assertion {
         let v_start = rhs_at + (rhs.len() - rhs.trim_start().len());
         let v_text = rhs.trim();
         let v_range = v_start..v_start + v_text.len().max(1);
-        let limit = metric::parse_value(&metric, m_text, v_text)
+        let limit = value::parse_value(&metric, m_text, v_text)
             .map_err(|(message, help)| error(v_range.clone(), message, help))?;
-        if let Some((message, help)) = metric::impossible(metric, op, limit) {
+        if let Some((message, help)) = value::impossible(&metric, op, limit) {
             return Err(error(v_range, message, help));
         }
         Ok(Assertion {

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::{Baseline, decode};
-use crate::assertion::{Metric, Stat};
+use crate::assertion::{Metric, Stat, Token};
 use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
 use crate::regression::{Side, quantile_se};
 
@@ -38,12 +38,30 @@ pub struct Scope {
     /// Service-time statistics (µs) per run, when they differ (open model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_us: Option<BTreeMap<String, Vec<f64>>>,
+    /// Token and stage statistics (µs) per run: `ttft`, `itl`, `tpot`, `stage.NAME`, and
+    /// `output-tokens-per-second` (`value`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
 }
 
 fn stats_of(h: &Histogram<u64>) -> impl Iterator<Item = (String, f64)> + '_ {
     STATS
         .iter()
         .filter_map(|&s| Some((s.name(), (stat_of(h, s)? * 1000.0).round() / 1000.0)))
+}
+
+/// The histograms of a request's tokens and stages, by family name.
+fn families(s: &RequestStats) -> Vec<(String, &Histogram<u64>)> {
+    let mut out = Vec::new();
+    if let Some(st) = &s.stream {
+        out.extend([
+            ("ttft".to_string(), &st.ttft),
+            ("itl".to_string(), &st.itl),
+            ("tpot".to_string(), &st.tpot),
+        ]);
+    }
+    out.extend(s.stages.iter().map(|(n, h)| (format!("stage.{n}"), h)));
+    out
 }
 
 /// The scopes of a set of runs of one scenario.
@@ -59,6 +77,7 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
                 throughput_per_s: vec![],
                 latency_us: BTreeMap::new(),
                 service_us: s.service.as_ref().map(|_| BTreeMap::new()),
+                extra: BTreeMap::new(),
             });
             scope.requests.push(s.requests());
             scope.errors.push(s.error_count());
@@ -72,6 +91,22 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
                 for (name, v) in stats_of(service) {
                     map.entry(name).or_default().push(v);
                 }
+            }
+            for (family, h) in families(s) {
+                let table = scope.extra.entry(family).or_default();
+                for (name, v) in stats_of(h) {
+                    table.entry(name).or_default().push(v);
+                }
+            }
+            if let Some(st) = &s.stream {
+                let rate = st.output_tokens as f64 / m.window.as_secs_f64().max(1e-9);
+                scope
+                    .extra
+                    .entry("output-tokens-per-second".into())
+                    .or_default()
+                    .entry("value".into())
+                    .or_default()
+                    .push((rate * 1000.0).round() / 1000.0);
             }
         }
     }
@@ -93,8 +128,29 @@ pub fn histograms_of(runs: &[Measurement]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The histogram and statistic a metric reads from one request's stats.
+fn histogram_of<'a>(s: &'a RequestStats, metric: &Metric) -> Option<(&'a Histogram<u64>, Stat)> {
+    match metric {
+        Metric::Latency(stat) => Some((s.histogram(Channel::Response), *stat)),
+        Metric::Service(stat) => Some((s.histogram(Channel::Service), *stat)),
+        Metric::Stream(token, stat) => {
+            let st = s.stream.as_ref()?;
+            Some((
+                match token {
+                    Token::Ttft => &st.ttft,
+                    Token::Itl => &st.itl,
+                    Token::Tpot => &st.tpot,
+                },
+                *stat,
+            ))
+        }
+        Metric::Stage(name, stat) => Some((s.stages.get(name)?, *stat)),
+        _ => None,
+    }
+}
+
 /// The metric in each run of `runs`, for scope `scope` (`None`: all requests).
-pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: Metric) -> Option<Side> {
+pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) -> Option<Side> {
     let mut values = Vec::new();
     let mut se = Vec::new();
     for m in runs {
@@ -103,10 +159,22 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: Metric) -
             None => m.total(),
         };
         let (value, within) = match metric {
-            Metric::Latency(stat) => value_and_se(stats.histogram(Channel::Response), stat),
-            Metric::Service(stat) => value_and_se(stats.histogram(Channel::Service), stat),
             Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
-            _ => return None,
+            Metric::OutputTokensPerSecond => (
+                stats
+                    .stream
+                    .as_ref()
+                    .map(|s| s.output_tokens as f64 / m.window.as_secs_f64().max(1e-9)),
+                0.0,
+            ),
+            other => {
+                let (h, stat) = histogram_of(&stats, other)?;
+                let within = match stat {
+                    Stat::Percentile(p) => quantile_se(h, p / 100.0),
+                    _ => 0.0,
+                };
+                (stat_of(h, stat), within)
+            }
         };
         values.push(value?);
         se.push(within);
@@ -117,17 +185,9 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: Metric) -
     })
 }
 
-fn value_and_se(h: &Histogram<u64>, stat: Stat) -> (Option<f64>, f64) {
-    let se = match stat {
-        Stat::Percentile(p) => quantile_se(h, p / 100.0),
-        _ => 0.0,
-    };
-    (stat_of(h, stat), se)
-}
-
-/// The metric in each blessed run, for scope `scope` (`None`: `all`). Statistics that were not
-/// kept per run come from the merged histogram, as one run.
-pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: Metric) -> Option<Side> {
+/// The metric in each blessed run, for scope `scope` (`None`: `all`). Response-time
+/// statistics that were not kept per run come from the merged histogram, as one run.
+pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> Option<Side> {
     let key = scope.unwrap_or("all");
     let s = b.scopes.get(key)?;
     let merged = || -> Option<Histogram<u64>> {
@@ -139,36 +199,52 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: Metric) -> Op
         }
         (!h.is_empty()).then_some(h)
     };
+    // The merged histogram has every run's samples: one run's error is √runs larger.
+    let within = |h: &Histogram<u64>, stat: Stat| match stat {
+        Stat::Percentile(p) => quantile_se(h, p / 100.0) * (b.runs.max(1) as f64).sqrt(),
+        _ => 0.0,
+    };
+    let runs_of = |table: Option<&BTreeMap<String, Vec<f64>>>, stat: Stat| {
+        table.and_then(|t| t.get(&stat.name())).cloned()
+    };
     match metric {
         Metric::Throughput => Some(Side {
             runs: s.throughput_per_s.clone(),
             within_se: 0.0,
         }),
-        Metric::Latency(stat) | Metric::Service(stat) => {
-            let table = match metric {
-                Metric::Service(_) => s.service_us.as_ref()?,
-                _ => &s.latency_us,
-            };
-            let within = |h: &Histogram<u64>| match stat {
-                // The merged histogram has every run's samples: one run's error is √runs larger.
-                Stat::Percentile(p) => quantile_se(h, p / 100.0) * (b.runs.max(1) as f64).sqrt(),
-                _ => 0.0,
-            };
-            match table.get(&stat.name()) {
-                Some(runs) => Some(Side {
-                    runs: runs.clone(),
-                    within_se: merged().map_or(0.0, |h| within(&h)),
-                }),
-                None if matches!(metric, Metric::Latency(_)) => {
-                    let h = merged()?;
-                    Some(Side {
-                        runs: vec![stat_of(&h, stat)?],
-                        within_se: within(&h),
-                    })
-                }
-                None => None,
+        Metric::OutputTokensPerSecond => Some(Side {
+            runs: s
+                .extra
+                .get("output-tokens-per-second")?
+                .get("value")?
+                .clone(),
+            within_se: 0.0,
+        }),
+        Metric::Latency(stat) => match runs_of(Some(&s.latency_us), *stat) {
+            Some(runs) => Some(Side {
+                runs,
+                within_se: merged().map_or(0.0, |h| within(&h, *stat)),
+            }),
+            None => {
+                let h = merged()?;
+                Some(Side {
+                    runs: vec![stat_of(&h, *stat)?],
+                    within_se: within(&h, *stat),
+                })
             }
-        }
+        },
+        Metric::Service(stat) => Some(Side {
+            runs: runs_of(s.service_us.as_ref(), *stat)?,
+            within_se: 0.0,
+        }),
+        Metric::Stream(token, stat) => Some(Side {
+            runs: runs_of(s.extra.get(token.name()), *stat)?,
+            within_se: 0.0,
+        }),
+        Metric::Stage(name, stat) => Some(Side {
+            runs: runs_of(s.extra.get(&format!("stage.{name}")), *stat)?,
+            within_se: 0.0,
+        }),
         _ => None,
     }
 }

@@ -10,14 +10,28 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use tokio::time::Instant;
+
+use super::sse::{self, SseReader, StreamTiming};
 use crate::measure::ErrorKind;
-use crate::spec::Expect;
+use crate::spec::{Expect, StreamSpec};
 
 /// What a successful exchange returns.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Received {
     /// Body bytes read.
     pub bytes: u64,
+    /// Stream timing and stage timings, when there were any.
+    pub detail: Detail,
+}
+
+/// What a response told besides its status and size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Detail {
+    /// The timing of a streamed response.
+    pub stream: Option<StreamTiming>,
+    /// Stage timings from `Server-Timing` (name, µs).
+    pub stages: Vec<(String, u64)>,
 }
 
 /// A user's connection to one address.
@@ -72,10 +86,27 @@ impl HttpUser {
         &mut self,
         req: http::Request<Full<Bytes>>,
         expect: &Expect,
+        stream: Option<&StreamSpec>,
     ) -> Result<Received, ErrorKind> {
         let mut sender = self.ready().await?;
         let resp = sender.send_request(req).await.map_err(classify)?;
         let status = resp.status().as_u16();
+        let ok_status = expect.status.accepts(status);
+        let mut detail = Detail::default();
+        for value in resp.headers().get_all("server-timing") {
+            if let Ok(v) = value.to_str() {
+                sse::server_timing(v, &mut detail.stages);
+            }
+        }
+        // A stream is read as events only when the status is right and it is one.
+        let event_stream = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let mut reader = stream
+            .filter(|_| ok_status && event_stream)
+            .map(|s| SseReader::new(s.end.clone()));
         let keep = expect.body_contains.is_some();
         let mut body = resp.into_body();
         let mut bytes = 0u64;
@@ -90,18 +121,27 @@ impl HttpUser {
                 if keep {
                     kept.extend_from_slice(data);
                 }
+                if let Some(r) = &mut reader {
+                    r.feed(data, Instant::now())?;
+                }
             }
         }
         self.conn = Some(sender);
-        if !expect.status.accepts(status) {
+        if !ok_status {
             return Err(ErrorKind::for_status(status));
+        }
+        if stream.is_some() {
+            match reader {
+                Some(r) => detail.stream = Some(r.finish(Instant::now())?),
+                None => return Err(ErrorKind::StreamMalformed),
+            }
         }
         if let Some(needle) = &expect.body_contains
             && !contains(&kept, needle.as_bytes())
         {
             return Err(ErrorKind::Expectation);
         }
-        Ok(Received { bytes })
+        Ok(Received { bytes, detail })
     }
 }
 

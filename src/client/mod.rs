@@ -2,6 +2,7 @@
 
 mod http;
 mod prepared;
+mod sse;
 
-pub(crate) use self::http::HttpUser;
+pub(crate) use self::http::{Detail, HttpUser};
 pub(crate) use prepared::Prepared;

@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use http_body_util::Full;
 use serde_json::Value;
 
-use crate::spec::{Body, Expect, Request};
+use crate::spec::{Body, Expect, Request, StreamSpec};
 use crate::template::Template;
 
 /// A request ready to be sent to one endpoint.
@@ -22,6 +22,8 @@ pub(crate) struct Prepared {
     pub timeout: Duration,
     /// What success looks like.
     pub expect: Expect,
+    /// Read the response as an event stream.
+    pub stream: Option<StreamSpec>,
     method: Method,
     base_path: String,
     path: Template,
@@ -80,6 +82,7 @@ impl Prepared {
             sources,
             timeout: r.timeout,
             expect: r.expect.clone(),
+            stream: r.stream.clone(),
             method: r.method.clone(),
             base_path: base_path.to_string(),
             path: r.path.clone(),
@@ -132,5 +135,14 @@ impl Prepared {
             req.headers_mut().insert(name.clone(), v);
         }
         Ok(req)
+    }
+
+    /// The body rendered as text (a component's input).
+    pub fn body_text(&self, rows: &[Option<&Value>]) -> String {
+        match (&self.static_body, &self.body) {
+            (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
+            (None, Some(t)) => t.render_string(rows),
+            (None, None) => String::new(),
+        }
     }
 }

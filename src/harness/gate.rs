@@ -138,7 +138,7 @@ fn bless_runs(
         .metrics
         .iter()
         .filter_map(|(text, scope, metric)| {
-            let now = side_of_baseline(&new, scope.as_deref(), *metric)?;
+            let now = side_of_baseline(&new, scope.as_deref(), metric)?;
             let unit = metric.unit();
             let geo = |runs: &[f64]| {
                 (runs
@@ -152,7 +152,7 @@ fn bless_runs(
             Some(
                 match old
                     .as_ref()
-                    .and_then(|o| side_of_baseline(o, scope.as_deref(), *metric))
+                    .and_then(|o| side_of_baseline(o, scope.as_deref(), metric))
                 {
                     Some(before) => {
                         let (b, a) = (geo(&before.runs), geo(&now.runs));
@@ -273,8 +273,8 @@ pub(crate) fn regression_checks(
         .iter()
         .map(|(text, scope, metric)| {
             let (base, current) = (
-                side_of_baseline(b, scope.as_deref(), *metric),
-                side_of_runs(runs, scope.as_deref(), *metric),
+                side_of_baseline(b, scope.as_deref(), metric),
+                side_of_runs(runs, scope.as_deref(), metric),
             );
             let (comparison, note) = match (&base, &current) {
                 (None, _) => (

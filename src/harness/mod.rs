@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub baselines: PathBuf,
     /// The baseline profile (`PERFSPEC_PROFILE`).
     pub profile: Option<String>,
+    /// In-process components by name.
+    pub components: std::collections::BTreeMap<String, crate::component::Component>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -75,6 +77,7 @@ impl Harness {
                 ci: std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
                 baselines: crate::baseline::dir(&workspace),
                 profile: crate::baseline::profile(),
+                components: Default::default(),
                 workspace,
             },
         }
@@ -89,6 +92,28 @@ impl Harness {
     /// Writes artifacts to `dir` instead.
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Harness {
         self.config.out_dir = dir.into();
+        self
+    }
+
+    /// Registers an async function as component `name`: a spec with
+    /// `[target] component = "NAME"` loads it in process, with its requests' `json` as input.
+    ///
+    /// ```no_run
+    /// perfspec::Harness::new()
+    ///     .component("double", |input: serde_json::Value| async move {
+    ///         Ok::<_, String>(serde_json::json!(input["x"].as_i64().unwrap_or(0) * 2))
+    ///     })
+    ///     .run()
+    /// ```
+    pub fn component<F, Fut, E>(mut self, name: &str, f: F) -> Harness
+    where
+        F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<serde_json::Value, E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.config
+            .components
+            .insert(name.to_string(), crate::component::Component::new(f));
         self
     }
 

@@ -11,10 +11,10 @@ use crate::client::Prepared;
 use crate::compare::{Status, Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
-use crate::load::{Plan, drive};
+use crate::load::{Endpoint, Plan, drive};
 use crate::measure::Measurement;
 use crate::report::{Measured, TrialReport, console, json};
-use crate::spec::{Inconclusive, Spec};
+use crate::spec::{Inconclusive, Spec, Target};
 use crate::target::{self, Running};
 
 /// Runs scenario `index` of `spec` and writes its result file.
@@ -80,32 +80,54 @@ async fn measure(
     shown_log: &mut Option<String>,
 ) -> Result<Measured, String> {
     let scenario = &spec.scenarios[index];
-    let mut running = target::start(spec, log, &config.workspace, config.allow_remote)
-        .await
-        .map_err(|e| e.to_string())?;
-    if running.process.is_some() {
-        *shown_log = Some(
-            log.strip_prefix(&config.workspace)
-                .unwrap_or(log)
-                .display()
-                .to_string(),
-        );
-    }
+    let (endpoint, mut running, host, base) = match &spec.target {
+        Target::Component(c) => {
+            let component = config
+                .components
+                .get(&c.name)
+                .ok_or_else(|| unknown_component(spec, c, config))?;
+            (
+                Endpoint::Component(component.clone()),
+                None,
+                String::new(),
+                String::new(),
+            )
+        }
+        _ => {
+            let running = target::start(spec, log, &config.workspace, config.allow_remote)
+                .await
+                .map_err(|e| e.to_string())?;
+            if running.process.is_some() {
+                *shown_log = Some(
+                    log.strip_prefix(&config.workspace)
+                        .unwrap_or(log)
+                        .display()
+                        .to_string(),
+                );
+            }
+            let (addr, host, base) = (
+                running.addr,
+                running.host.clone(),
+                running.base_path.clone(),
+            );
+            (Endpoint::Http(addr), Some(running), host, base)
+        }
+    };
     let plan = Plan {
-        addr: running.addr,
+        endpoint,
         requests: spec
             .requests
             .iter()
-            .map(|r| Prepared::new(r, &running.host, &running.base_path))
+            .map(|r| Prepared::new(r, &host, &base))
             .collect(),
         weights: spec.requests.iter().map(|r| r.weight).collect(),
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
     };
-    let measurement = drive_watching(plan, &mut running).await;
+    let measurement = drive_watching(plan, running.as_mut()).await;
     let mut problems = Vec::new();
-    if let Some(p) = running.process.as_mut() {
+    if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
         if let Some(status) = p.exited() {
             problems.push(format!(
                 "target exited during the run ({status})\n--- last lines of {} ---\n{}",
@@ -124,8 +146,26 @@ async fn measure(
     })
 }
 
+/// A component the spec names but `tests/perf.rs` did not register.
+fn unknown_component(spec: &Spec, c: &crate::spec::ComponentTarget, config: &Config) -> String {
+    let known: Vec<&str> = config.components.keys().map(String::as_str).collect();
+    let help = if known.is_empty() {
+        "no component is registered: register one in tests/perf.rs with Harness::new().component(\"name\", |input| async { … }).run()".to_string()
+    } else {
+        let hint = crate::spec::closest_name(&c.name, known.iter().copied())
+            .map_or(String::new(), |k| format!("did you mean `{k}`? "));
+        format!("{hint}registered components: {}", known.join(", "))
+    };
+    spec.diagnostic(
+        c.span.clone(),
+        format!("unknown component `{}`", c.name),
+        Some(help),
+    )
+    .to_string()
+}
+
 /// Drives load while watching the target process: if it dies, load stops at once.
-async fn drive_watching(plan: Plan, running: &mut Running) -> Measurement {
+async fn drive_watching(plan: Plan, mut running: Option<&mut Running>) -> Measurement {
     let (stop_tx, stop_rx) = watch::channel(false);
     let run = drive(plan, stop_rx);
     tokio::pin!(run);
@@ -133,7 +173,7 @@ async fn drive_watching(plan: Plan, running: &mut Running) -> Measurement {
         tokio::select! {
             m = &mut run => return m,
             () = tokio::time::sleep(Duration::from_millis(100)) => {
-                if running.process.as_mut().is_some_and(|p| p.exited().is_some()) {
+                if running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some()) {
                     let _ = stop_tx.send(true);
                 }
             }

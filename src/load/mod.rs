@@ -28,7 +28,7 @@ pub(crate) use mix::Mix;
 /// Everything a run needs, independent of where the target came from.
 pub(crate) struct Plan {
     /// Where requests go.
-    pub addr: SocketAddr,
+    pub endpoint: Endpoint,
     /// The requests, in spec order.
     pub requests: Vec<Prepared>,
     /// Their weights, in the same order.
@@ -39,6 +39,15 @@ pub(crate) struct Plan {
     pub max_body: u64,
     /// Load shape and timing.
     pub scenario: Scenario,
+}
+
+/// Where a run's requests go.
+#[derive(Debug, Clone)]
+pub(crate) enum Endpoint {
+    /// An HTTP service.
+    Http(SocketAddr),
+    /// An in-process component.
+    Component(crate::component::Component),
 }
 
 /// State shared by all users of one run.
@@ -79,7 +88,14 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>) -> Measuremen
     let open = matches!(s.load, Load::Open(_));
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
-        recorder: Recorder::new(names, measure_from, 4 * threads, open),
+        recorder: Recorder::with_extras(
+            names,
+            plan.requests.iter().map(|r| r.stream.is_some()).collect(),
+            s.goodput,
+            measure_from,
+            4 * threads,
+            open,
+        ),
         iterations: s.iterations.map(AtomicU64::new),
         t0,
         measure_from,

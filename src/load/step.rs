@@ -1,24 +1,32 @@
 //! One step of a user, the same for every load model: pick a request, draw its data, send it
-//! over the user's connection, record the outcome.
+//! (over the user's HTTP connection, or to the in-process component), record the outcome.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
-use super::Shared;
-use crate::client::HttpUser;
+use super::{Endpoint, Shared};
+use crate::client::{Detail, HttpUser, Prepared};
+use crate::component::Component;
 use crate::data::RowPicker;
 use crate::measure::{ErrorKind, Record};
+
+/// What a user sends its requests to.
+enum Client {
+    Http(HttpUser),
+    Component(Component),
+}
 
 /// A user: its connection, its random draws and the recorder shard it writes to.
 pub(super) struct User {
     shard: usize,
     rng: SmallRng,
     picker: RowPicker,
-    http: HttpUser,
+    client: Client,
 }
 
 /// Whether the user goes on after a step.
@@ -30,11 +38,15 @@ pub(super) enum Flow {
 
 impl User {
     pub fn new(u: u64, sh: &Shared) -> User {
+        let client = match &sh.plan.endpoint {
+            Endpoint::Http(addr) => Client::Http(HttpUser::new(*addr, sh.plan.max_body)),
+            Endpoint::Component(c) => Client::Component(c.clone()),
+        };
         User {
             shard: (u as usize) % sh.recorder.shards(),
             rng: SmallRng::seed_from_u64(u),
             picker: sh.plan.rows.picker(u),
-            http: HttpUser::new(sh.plan.addr, sh.plan.max_body),
+            client,
         }
     }
 
@@ -52,36 +64,32 @@ impl User {
     ) -> Flow {
         let r = sh.mix.pick(&mut self.rng);
         let req = &sh.plan.requests[r];
-        let built = if req.sources.is_empty() {
-            req.build(&[])
-        } else {
-            let mut drawn = Vec::new();
+        let mut drawn = Vec::new();
+        if !req.sources.is_empty() {
             self.picker.draw(&sh.plan.rows, &req.sources, &mut drawn);
-            req.build(&drawn)
-        };
+        }
         let sent = Instant::now();
-        let result = match built {
-            Err(_) => Err(ErrorKind::InvalidRequest),
-            Ok(http) => {
-                // One timer per request: the earlier of its timeout and the hard stop.
-                let timeout = sent + req.timeout;
-                let deadline = timeout.min(sh.hard_stop);
-                tokio::select! {
-                    biased;
-                    res = timeout_at(deadline, self.http.send(http, &req.expect)) => match res {
-                        Ok(r) => r.map(|rcv| rcv.bytes),
-                        Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
-                        Err(_) => {
-                            sh.recorder.interrupted(self.shard);
-                            return Flow::Stop;
-                        }
-                    },
-                    () = stop_signal => {
-                        sh.recorder.interrupted(self.shard);
-                        return Flow::Stop;
-                    }
+        // One timer per request: the earlier of its timeout and the hard stop.
+        let timeout = sent + req.timeout;
+        let deadline = timeout.min(sh.hard_stop);
+        let outcome = tokio::select! {
+            biased;
+            res = timeout_at(deadline, exchange(&mut self.client, req, &drawn)) => match res {
+                Ok(r) => r,
+                Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
+                Err(_) => {
+                    sh.recorder.interrupted(self.shard);
+                    return Flow::Stop;
                 }
+            },
+            () = stop_signal => {
+                sh.recorder.interrupted(self.shard);
+                return Flow::Stop;
             }
+        };
+        let (result, detail) = match outcome {
+            Ok((bytes, detail)) => (Ok(bytes), detail),
+            Err(kind) => (Err(kind), Detail::default()),
         };
         sh.recorder.record(
             self.shard,
@@ -91,8 +99,35 @@ impl User {
                 sent,
                 done: Instant::now(),
                 result,
+                detail,
             },
         );
         Flow::Continue
+    }
+}
+
+/// One exchange: body bytes and what the response told, or why it failed.
+async fn exchange(
+    client: &mut Client,
+    req: &Prepared,
+    rows: &[Option<&Value>],
+) -> Result<(u64, Detail), ErrorKind> {
+    match client {
+        Client::Http(http) => {
+            let built = req.build(rows).map_err(|_| ErrorKind::InvalidRequest)?;
+            let received = http.send(built, &req.expect, req.stream.as_ref()).await?;
+            Ok((received.bytes, received.detail))
+        }
+        Client::Component(c) => {
+            let text = req.body_text(rows);
+            let input = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            let output = c.call(input).await.map_err(|_| ErrorKind::Component)?;
+            // The size of the answer as JSON: what it would weigh on the wire.
+            Ok((output.to_string().len() as u64, Detail::default()))
+        }
     }
 }

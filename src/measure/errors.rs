@@ -36,11 +36,19 @@ pub enum ErrorKind {
     /// The request could not be built from the template (for example an invalid header value
     /// from a data row).
     InvalidRequest,
+    /// A stream ended before its end event (`[DONE]`).
+    StreamIncomplete,
+    /// A stream sent something that is not a valid event (or was not an event stream).
+    StreamMalformed,
+    /// A stream carried an error event from the server.
+    StreamError,
+    /// An in-process component returned an error or panicked.
+    Component,
 }
 
 impl ErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Closed,
@@ -53,6 +61,10 @@ impl ErrorKind {
         ErrorKind::Expectation,
         ErrorKind::BodyTooLarge,
         ErrorKind::InvalidRequest,
+        ErrorKind::StreamIncomplete,
+        ErrorKind::StreamMalformed,
+        ErrorKind::StreamError,
+        ErrorKind::Component,
     ];
 
     /// The kind for an unexpected status code.
@@ -81,6 +93,10 @@ impl ErrorKind {
             ErrorKind::Expectation => "expectation",
             ErrorKind::BodyTooLarge => "body-too-large",
             ErrorKind::InvalidRequest => "invalid-request",
+            ErrorKind::StreamIncomplete => "stream-incomplete",
+            ErrorKind::StreamMalformed => "stream-malformed",
+            ErrorKind::StreamError => "stream-error",
+            ErrorKind::Component => "component",
         }
     }
 

@@ -3,6 +3,7 @@
 //! load runs; [`Measurement`] is the finished, immutable result everything downstream reads.
 
 mod errors;
+mod extras;
 mod recorder;
 mod stats;
 
@@ -13,7 +14,7 @@ use hdrhistogram::Histogram;
 pub use errors::ErrorKind;
 pub(crate) use recorder::{Record, Recorder};
 pub(crate) use stats::new_histogram;
-pub use stats::{Channel, RequestStats, Second, SecondStats, stat_of};
+pub use stats::{Channel, RequestStats, Second, SecondStats, StreamStats, stat_of};
 
 /// What the generator did, to judge whether the run can be trusted.
 #[derive(Debug, Clone, Default)]

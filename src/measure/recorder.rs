@@ -9,8 +9,11 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
+use super::extras::Extras;
 use super::stats::merge_into;
 use super::{ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
+use crate::client::Detail;
+use crate::spec::Goodput;
 
 /// The largest latency recorded, µs (one hour): auto-resizing histograms would otherwise grow
 /// for absurd values.
@@ -22,6 +25,7 @@ struct ReqAcc {
     ok: u64,
     errors: [u64; ErrorKind::ALL.len()],
     bytes: u64,
+    extras: Extras,
 }
 
 #[derive(Default)]
@@ -35,7 +39,7 @@ struct Shard {
 }
 
 /// The outcome of one request as the recorder needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Record {
     /// Index of the request in the spec.
     pub request: usize,
@@ -47,6 +51,8 @@ pub(crate) struct Record {
     pub done: Instant,
     /// Body bytes on success, the kind on failure.
     pub result: Result<u64, ErrorKind>,
+    /// Stream and stage timings of a successful response.
+    pub detail: Detail,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -59,6 +65,7 @@ pub(crate) struct Recorder {
     measure_from: Instant,
     started_at: SystemTime,
     open: bool,
+    goodput: Option<Goodput>,
     shards: Box<[Mutex<Shard>]>,
     timeline: Mutex<BTreeMap<i64, Second>>,
 }
@@ -66,18 +73,38 @@ pub(crate) struct Recorder {
 impl Recorder {
     /// A recorder for requests `names`; statistics count requests intended to start at or after
     /// `measure_from` (the end of the warm-up). `open` keeps service time and lateness apart.
+    /// A recorder without stream or goodput accounting.
+    #[cfg(test)]
     pub fn new(names: Vec<String>, measure_from: Instant, shards: usize, open: bool) -> Recorder {
+        Recorder::with_extras(names, vec![], None, measure_from, shards, open)
+    }
+
+    /// A recorder; `streams[i]` says whether request `i` streams, and `goodput` budgets are
+    /// counted per request.
+    pub fn with_extras(
+        names: Vec<String>,
+        streams: Vec<bool>,
+        goodput: Option<Goodput>,
+        measure_from: Instant,
+        shards: usize,
+        open: bool,
+    ) -> Recorder {
         let shards = (0..shards.max(1))
             .map(|_| {
                 Mutex::new(Shard {
                     requests: names
                         .iter()
-                        .map(|_| ReqAcc {
+                        .enumerate()
+                        .map(|(i, _)| ReqAcc {
                             latency: new_histogram(),
                             service: open.then(new_histogram),
                             ok: 0,
                             errors: [0; ErrorKind::ALL.len()],
                             bytes: 0,
+                            extras: Extras::new(
+                                streams.get(i).copied().unwrap_or(false),
+                                goodput.is_some(),
+                            ),
                         })
                         .collect(),
                     lateness: open.then(new_histogram),
@@ -90,6 +117,7 @@ impl Recorder {
             measure_from,
             started_at: SystemTime::now(),
             open,
+            goodput,
             shards,
             timeline: Mutex::new(BTreeMap::new()),
         }
@@ -143,6 +171,8 @@ impl Recorder {
                 if let Some(service) = &mut acc.service {
                     let _ = service.record(micros(r.done.saturating_duration_since(r.sent)));
                 }
+                acc.extras
+                    .record(&r.detail, r.intended, r.done, self.goodput.as_ref());
             }
             Err(kind) => acc.errors[kind.index()] += 1,
         }
@@ -210,6 +240,7 @@ impl Recorder {
                 }
                 stats.ok += acc.ok;
                 stats.bytes += acc.bytes;
+                acc.extras.finish_into(stats);
                 for (kind, &n) in ErrorKind::ALL.iter().zip(&acc.errors) {
                     if n > 0 {
                         *stats.errors.entry(*kind).or_default() += n;
@@ -246,6 +277,7 @@ mod tests {
             sent: at,
             done: at + Duration::from_millis(ms),
             result,
+            detail: Detail::default(),
         }
     }
 
@@ -293,6 +325,7 @@ mod tests {
                 sent: t0 + ms(30),
                 done: t0 + ms(50),
                 result: Ok(1),
+                detail: Detail::default(),
             },
         );
         r.dropped(0, t0 + ms(10));

@@ -33,6 +33,62 @@ pub struct RequestStats {
     pub errors: BTreeMap<ErrorKind, u64>,
     /// Response body bytes read.
     pub bytes: u64,
+    /// Token timing of streamed responses, for requests that stream.
+    pub stream: Option<StreamStats>,
+    /// Stage timings from `Server-Timing` headers, µs, by stage name.
+    pub stages: BTreeMap<String, Histogram<u64>>,
+    /// Successful requests that met every goodput budget, when budgets are set.
+    pub good: Option<u64>,
+}
+
+/// Token timing of the streamed responses of one request name, µs.
+#[derive(Debug, Clone)]
+pub struct StreamStats {
+    /// Time to the first token, from the intended start.
+    pub ttft: Histogram<u64>,
+    /// Gaps between consecutive tokens (every gap of every stream).
+    pub itl: Histogram<u64>,
+    /// Time per output token after the first, per stream: (end − first token) / (tokens − 1).
+    pub tpot: Histogram<u64>,
+    /// Output tokens of successful streams.
+    pub output_tokens: u64,
+    /// Streams whose token count came from the server's `usage`.
+    pub counted_by_usage: u64,
+    /// Streams whose token count is the number of content events.
+    pub counted_by_events: u64,
+}
+
+impl StreamStats {
+    pub(crate) fn new() -> StreamStats {
+        StreamStats {
+            ttft: new_histogram(),
+            itl: new_histogram(),
+            tpot: new_histogram(),
+            output_tokens: 0,
+            counted_by_usage: 0,
+            counted_by_events: 0,
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &StreamStats) {
+        merge_into(&mut self.ttft, &other.ttft);
+        merge_into(&mut self.itl, &other.itl);
+        merge_into(&mut self.tpot, &other.tpot);
+        self.output_tokens += other.output_tokens;
+        self.counted_by_usage += other.counted_by_usage;
+        self.counted_by_events += other.counted_by_events;
+    }
+
+    /// How output tokens were counted: `usage`, `events` or `usage and events`.
+    pub fn counting(&self) -> &'static str {
+        match (self.counted_by_usage > 0, self.counted_by_events > 0) {
+            (true, false) => "usage",
+            (false, true) => "events",
+            (true, true) => "usage and events",
+            (false, false) => "none",
+        }
+    }
 }
 
 impl RequestStats {
@@ -45,6 +101,9 @@ impl RequestStats {
             ok: 0,
             errors: BTreeMap::new(),
             bytes: 0,
+            stream: None,
+            stages: BTreeMap::new(),
+            good: None,
         }
     }
 
@@ -91,6 +150,20 @@ impl RequestStats {
         self.bytes += other.bytes;
         for (kind, n) in &other.errors {
             *self.errors.entry(*kind).or_default() += n;
+        }
+        if let Some(s) = &other.stream {
+            self.stream.get_or_insert_with(StreamStats::new).merge(s);
+        }
+        for (name, h) in &other.stages {
+            merge_into(
+                self.stages
+                    .entry(name.clone())
+                    .or_insert_with(new_histogram),
+                h,
+            );
+        }
+        if let Some(g) = other.good {
+            *self.good.get_or_insert(0) += g;
         }
     }
 }

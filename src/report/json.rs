@@ -130,6 +130,12 @@ struct RequestJson {
     service_latency: Option<LatencyJson>,
     /// The response-time histogram (µs), HDR V2+DEFLATE, base64: for `cargo xtask compare`.
     histogram: String,
+    /// Token timing, for streamed requests.
+    stream: Option<StreamJson>,
+    /// `Server-Timing` stages, µs.
+    stages: BTreeMap<String, LatencyJson>,
+    /// Requests that met every goodput budget, when budgets are set.
+    goodput: Option<GoodputJson>,
     errors_by_kind: BTreeMap<&'static str, u64>,
 }
 
@@ -146,6 +152,30 @@ impl RequestJson {
             latency: LatencyJson::of(&s.latency),
             service_latency: s.service.as_ref().map(LatencyJson::of),
             histogram: crate::baseline::encode(&s.latency),
+            stream: s.stream.as_ref().map(|st| StreamJson {
+                ttft: LatencyJson::of(&st.ttft),
+                itl: LatencyJson::of(&st.itl),
+                tpot: LatencyJson::of(&st.tpot),
+                output_tokens: st.output_tokens,
+                output_tokens_per_s: round3(
+                    st.output_tokens as f64 / m.window.as_secs_f64().max(1e-9),
+                ),
+                counted_by: st.counting(),
+            }),
+            stages: s
+                .stages
+                .iter()
+                .map(|(n, h)| (n.clone(), LatencyJson::of(h)))
+                .collect(),
+            goodput: s.good.map(|good| GoodputJson {
+                good,
+                fraction: if s.requests() == 0 {
+                    0.0
+                } else {
+                    round6(good as f64 / s.requests() as f64)
+                },
+                rate_per_s: round3(good as f64 / m.window.as_secs_f64().max(1e-9)),
+            }),
             errors_by_kind: s.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
         }
     }
@@ -343,4 +373,23 @@ impl BaselineJson {
 
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
+}
+
+/// Token timing of streamed responses (µs).
+#[derive(Serialize)]
+struct StreamJson {
+    ttft: LatencyJson,
+    itl: LatencyJson,
+    tpot: LatencyJson,
+    output_tokens: u64,
+    output_tokens_per_s: f64,
+    /// How output tokens were counted: the server's `usage`, or content events.
+    counted_by: &'static str,
+}
+
+#[derive(Serialize)]
+struct GoodputJson {
+    good: u64,
+    fraction: f64,
+    rate_per_s: f64,
 }

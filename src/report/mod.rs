@@ -2,6 +2,7 @@
 //! versioned JSON result file.
 
 pub mod console;
+pub mod extras;
 pub mod json;
 mod table;
 

@@ -33,16 +33,22 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         cx.data.push(source);
     }
     let target = convert_target(&cx, &raw.target, dir)?;
-    let (defaults, requests) = convert_requests(&cx, &raw)?;
+    let component = matches!(target, super::Target::Component(_));
+    let (defaults, requests) = convert_requests(&cx, &raw, component)?;
     if raw.scenario.is_empty() {
         return Err(cx.err(0..0, "the spec has no scenarios", Some(
             "add one, e.g. [scenario.steady] with load = { model = \"closed\", users = 5 } and duration = \"20s\"".into(),
         )));
     }
     let names: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+    let streaming: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.stream.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
     let mut scenarios = Vec::new();
     for (key, value) in &raw.scenario {
-        scenarios.push(convert_scenario(&cx, key, value, &names)?);
+        scenarios.push(convert_scenario(&cx, key, value, &names, &streaming)?);
     }
     let secrets = cx.secrets.into_inner();
     Ok(Spec {

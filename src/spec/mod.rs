@@ -4,6 +4,7 @@
 mod convert;
 mod cx;
 mod error;
+mod expect;
 mod load;
 mod raw;
 mod regression;
@@ -57,6 +58,17 @@ pub enum Target {
     Command(CommandTarget),
     /// A service that is already running.
     Url(UrlTarget),
+    /// An async Rust function registered with `Harness::component`: no HTTP.
+    Component(ComponentTarget),
+}
+
+/// An in-process component target.
+#[derive(Debug, Clone)]
+pub struct ComponentTarget {
+    /// The name it was registered under.
+    pub name: String,
+    /// Where the name is in the spec, for errors.
+    pub span: Range<usize>,
 }
 
 /// A target started from a command line.
@@ -146,6 +158,15 @@ pub struct Request {
     pub timeout: Duration,
     /// What a successful response looks like.
     pub expect: Expect,
+    /// Read the response as a stream of server-sent events (LLM tokens).
+    pub stream: Option<StreamSpec>,
+}
+
+/// How a streamed response is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSpec {
+    /// The data of the event that ends the stream (`[DONE]`); `None`: the end of the body.
+    pub end: Option<String>,
 }
 
 /// A request body.
@@ -214,6 +235,19 @@ pub struct Scenario {
     pub inconclusive: Inconclusive,
     /// How the run is compared with its blessed baseline.
     pub regression: Regression,
+    /// Per-request budgets a request must meet to count towards `goodput`.
+    pub goodput: Option<Goodput>,
+}
+
+/// Per-request budgets: `goodput = { ttft = "300ms", tpot = "40ms", e2e = "2s" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Goodput {
+    /// Time to the first token (streams).
+    pub ttft: Option<Duration>,
+    /// Time per output token after the first (streams).
+    pub tpot: Option<Duration>,
+    /// The whole response.
+    pub e2e: Option<Duration>,
 }
 
 /// How a scenario is compared with its baseline: `regression = { … }`.

@@ -33,6 +33,7 @@ pub(super) struct RawTarget {
     pub ready_timeout: Option<S<String>>,
     pub stop_timeout: Option<S<String>>,
     pub allow_remote: Option<S<bool>>,
+    pub component: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -49,7 +50,7 @@ pub(super) struct RawDefaults {
 pub(super) struct RawRequest {
     pub name: S<String>,
     pub method: Option<S<String>>,
-    pub path: S<String>,
+    pub path: Option<S<String>>,
     #[serde(default)]
     pub query: IndexMap<S<String>, S<toml::Value>>,
     #[serde(default)]
@@ -59,6 +60,8 @@ pub(super) struct RawRequest {
     pub weight: Option<S<i64>>,
     pub timeout: Option<S<String>>,
     pub expect: Option<S<RawExpect>>,
+    pub stream: Option<S<String>>,
+    pub stream_end: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +96,15 @@ pub(super) struct RawScenario {
     pub max_lateness: Option<S<String>>,
     pub inconclusive: Option<S<String>>,
     pub regression: Option<S<RawRegression>>,
+    pub goodput: Option<S<RawGoodput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawGoodput {
+    pub ttft: Option<S<String>>,
+    pub tpot: Option<S<String>>,
+    pub e2e: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

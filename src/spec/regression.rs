@@ -67,9 +67,9 @@ pub(super) fn convert_regression(
         for m in list.get_ref() {
             let text = m.get_ref();
             let (scope, metric) = parse(text).map_err(|e| cx.err(m.span(), e.message, e.help))?;
-            if !comparable(metric) {
+            if !comparable(&metric) {
                 return Err(cx.err(m.span(), format!("`{text}` cannot be compared as a ratio"), Some(
-                    "regressions are relative changes of positive figures: latency stats, service time stats and throughput; check errors with assertions (error-rate < 1%)".into(),
+                    "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput and output-tokens-per-second; check errors with assertions (error-rate < 1%)".into(),
                 )));
             }
             if r.metrics.iter().any(|(t, ..)| t == text) {
@@ -97,10 +97,15 @@ pub(super) fn convert_regression(
 }
 
 /// Whether a metric is a positive figure whose ratio means something.
-fn comparable(m: Metric) -> bool {
+fn comparable(m: &Metric) -> bool {
     matches!(
         m,
-        Metric::Latency(_) | Metric::Service(_) | Metric::Throughput
+        Metric::Latency(_)
+            | Metric::Service(_)
+            | Metric::Stream(..)
+            | Metric::Stage(..)
+            | Metric::Throughput
+            | Metric::OutputTokensPerSecond
     )
 }
 

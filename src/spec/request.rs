@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use super::cx::{Cx, R, check_name, closest, toml_to_json};
-use super::raw::{RawExpect, RawRequest, RawSpec, S};
-use super::{Body, Defaults, Expect, Request, StatusMatch};
+use super::expect::{convert_expect, headers};
+use super::raw::{RawRequest, RawSpec, S};
+use super::{Body, Defaults, Expect, Request, StatusMatch, StreamSpec};
 use crate::template::{Escape, Template, TemplateError};
 use crate::units::{BYTES_HELP, parse_bytes};
 
@@ -28,10 +29,13 @@ const RESERVED: &[&str] = &[
 const METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
 ];
-/// Headers perfspec sets itself.
-const MANAGED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
-pub(super) fn convert_requests(cx: &Cx, raw: &RawSpec) -> R<(Defaults, Vec<Request>)> {
+/// `component`: the target is an in-process component, whose requests are only an input.
+pub(super) fn convert_requests(
+    cx: &Cx,
+    raw: &RawSpec,
+    component: bool,
+) -> R<(Defaults, Vec<Request>)> {
     let defaults = convert_defaults(cx, raw)?;
     if raw.request.is_empty() {
         return Err(cx.err(0..0, "the spec has no requests", Some(
@@ -51,7 +55,10 @@ pub(super) fn convert_requests(cx: &Cx, raw: &RawSpec) -> R<(Defaults, Vec<Reque
                 ),
             ));
         }
-        requests.push(convert_request(cx, r.get_ref(), &defaults)?);
+        if component {
+            component_only(cx, r.get_ref())?;
+        }
+        requests.push(convert_request(cx, r.get_ref(), &defaults, component)?);
     }
     Ok((defaults, requests))
 }
@@ -84,44 +91,6 @@ fn convert_defaults(cx: &Cx, raw: &RawSpec) -> R<Defaults> {
     }
     defaults.headers = headers(cx, &d.headers)?;
     Ok(defaults)
-}
-
-fn headers(cx: &Cx, raw: &indexmap::IndexMap<S<String>, S<String>>) -> R<Vec<(String, Template)>> {
-    let mut out: Vec<(String, Template)> = Vec::new();
-    for (k, v) in raw {
-        let name = k.get_ref().to_ascii_lowercase();
-        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(cx.err(
-                k.span(),
-                format!("invalid header name {:?}", k.get_ref()),
-                Some("header names are tokens such as `x-api-key` (no spaces or colons)".into()),
-            ));
-        }
-        if MANAGED_HEADERS.contains(&name.as_str()) {
-            return Err(cx.err(k.span(), format!("`{name}` is set by perfspec"), Some("the Host header comes from [target]; body length and connection handling from the request".into())));
-        }
-        if out.iter().any(|(n, _)| *n == name) {
-            return Err(cx.err(
-                k.span(),
-                format!(
-                    "header `{}` is set twice (header names ignore case)",
-                    k.get_ref()
-                ),
-                Some("keep one of them".into()),
-            ));
-        }
-        let t =
-            Template::compile(v.get_ref(), Escape::Text, cx).map_err(|e| cx.template_err(v, e))?;
-        if t.is_static() && http::HeaderValue::from_str(&t.render_string(&[])).is_err() {
-            return Err(cx.err(
-                v.span(),
-                format!("invalid value for header `{}`", k.get_ref()),
-                Some("header values are visible ASCII without line breaks".into()),
-            ));
-        }
-        out.push((name, t));
-    }
-    Ok(out)
 }
 
 fn convert_method(cx: &Cx, m: &S<String>) -> R<http::Method> {
@@ -186,7 +155,7 @@ fn convert_path(cx: &Cx, p: &S<String>) -> R<Template> {
     Ok(t)
 }
 
-fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults) -> R<Request> {
+fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults, component: bool) -> R<Request> {
     check_name(cx, &r.name, "request")?;
     let name = r.name.get_ref();
     if RESERVED.contains(&name.as_str()) || crate::assertion::Stat::parse(name).is_some() {
@@ -200,7 +169,18 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults) -> R<Request> {
         None => http::Method::GET,
         Some(m) => convert_method(cx, m)?,
     };
-    let path = convert_path(cx, &r.path)?;
+    let path = match &r.path {
+        Some(p) => convert_path(cx, p)?,
+        // Component requests have no path (checked by `component_only`).
+        None if component => Template::literal("/"),
+        None => {
+            return Err(cx.err(
+                r.name.span(),
+                format!("request `{name}` has no `path`"),
+                Some("e.g. path = \"/search\"; the host comes from [target]".into()),
+            ));
+        }
+    };
     let mut query = Vec::new();
     for (k, v) in &r.query {
         if k.get_ref().is_empty() || k.get_ref().contains("{{") {
@@ -293,6 +273,28 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults) -> R<Request> {
             body_contains: None,
         },
     };
+    let stream = match (&r.stream, &r.stream_end) {
+        (None, Some(e)) => {
+            return Err(cx.err(
+                e.span(),
+                "`stream-end` applies to streamed requests",
+                Some("add stream = \"sse\"".into()),
+            ));
+        }
+        (None, None) => None,
+        (Some(kind), end) => {
+            if kind.get_ref() != "sse" {
+                return Err(cx.err(kind.span(), format!("unknown stream {:?}", kind.get_ref()), Some("stream = \"sse\" reads the response as server-sent events (text/event-stream), e.g. LLM tokens".into())));
+            }
+            let end = match end.as_ref().map(|e| e.get_ref().as_str()) {
+                None => Some("[DONE]".to_string()),
+                Some("close") => None,
+                Some("") => return Err(cx.err(end.as_ref().map_or(kind.span(), S::span), "`stream-end` is empty", Some("the data of the last event (\"[DONE]\", the default) or \"close\" (the end of the body)".into()))),
+                Some(marker) => Some(marker.to_string()),
+            };
+            Some(StreamSpec { end })
+        }
+    };
     Ok(Request {
         name: name.clone(),
         method,
@@ -303,6 +305,7 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults) -> R<Request> {
         weight,
         timeout,
         expect,
+        stream,
     })
 }
 
@@ -327,72 +330,31 @@ fn json_err(cx: &Cx, j: &S<toml::Value>, e: TemplateError) -> crate::spec::Diagn
     cx.err(span, e.message, e.help)
 }
 
-fn convert_expect(cx: &Cx, e: &RawExpect) -> R<Expect> {
-    const HELP: &str = "status = 200, status = [200, 204] or status = \"2xx\" (classes 1xx to 5xx)";
-    let status = match &e.status {
-        None => StatusMatch::Class(2),
-        Some(s) => {
-            let code = |v: &toml::Value| match v {
-                toml::Value::Integer(i) if (100..=599).contains(i) => Ok(*i as u16),
-                toml::Value::Integer(i) => Err(cx.err(
-                    s.span(),
-                    format!("invalid status {i}"),
-                    Some(format!("status codes are 100 to 599: {HELP}")),
-                )),
-                other => Err(cx.err(
-                    s.span(),
-                    format!("a status list holds codes only, not {other}"),
-                    Some(
-                        "e.g. status = [200, 204]; a class alone is written status = \"2xx\""
-                            .into(),
-                    ),
-                )),
-            };
-            match s.get_ref() {
-                toml::Value::String(class) => match class.as_bytes() {
-                    [c @ b'1'..=b'5', b'x', b'x'] => StatusMatch::Class(u16::from(c - b'0')),
-                    _ if class.parse::<u16>().is_ok() => {
-                        return Err(cx.err(
-                            s.span(),
-                            format!("status codes are numbers: status = {class}"),
-                            Some(HELP.into()),
-                        ));
-                    }
-                    _ => {
-                        return Err(cx.err(
-                            s.span(),
-                            format!("invalid status class {class:?}"),
-                            Some(HELP.into()),
-                        ));
-                    }
-                },
-                toml::Value::Array(items) if !items.is_empty() => {
-                    StatusMatch::Codes(items.iter().map(code).collect::<R<_>>()?)
-                }
-                toml::Value::Integer(_) => StatusMatch::Codes(vec![code(s.get_ref())?]),
-                other => {
-                    return Err(cx.err(
-                        s.span(),
-                        format!("invalid status {other}"),
-                        Some(HELP.into()),
-                    ));
-                }
-            }
+/// A component takes its input from `json` (or `body`); HTTP keys mean nothing to it.
+fn component_only(cx: &Cx, r: &RawRequest) -> R<()> {
+    let http_keys = [
+        ("path", r.path.as_ref().map(S::span)),
+        ("method", r.method.as_ref().map(S::span)),
+        ("query", r.query.first().map(|(k, _)| k.span())),
+        ("headers", r.headers.first().map(|(k, _)| k.span())),
+        ("stream", r.stream.as_ref().map(S::span)),
+    ];
+    for (key, span) in http_keys {
+        if let Some(span) = span {
+            return Err(cx.err(span, format!("`{key}` applies to HTTP targets, not components"), Some(
+                "a component request is its input: json = { … } (or body = \"…\"), with `name`, `weight` and `timeout`".into(),
+            )));
         }
-    };
-    let body_contains = match &e.body_contains {
-        Some(b) if b.get_ref().is_empty() => {
-            return Err(cx.err(
-                b.span(),
-                "`body-contains` is empty",
-                Some("give the text the body must contain".into()),
-            ));
-        }
-        Some(b) => Some(b.get_ref().clone()),
-        None => None,
-    };
-    Ok(Expect {
-        status,
-        body_contains,
-    })
+    }
+    if r.expect
+        .as_ref()
+        .is_some_and(|e| e.get_ref().status.is_some())
+    {
+        return Err(cx.err(
+            r.expect.as_ref().map_or(0..0, S::span),
+            "`expect.status` applies to HTTP targets",
+            Some("a component succeeds when it returns Ok".into()),
+        ));
+    }
+    Ok(())
 }

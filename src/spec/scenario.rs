@@ -6,7 +6,7 @@ use super::cx::{Cx, R, check_name};
 use super::load::convert_load;
 use super::raw::{RawScenario, S};
 use super::regression::convert_regression;
-use super::{Inconclusive, Load, Scenario};
+use super::{Goodput, Inconclusive, Load, Scenario};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
 
@@ -15,6 +15,7 @@ pub(super) fn convert_scenario(
     key: &S<String>,
     raw: &S<RawScenario>,
     requests: &[&str],
+    streaming: &[&str],
 ) -> R<Scenario> {
     check_name(cx, key, "scenario")?;
     let s = raw.get_ref();
@@ -97,6 +98,22 @@ pub(super) fn convert_scenario(
         {
             return Err(cx.err(a.span(), format!("the window ({}) is longer than the measured duration ({})", fmt_duration(w), fmt_duration(duration)), Some("no complete window would be measured: shorten the window or lengthen `duration`".into())));
         }
+        let streams_in_scope = match &parsed.scope {
+            Some(name) => streaming.contains(&name.as_str()),
+            None => !streaming.is_empty(),
+        };
+        if parsed.metric.needs_stream() && !streams_in_scope {
+            return Err(cx.err(a.span(), format!("`{}` reads streamed responses, but {} streams", parsed.metric.name(), parsed.scope.as_deref().map_or("no request".to_string(), |r| format!("request `{r}` never"))), Some(
+                "give the request stream = \"sse\" (server-sent events, e.g. an LLM chat completion with \"stream\": true)".into(),
+            )));
+        }
+        if matches!(
+            parsed.metric,
+            crate::assertion::Metric::Goodput | crate::assertion::Metric::GoodputRate
+        ) && s.goodput.is_none()
+        {
+            return Err(cx.err(a.span(), "`goodput` needs per-request budgets", Some("add goodput = { ttft = \"300ms\", tpot = \"40ms\" } (and/or e2e) to the scenario".into())));
+        }
         assertions.push(parsed);
     }
     let max_lateness = match &s.max_lateness {
@@ -120,5 +137,23 @@ pub(super) fn convert_scenario(
         max_lateness,
         inconclusive,
         regression: convert_regression(cx, s.regression.as_ref(), requests)?,
+        goodput: match &s.goodput {
+            None => None,
+            Some(g) => {
+                let budget = |v: &Option<S<String>>, key| {
+                    v.as_ref().map(|v| cx.positive(v, key)).transpose()
+                };
+                let raw = g.get_ref();
+                let goodput = Goodput {
+                    ttft: budget(&raw.ttft, "ttft")?,
+                    tpot: budget(&raw.tpot, "tpot")?,
+                    e2e: budget(&raw.e2e, "e2e")?,
+                };
+                if goodput == Goodput::default() {
+                    return Err(cx.err(g.span(), "`goodput` sets no budget", Some("e.g. goodput = { ttft = \"300ms\", tpot = \"40ms\" } (also e2e for the whole response)".into())));
+                }
+                Some(goodput)
+            }
+        },
     })
 }

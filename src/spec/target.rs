@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::cx::{Cx, R};
 use super::raw::{RawTarget, S};
-use super::{ArgPart, CommandTarget, Readiness, Target, UrlTarget};
+use super::{ArgPart, CommandTarget, ComponentTarget, Readiness, Target, UrlTarget};
 
 pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Target> {
     let t = raw.get_ref();
@@ -19,6 +19,37 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             None => Duration::from_secs(30),
         },
     };
+    if let Some(c) = &t.component {
+        let others = [
+            ("command", t.command.as_ref().map(S::span)),
+            ("url", t.url.as_ref().map(S::span)),
+            ("env", t.env.first().map(|(k, _)| k.span())),
+            ("cwd", t.cwd.as_ref().map(S::span)),
+            ("ready", t.ready.as_ref().map(S::span)),
+            ("ready-timeout", t.ready_timeout.as_ref().map(S::span)),
+            ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
+            ("allow-remote", t.allow_remote.as_ref().map(S::span)),
+        ];
+        if let Some((key, span)) = others.iter().find_map(|(k, s)| s.clone().map(|s| (k, s))) {
+            return Err(cx.err(span, format!("`{key}` does not apply to a `component` target"), Some("a component is an async function registered in tests/perf.rs with Harness::component: nothing to start or reach".into())));
+        }
+        let name = c.get_ref();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return Err(cx.err(
+                c.span(),
+                format!("invalid component name {name:?}"),
+                Some("names use letters, digits, `-` and `_`".into()),
+            ));
+        }
+        return Ok(Target::Component(ComponentTarget {
+            name: name.clone(),
+            span: c.span(),
+        }));
+    }
     match (&t.command, &t.url) {
         (Some(cmd), None) => {
             if let Some(a) = &t.allow_remote {
@@ -69,8 +100,8 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready }))
         }
         (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
-        (None, None) => Err(cx.err(raw.span(), "[target] needs `command` or `url`", Some(
-            "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"] or url = \"http://127.0.0.1:8080\"".into(),
+        (None, None) => Err(cx.err(raw.span(), "[target] needs `command`, `url` or `component`", Some(
+            "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"], url = \"http://127.0.0.1:8080\" or component = \"search\"".into(),
         ))),
     }
 }

@@ -84,6 +84,10 @@ pub(crate) async fn start(
     allow_remote: bool,
 ) -> Result<Running, TargetError> {
     match &spec.target {
+        Target::Component(c) => Err(TargetError::Address(format!(
+            "component `{}` runs in process: there is nothing to start",
+            c.name
+        ))),
         Target::Command(cmd) => start_command(spec, cmd, log, workspace).await,
         Target::Url(url) => {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((url.host.as_str(), url.port))
@@ -229,7 +233,7 @@ async fn wait_ready(
                     .header(http::header::HOST, addr.to_string())
                     .body(http_body_util::Full::new(bytes::Bytes::new()))
                     .expect("a validated path and a socket address make a valid request");
-                match tokio::time::timeout_at(attempt, user.send(req, &expect)).await {
+                match tokio::time::timeout_at(attempt, user.send(req, &expect, None)).await {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(kind)) => Err(kind.to_string()),
                     Err(_) => Err("timeout".into()),

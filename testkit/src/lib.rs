@@ -146,3 +146,73 @@ impl Drop for Server {
         }
     }
 }
+
+/// A body fed by a channel: frames arrive when the sender sends them.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
+
+/// A `text/event-stream` response whose chunks are written at the given offsets from now
+/// (absolute times, so delays do not add up). Use inside a handler.
+pub fn sse(chunks: Vec<(std::time::Duration, String)>) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let start = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        for (at, chunk) in chunks {
+            tokio::time::sleep_until(start + at).await;
+            if tx.send(Bytes::from(chunk)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut r = Response::new(ChannelBody(rx).boxed());
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    r
+}
+
+/// OpenAI-style chat-completion chunks: a role chunk, then `tokens` content chunks, the first
+/// at `ttft` and then every `gap`, a finish chunk, a usage chunk when `usage`, and `[DONE]`.
+pub fn chat_stream(
+    ttft: std::time::Duration,
+    gap: std::time::Duration,
+    tokens: u32,
+    usage: bool,
+) -> Vec<(std::time::Duration, String)> {
+    let chunk = |delta: &str| {
+        format!(
+            "data: {{\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":null}}]}}\n\n"
+        )
+    };
+    let mut out = vec![(
+        std::time::Duration::ZERO,
+        chunk("{\"role\":\"assistant\",\"content\":\"\"}"),
+    )];
+    for i in 0..tokens {
+        out.push((ttft + gap * i, chunk(&format!("{{\"content\":\"w{i} \"}}"))));
+    }
+    let end = ttft + gap * tokens.saturating_sub(1);
+    out.push((
+        end,
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]}\n\n".into(),
+    ));
+    if usage {
+        out.push((end, format!("data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":5,\"completion_tokens\":{tokens},\"total_tokens\":{}}}}}\n\n", tokens + 5)));
+    }
+    out.push((end, "data: [DONE]\n\n".into()));
+    out
+}

@@ -51,7 +51,7 @@ fn load(path: &Path) -> Result<Figures> {
     }
 }
 
-fn side(f: &Figures, scope: Option<&str>, metric: Metric) -> Option<Side> {
+fn side(f: &Figures, scope: Option<&str>, metric: &Metric) -> Option<Side> {
     match f {
         Figures::Baseline(b) => side_of_baseline(b, scope, metric),
         Figures::Result(v) => {
@@ -77,11 +77,11 @@ fn side(f: &Figures, scope: Option<&str>, metric: Metric) -> Option<Side> {
                         h.add(decode(r["histogram"].as_str()?).ok()?).ok()?;
                     }
                     let se = match stat {
-                        Stat::Percentile(p) => quantile_se(&h, p / 100.0),
+                        Stat::Percentile(p) => quantile_se(&h, *p / 100.0),
                         _ => 0.0,
                     };
                     Some(Side {
-                        runs: vec![stat_of(&h, stat)?],
+                        runs: vec![stat_of(&h, *stat)?],
                         within_se: se,
                     })
                 }
@@ -139,8 +139,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 .as_ref()
                 .map_or(label.to_string(), |s| format!("{s}.{label}"));
             let (Some(sa), Some(sb)) = (
-                side(&a, scope.as_deref(), metric),
-                side(&b, scope.as_deref(), metric),
+                side(&a, scope.as_deref(), &metric),
+                side(&b, scope.as_deref(), &metric),
             ) else {
                 println!("{name:<24} {:>12}", "-");
                 continue;

@@ -12,6 +12,7 @@ mod harness;
 mod load;
 pub mod measure;
 pub mod report;
+pub mod resources;
 pub mod spec;
 mod target;
 pub mod template;

@@ -1,5 +1,6 @@
 //! The catalogue of metrics an assertion may name, their units, and limits written with units.
 
+use super::resource::{self, Reduce, ResourceMetric};
 use crate::units;
 
 /// A latency statistic.
@@ -66,6 +67,9 @@ pub enum Metric {
     Throughput,
     /// Completed requests (successful and failed).
     Requests,
+    /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
+    /// and not windowable.
+    Resource(ResourceMetric),
 }
 
 /// The canonical unit of a metric's values.
@@ -81,6 +85,15 @@ pub enum Unit {
     Count,
     /// Bytes.
     Bytes,
+    /// A percentage as written (80.0 is 80 %): CPU (of one core for processes, of all cores
+    /// for the system), GPU utilisation.
+    Percent,
+    /// Bytes per second (limits are usually written per minute: `1MiB/min`).
+    BytesPerSecond,
+    /// Watts.
+    Watts,
+    /// Degrees Celsius.
+    Celsius,
 }
 
 impl Unit {
@@ -92,6 +105,10 @@ impl Unit {
             Unit::PerSecond => units::fmt_rate(v),
             Unit::Count => units::fmt_count(v),
             Unit::Bytes => units::fmt_bytes(v),
+            Unit::Percent => units::fmt_percent(v / 100.0),
+            Unit::BytesPerSecond => units::fmt_byte_rate(v),
+            Unit::Watts => format!("{v:.1} W"),
+            Unit::Celsius => format!("{v:.0} °C"),
         }
     }
 
@@ -103,6 +120,10 @@ impl Unit {
             Unit::PerSecond => "per_s",
             Unit::Count => "count",
             Unit::Bytes => "bytes",
+            Unit::Percent => "percent",
+            Unit::BytesPerSecond => "bytes_per_s",
+            Unit::Watts => "watts",
+            Unit::Celsius => "celsius",
         }
     }
 }
@@ -115,18 +136,24 @@ impl Metric {
             Metric::ErrorRate => Unit::Fraction,
             Metric::Throughput => Unit::PerSecond,
             Metric::Errors | Metric::Requests | Metric::Dropped => Unit::Count,
+            Metric::Resource(r) => r.unit(),
         }
     }
 
     /// Whether the metric can be checked per time window.
     pub fn windowable(self) -> bool {
-        !matches!(self, Metric::Service(_))
+        !matches!(self, Metric::Service(_) | Metric::Resource(_))
     }
 
     /// The percentile a metric reads, for the too-few-samples rule.
     pub fn percentile(self) -> Option<f64> {
         match self {
-            Metric::Latency(Stat::Percentile(p)) | Metric::Service(Stat::Percentile(p)) => Some(p),
+            Metric::Latency(Stat::Percentile(p))
+            | Metric::Service(Stat::Percentile(p))
+            | Metric::Resource(ResourceMetric {
+                reduce: Reduce::Stat(Stat::Percentile(p)),
+                ..
+            }) => Some(p),
             _ => None,
         }
     }
@@ -141,6 +168,7 @@ impl Metric {
             Metric::Errors => "errors".into(),
             Metric::Throughput => "throughput".into(),
             Metric::Requests => "requests".into(),
+            Metric::Resource(r) => r.name(),
         }
     }
 
@@ -153,7 +181,9 @@ impl Metric {
 pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
     p95, p99, p99.9, max; latency.STAT or response.STAT, and service.STAT for service time), \
     error-rate, errors, throughput, requests and dropped; prefix a request name to limit one to \
-    a request, e.g. \"search.p99 < 500ms\"";
+    a request, e.g. \"search.p99 < 500ms\"; resources are sut.cpu.STAT, sut.rss.STAT, \
+    sut.rss.growth, sut.rss.slope, sut.threads.STAT, sut.disk.read, system.cpu.STAT, \
+    system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {
@@ -188,6 +218,15 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
+        [whose, ..] if resource::Source::parse(whose).is_some() => {
+            if scope.is_some() {
+                return Err((
+                    format!("`{text}`: resources belong to no request"),
+                    format!("write `{}` without a request name", rest.join(".")),
+                ));
+            }
+            Metric::Resource(resource::resolve(text, &rest)?)
+        }
         ["latency" | "response", stat] | [stat] if Stat::parse(stat).is_some() => {
             Metric::Latency(Stat::parse(stat).expect("checked by the guard"))
         }
@@ -211,6 +250,9 @@ pub(super) fn resolve(
 }
 
 fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
+    if let Some(hint) = resource::unknown(text, segs, HELP) {
+        return hint;
+    }
     if segs.len() > 1 && !requests.contains(&segs[0].as_str()) && Stat::parse(&segs[1]).is_some() {
         let known = if requests.is_empty() {
             "none".to_string()
@@ -282,6 +324,10 @@ pub(super) fn parse_value(
         Unit::PerSecond => format!("{name} > 20/s"),
         Unit::Count => format!("{name} >= 100"),
         Unit::Bytes => format!("{name} < 512MiB"),
+        Unit::Percent => format!("{name} < 80%"),
+        Unit::BytesPerSecond => format!("{name} < 1MiB/min"),
+        Unit::Watts => format!("{name} < 300W"),
+        Unit::Celsius => format!("{name} < 85C"),
     };
     let expected = match unit {
         Unit::Micros => "a time (us, ms, s, m, h)",
@@ -289,6 +335,10 @@ pub(super) fn parse_value(
         Unit::PerSecond => "a rate (/s, /min)",
         Unit::Count => "a plain number",
         Unit::Bytes => "a size (B, KiB, MiB, GiB, KB, MB, GB)",
+        Unit::Percent => "a percentage (%)",
+        Unit::BytesPerSecond => "a size per time (KiB/s, MiB/min, GiB/h)",
+        Unit::Watts => "a power in watts (W)",
+        Unit::Celsius => "a temperature in degrees Celsius (C)",
     };
     let wrong = || {
         (
@@ -313,6 +363,12 @@ pub(super) fn parse_value(
         }
         (Unit::Count, "") => number,
         (Unit::Bytes, s) => number * units::bytes_factor(s).ok_or_else(wrong)?,
+        (Unit::Percent, "%") => number,
+        (Unit::BytesPerSecond, s) if s.contains('/') => {
+            units::parse_byte_rate(text).map_err(|_| wrong())?
+        }
+        (Unit::Watts, "W") => number,
+        (Unit::Celsius, "C" | "°C") => number,
         _ => return Err(wrong()),
     };
     Ok(value)
@@ -322,6 +378,9 @@ pub(super) fn parse_value(
 /// 100 %, a fraction of a request.
 pub(super) fn impossible(metric: Metric, op: super::Op, limit: f64) -> Option<(String, String)> {
     use super::Op;
+    if let Metric::Resource(r) = metric {
+        return resource::impossible(r, op, limit);
+    }
     if matches!(op, Op::Lt) && limit <= 0.0 {
         return Some((
             "this can never hold: the metric is never below zero".into(),

@@ -8,12 +8,14 @@
 
 mod eval;
 mod metric;
+mod resource;
 
 use std::ops::Range;
 use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate};
 pub use metric::{Metric, Stat, Unit};
+pub use resource::{Reduce, ResourceMetric, Source};
 
 /// A parsed assertion.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +198,14 @@ impl Assertion {
             return Err(error(
                 m_range,
                 format!("`{m_text}` cannot be checked per window"),
-                "windows apply to latency stats, error-rate, errors, throughput and requests",
+                match metric {
+                    Metric::Resource(_) => {
+                        "resources are checked over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                    _ => {
+                        "windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                },
             ));
         }
 

@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub allow_remote: bool,
     /// Worker threads of the load generator; `None`: one per CPU.
     pub threads: Option<usize>,
+    /// Where GPU readings come from (NVML unless a test says otherwise).
+    pub gpu: std::sync::Arc<dyn crate::resources::Gpu>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -63,6 +65,7 @@ impl Harness {
                 out_dir,
                 allow_remote,
                 threads,
+                gpu: std::sync::Arc::new(crate::resources::Nvml),
             },
         }
     }
@@ -83,6 +86,12 @@ impl Harness {
     /// `PERFSPEC_THREADS` sets it from the environment).
     pub fn generator_threads(mut self, threads: usize) -> Harness {
         self.config.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Reads GPUs from `gpu` instead of NVML (a [`crate::resources::FakeGpu`] in tests).
+    pub fn gpu(mut self, gpu: std::sync::Arc<dyn crate::resources::Gpu>) -> Harness {
+        self.config.gpu = gpu;
         self
     }
 

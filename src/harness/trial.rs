@@ -14,6 +14,7 @@ use crate::files::write_atomic;
 use crate::load::{Plan, drive};
 use crate::measure::Measurement;
 use crate::report::{Measured, TrialReport, console, json};
+use crate::resources;
 use crate::spec::{Inconclusive, Spec};
 use crate::target::{self, Running};
 
@@ -96,8 +97,21 @@ async fn measure(
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
     };
-    let measurement = drive_watching(plan, &mut running).await;
-    let mut problems = Vec::new();
+    // Samplers start once the target is ready and stop after load, before teardown.
+    let spawned = running.process.as_ref().map(target::Process::pid);
+    let sut = resources::find_target(&spec.target, spawned)?;
+    let sampling = resources::start(
+        scenario.sample_interval,
+        sut.as_deref(),
+        config.gpu.clone(),
+        scenario.wants_gpu(),
+    );
+    let t0 = tokio::time::Instant::now();
+    let mut measurement = drive_watching(plan, &mut running, t0).await;
+    let measure_from = (t0 + scenario.warmup).into_std();
+    let sampled = sampling.finish(measure_from, measurement.window);
+    let mut problems = resources::problems(scenario, &sampled);
+    measurement.resources = Some(sampled);
     if let Some(p) = running.process.as_mut() {
         if let Some(status) = p.exited() {
             problems.push(format!(
@@ -117,10 +131,14 @@ async fn measure(
     })
 }
 
-/// Drives load while watching the target process: if it dies, load stops at once.
-async fn drive_watching(plan: Plan, running: &mut Running) -> Measurement {
+/// Drives load from `t0` while watching the target process: if it dies, load stops at once.
+async fn drive_watching(
+    plan: Plan,
+    running: &mut Running,
+    t0: tokio::time::Instant,
+) -> Measurement {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let run = drive(plan, stop_rx);
+    let run = drive(plan, stop_rx, t0);
     tokio::pin!(run);
     loop {
         tokio::select! {

@@ -40,9 +40,15 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         )));
     }
     let names: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+    // Resource metrics of the target need its process: known for a started command, named
+    // by `pid`, `pid-file` or `process-name` for a `url`.
+    let sut_known = match &target {
+        super::Target::Command(_) => true,
+        super::Target::Url(u) => u.process.is_some(),
+    };
     let mut scenarios = Vec::new();
     for (key, value) in &raw.scenario {
-        scenarios.push(convert_scenario(&cx, key, value, &names)?);
+        scenarios.push(convert_scenario(&cx, key, value, &names, sut_known)?);
     }
     let secrets = cx.secrets.into_inner();
     Ok(Spec {

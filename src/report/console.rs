@@ -50,6 +50,7 @@ fn measured(m: &Measured) -> String {
         let _ = writeln!(out, "\n  errors by kind: {errors}");
     }
     let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
+    out.push_str(&super::resources_section(m));
     if m.measurement.interrupted > 0 {
         let _ = writeln!(
             out,

@@ -3,7 +3,11 @@
 
 pub mod console;
 pub mod json;
+mod resource_json;
+mod resource_table;
 mod table;
+
+pub use resource_table::resources_section;
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;

@@ -157,7 +157,7 @@ fn url_spec(server: &Server, process: &str, extra: &str, asserts: &str) -> Strin
 }
 
 #[test]
-fn a_url_target_is_found_by_pid_and_pid_file() {
+fn a_url_target_is_found_by_pid_pid_file_and_name() {
     let server = Server::http(1, |_| async { text(200, "ok") });
     let dir = scratch("url-pid");
     let me = std::process::id();
@@ -185,6 +185,36 @@ fn a_url_target_is_found_by_pid_and_pid_file() {
             table(&report)
         );
     }
+    // By name: a copy of `sleep` under a name nothing else on the machine has.
+    let name = format!("psleep-{me}");
+    let sleeper = dir.join(&name);
+    std::fs::copy("/bin/sleep", &sleeper).unwrap();
+    let mut child = std::process::Command::new(&sleeper)
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let s = spec(
+        &dir,
+        "by-name",
+        &url_spec(
+            &server,
+            &format!("process-name = \"{name}\""),
+            "",
+            r#""sut.rss.max > 0B", "sut.processes.max == 1""#,
+        ),
+    );
+    let report = run(&dir, &s, "s");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        measured(&report).verdict.status,
+        Status::Pass,
+        "by name: {}",
+        table(&report)
+    );
+    let sut = measured(&report).measurement.resources.as_ref().unwrap().sut.clone();
+    assert_eq!(sut, Some(format!("pid {} and descendants", child.id())));
+
     std::fs::write(&pid_file, "4194305\n").unwrap();
     let s = spec(
         &dir,

@@ -212,7 +212,13 @@ fn a_url_target_is_found_by_pid_pid_file_and_name() {
         "by name: {}",
         table(&report)
     );
-    let sut = measured(&report).measurement.resources.as_ref().unwrap().sut.clone();
+    let sut = measured(&report)
+        .measurement
+        .resources
+        .as_ref()
+        .unwrap()
+        .sut
+        .clone();
     assert_eq!(sut, Some(format!("pid {} and descendants", child.id())));
 
     std::fs::write(&pid_file, "4194305\n").unwrap();

@@ -240,14 +240,34 @@ fn service_time_and_dropped_arrivals() {
 #[test]
 fn resource_metrics_parse_with_their_units() {
     let a = parse("sut.cpu.mean < 80%");
-    assert_eq!((a.metric.unit(), a.limit, a.scope), (Unit::Percent, 80.0, None));
-    assert_eq!(parse("sut.cpu.p95 < 250%").limit, 250.0, "a process may use several cores");
-    assert_eq!(parse("sut.rss.max < 2GiB").limit, 2.0 * 1024.0 * 1024.0 * 1024.0);
+    assert_eq!(
+        (a.metric.unit(), a.limit, a.scope),
+        (Unit::Percent, 80.0, None)
+    );
+    assert_eq!(
+        parse("sut.cpu.p95 < 250%").limit,
+        250.0,
+        "a process may use several cores"
+    );
+    assert_eq!(
+        parse("sut.rss.max < 2GiB").limit,
+        2.0 * 1024.0 * 1024.0 * 1024.0
+    );
     assert_eq!(parse("sut.rss.growth < 10%").limit, 0.1);
-    assert_eq!(parse("sut.rss.growth < 150%").limit, 1.5, "growth may exceed 100%");
-    assert_eq!(parse("sut.rss.slope < 1MiB/min").limit, 1024.0 * 1024.0 / 60.0);
+    assert_eq!(
+        parse("sut.rss.growth < 150%").limit,
+        1.5,
+        "growth may exceed 100%"
+    );
+    assert_eq!(
+        parse("sut.rss.slope < 1MiB/min").limit,
+        1024.0 * 1024.0 / 60.0
+    );
     assert_eq!(parse("sut.threads.max <= 64").metric.unit(), Unit::Count);
-    assert_eq!(parse("sut.disk.write < 10MiB").metric.name(), "sut.disk.write");
+    assert_eq!(
+        parse("sut.disk.write < 10MiB").metric.name(),
+        "sut.disk.write"
+    );
     assert_eq!(parse("gpu0.temp.max < 85C").limit, 85.0);
     assert_eq!(parse("gpu.power.mean < 300W").metric.unit(), Unit::Watts);
     assert_eq!(parse("gpu.mem.sut < 20GiB").metric.name(), "gpu.mem.sut");

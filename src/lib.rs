@@ -15,6 +15,7 @@ mod load;
 pub mod measure;
 pub mod regression;
 pub mod report;
+pub mod resources;
 pub mod spec;
 mod target;
 pub mod template;

@@ -99,6 +99,23 @@ pub fn parse_bytes(text: &str) -> Result<f64, String> {
     }
 }
 
+/// What a byte rate looks like, for help texts.
+pub const BYTE_RATE_HELP: &str =
+    "a byte rate is a size per time unit, such as \"1MiB/min\", \"64KiB/s\" or \"1GiB/h\"";
+
+/// Parses `"1MiB/min"`, `"64 KiB/s"`, `"1GiB/h"` into bytes per second.
+pub fn parse_byte_rate(text: &str) -> Result<f64, String> {
+    let Some((size, per)) = text.split_once('/') else {
+        return Err(format!(
+            "byte rate {text:?} has no time unit (write e.g. \"1MiB/min\")"
+        ));
+    };
+    let bytes = parse_bytes(size)?;
+    let seconds = duration_unit(per.trim())
+        .ok_or_else(|| format!("unknown unit `/{}` in byte rate {text:?}", per.trim()))?;
+    Ok(bytes / seconds)
+}
+
 /// Microseconds per time unit, for limits written in assertions.
 pub fn time_unit_us(unit: &str) -> Option<f64> {
     duration_unit(unit).map(|s| s * 1e6)
@@ -167,6 +184,11 @@ pub fn fmt_bytes(bytes: f64) -> String {
         (bytes / (1024.0 * 1024.0 * 1024.0), "GiB")
     };
     format!("{value:.1} {unit}")
+}
+
+/// Formats a byte rate per minute, the scale leaks are read at: `1.5 MiB/min`.
+pub fn fmt_byte_rate(bytes_per_s: f64) -> String {
+    format!("{}/min", fmt_bytes(bytes_per_s * 60.0))
 }
 
 /// Formats a count with thousands separators: `12,345`.
@@ -263,6 +285,19 @@ mod tests {
         assert_eq!(parse_bytes("512MiB").unwrap(), 512.0 * 1024.0 * 1024.0);
         assert_eq!(parse_bytes("1.5 KiB").unwrap(), 1536.0);
         assert!(parse_bytes("12 furlongs").is_err());
+        assert_eq!(parse_byte_rate("1MiB/min").unwrap(), 1024.0 * 1024.0 / 60.0);
+        assert_eq!(parse_byte_rate("64 KiB / s").unwrap(), 65536.0);
+        assert!(
+            parse_byte_rate("1MiB")
+                .unwrap_err()
+                .contains("no time unit")
+        );
+        assert!(
+            parse_byte_rate("1MiB/week")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert_eq!(fmt_byte_rate(1024.0 * 1024.0 / 60.0), "1.0 MiB/min");
     }
 
     #[test]

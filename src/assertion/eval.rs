@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Op, Token, Unit};
+use super::{Assertion, Metric, Op, ResourceMetric, Token, Unit};
 use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
+use crate::resources::Observed;
 
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +90,9 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
             note,
         }
     };
+    if let Metric::Resource(r) = &a.metric {
+        return resource(a, *r, m, make);
+    }
     let stats = match &a.scope {
         Some(name) => match m.request(name) {
             Some(s) => s.clone(),
@@ -119,6 +123,49 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
             check
         }
         Some(w) => windowed(a, m, w, make),
+    }
+}
+
+/// A resource metric: from the sampled series; not measurable where nothing was sampled.
+fn resource(
+    a: &Assertion,
+    r: ResourceMetric,
+    m: &Measurement,
+    make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+) -> Check {
+    let observed = match &m.resources {
+        Some(res) => res.observe(r),
+        None => Observed::NotMeasurable("resources were not sampled in this run".into()),
+    };
+    match observed {
+        Observed::Value {
+            value,
+            samples,
+            note,
+        } => {
+            let mut check = make(Some(value), samples, note);
+            // Percentiles of samples obey the same rule as percentiles of requests.
+            if let Some(p) = a.metric.percentile()
+                && samples < samples_needed(p)
+            {
+                check.outcome = Outcome::Inconclusive(format!(
+                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    a.metric.name(),
+                    samples_needed(p)
+                ));
+            }
+            check
+        }
+        Observed::Inconclusive(why) => {
+            let mut check = make(None, 0, None);
+            check.outcome = Outcome::Inconclusive(why);
+            check
+        }
+        Observed::NotMeasurable(why) => {
+            let mut check = make(None, 0, None);
+            check.outcome = Outcome::NotMeasurable(why);
+            check
+        }
     }
 }
 
@@ -203,6 +250,8 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
+        // Resources are read from their series before this point.
+        Metric::Resource(_) => (None, 0, None),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The catalogue of metrics an assertion may name, their units, and limits written with units.
 
+use super::resource::{self, Reduce, ResourceMetric};
 pub use super::value::Unit;
 
 /// A latency statistic.
@@ -78,6 +79,9 @@ pub enum Metric {
     Goodput,
     /// Requests that met every goodput budget, per second.
     GoodputRate,
+    /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
+    /// and not windowable.
+    Resource(ResourceMetric),
 }
 
 /// Token timing of streams.
@@ -116,6 +120,7 @@ impl Metric {
             Metric::Errors | Metric::Requests | Metric::Dropped | Metric::OutputTokens => {
                 Unit::Count
             }
+            Metric::Resource(r) => r.unit(),
         }
     }
 
@@ -140,6 +145,10 @@ impl Metric {
             | Metric::Service(Stat::Percentile(p))
             | Metric::Stream(_, Stat::Percentile(p))
             | Metric::Stage(_, Stat::Percentile(p)) => Some(*p),
+            Metric::Resource(ResourceMetric {
+                reduce: Reduce::Stat(Stat::Percentile(p)),
+                ..
+            }) => Some(*p),
             _ => None,
         }
     }
@@ -168,6 +177,7 @@ impl Metric {
             Metric::OutputTokensPerSecond => "output-tokens-per-second".into(),
             Metric::Goodput => "goodput".into(),
             Metric::GoodputRate => "goodput-rate".into(),
+            Metric::Resource(r) => r.name(),
         }
     }
 
@@ -189,7 +199,9 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
     time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"";
+    for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
+    resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
+    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {
@@ -224,6 +236,15 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
+        [whose, ..] if resource::Source::parse(whose).is_some() => {
+            if scope.is_some() {
+                return Err((
+                    format!("`{text}`: resources belong to no request"),
+                    format!("write `{}` without a request name", rest.join(".")),
+                ));
+            }
+            Metric::Resource(resource::resolve(text, &rest)?)
+        }
         ["latency" | "response" | "e2e", stat] | [stat] if Stat::parse(stat).is_some() => {
             Metric::Latency(Stat::parse(stat).expect("checked by the guard"))
         }
@@ -272,6 +293,9 @@ pub(super) fn resolve(
 }
 
 fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
+    if let Some(hint) = resource::unknown(text, segs, HELP) {
+        return hint;
+    }
     if segs.len() > 1 && !requests.contains(&segs[0].as_str()) && Stat::parse(&segs[1]).is_some() {
         let known = if requests.is_empty() {
             "none".to_string()

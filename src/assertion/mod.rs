@@ -8,6 +8,7 @@
 
 mod eval;
 mod metric;
+mod resource;
 mod value;
 
 use std::ops::Range;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate};
 pub use metric::{Metric, Stat, Token, Unit};
+pub use resource::{Reduce, ResourceMetric, Source};
 
 /// A parsed assertion.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,7 +217,14 @@ impl Assertion {
             return Err(error(
                 m_range,
                 format!("`{m_text}` cannot be checked per window"),
-                "windows apply to latency stats, error-rate, errors, throughput and requests",
+                match metric {
+                    Metric::Resource(_) => {
+                        "resources are checked over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                    _ => {
+                        "windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                },
             ));
         }
 

@@ -119,6 +119,7 @@ fn measurement() -> Measurement {
         ],
         interrupted: 0,
         generator: Generator::default(),
+        resources: None,
     }
 }
 
@@ -234,4 +235,80 @@ fn service_time_and_dropped_arrivals() {
             .message
             .contains("per window")
     );
+}
+
+#[test]
+fn resource_metrics_parse_with_their_units() {
+    let a = parse("sut.cpu.mean < 80%");
+    assert_eq!(
+        (a.metric.unit(), a.limit, a.scope),
+        (Unit::Percent, 80.0, None)
+    );
+    assert_eq!(
+        parse("sut.cpu.p95 < 250%").limit,
+        250.0,
+        "a process may use several cores"
+    );
+    assert_eq!(
+        parse("sut.rss.max < 2GiB").limit,
+        2.0 * 1024.0 * 1024.0 * 1024.0
+    );
+    assert_eq!(parse("sut.rss.growth < 10%").limit, 0.1);
+    assert_eq!(
+        parse("sut.rss.growth < 150%").limit,
+        1.5,
+        "growth may exceed 100%"
+    );
+    assert_eq!(
+        parse("sut.rss.slope < 1MiB/min").limit,
+        1024.0 * 1024.0 / 60.0
+    );
+    assert_eq!(parse("sut.threads.max <= 64").metric.unit(), Unit::Count);
+    assert_eq!(
+        parse("sut.disk.write < 10MiB").metric.name(),
+        "sut.disk.write"
+    );
+    assert_eq!(parse("gpu0.temp.max < 85C").limit, 85.0);
+    assert_eq!(parse("gpu.power.mean < 300W").metric.unit(), Unit::Watts);
+    assert_eq!(parse("gpu.mem.sut < 20GiB").metric.name(), "gpu.mem.sut");
+    assert!(matches!(
+        parse("system.mem.max < 8GiB").metric,
+        Metric::Resource(ResourceMetric {
+            source: Source::System,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn resource_metrics_reject_with_a_reason() {
+    let cases = [
+        ("search.sut.cpu.max < 80%", "resources belong to no request"),
+        ("sut.cpu.max over 5s < 80%", "cannot be checked per window"),
+        ("sut.cpu.maxx < 80%", "unknown statistic `maxx`"),
+        ("sut.cpux.max < 80%", "unknown resource metric"),
+        ("systm.cpu.mean < 80%", "unknown metric"),
+        ("cpu.mean < 80%", "say whose resources"),
+        ("sut.rss < 1GiB", "needs a statistic"),
+        ("sut.rss.max < 80%", "is not a size"),
+        ("sut.rss.slope < 1MiB", "is not a size per time"),
+        ("sut.cpu.growth < 10%", "leak detection"),
+        ("sut.disk.read.max < 1GiB", "takes no statistic"),
+        ("gpu.mem.sut.max < 1GiB", "takes no statistic"),
+        ("system.cpu.max < 150%", "above 100% means nothing"),
+        ("gpu.util.mean < 101%", "above 100% means nothing"),
+        ("sut.threads.max < 2.5", "whole numbers"),
+        ("sut.rss.max < 0MiB", "can never hold"),
+    ];
+    for (text, want) in cases {
+        let e = Assertion::parse(text, REQS).expect_err(text);
+        assert!(e.message.contains(want), "{text}: {}", e.message);
+    }
+    let e = Assertion::parse("sut.cpu.maxx < 80%", REQS).unwrap_err();
+    assert!(
+        e.help.unwrap().contains("did you mean `sut.cpu.max`"),
+        "did you mean"
+    );
+    let e = Assertion::parse("systm.cpu.mean < 80%", REQS).unwrap_err();
+    assert!(e.help.unwrap().contains("did you mean `system.cpu.mean`"));
 }

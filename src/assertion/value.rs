@@ -16,6 +16,15 @@ pub enum Unit {
     Count,
     /// Bytes.
     Bytes,
+    /// A percentage as written (80.0 is 80 %): CPU (of one core for processes, of all cores
+    /// for the system), GPU utilisation.
+    Percent,
+    /// Bytes per second (limits are usually written per minute: `1MiB/min`).
+    BytesPerSecond,
+    /// Watts.
+    Watts,
+    /// Degrees Celsius.
+    Celsius,
 }
 
 impl Unit {
@@ -27,6 +36,10 @@ impl Unit {
             Unit::PerSecond => units::fmt_rate(v),
             Unit::Count => units::fmt_count(v),
             Unit::Bytes => units::fmt_bytes(v),
+            Unit::Percent => units::fmt_percent(v / 100.0),
+            Unit::BytesPerSecond => units::fmt_byte_rate(v),
+            Unit::Watts => format!("{v:.1} W"),
+            Unit::Celsius => format!("{v:.0} °C"),
         }
     }
 
@@ -38,6 +51,10 @@ impl Unit {
             Unit::PerSecond => "per_s",
             Unit::Count => "count",
             Unit::Bytes => "bytes",
+            Unit::Percent => "percent",
+            Unit::BytesPerSecond => "bytes_per_s",
+            Unit::Watts => "watts",
+            Unit::Celsius => "celsius",
         }
     }
 }
@@ -55,6 +72,10 @@ pub(super) fn parse_value(
         Unit::PerSecond => format!("{name} > 20/s"),
         Unit::Count => format!("{name} >= 100"),
         Unit::Bytes => format!("{name} < 512MiB"),
+        Unit::Percent => format!("{name} < 80%"),
+        Unit::BytesPerSecond => format!("{name} < 1MiB/min"),
+        Unit::Watts => format!("{name} < 300W"),
+        Unit::Celsius => format!("{name} < 85C"),
     };
     let expected = match unit {
         Unit::Micros => "a time (us, ms, s, m, h)",
@@ -62,6 +83,10 @@ pub(super) fn parse_value(
         Unit::PerSecond => "a rate (/s, /min)",
         Unit::Count => "a plain number",
         Unit::Bytes => "a size (B, KiB, MiB, GiB, KB, MB, GB)",
+        Unit::Percent => "a percentage (%)",
+        Unit::BytesPerSecond => "a size per time (KiB/s, MiB/min, GiB/h)",
+        Unit::Watts => "a power in watts (W)",
+        Unit::Celsius => "a temperature in degrees Celsius (C)",
     };
     let wrong = || {
         (
@@ -86,6 +111,12 @@ pub(super) fn parse_value(
         }
         (Unit::Count, "") => number,
         (Unit::Bytes, s) => number * units::bytes_factor(s).ok_or_else(wrong)?,
+        (Unit::Percent, "%") => number,
+        (Unit::BytesPerSecond, s) if s.contains('/') => {
+            units::parse_byte_rate(text).map_err(|_| wrong())?
+        }
+        (Unit::Watts, "W") => number,
+        (Unit::Celsius, "C" | "°C") => number,
         _ => return Err(wrong()),
     };
     Ok(value)
@@ -95,6 +126,9 @@ pub(super) fn parse_value(
 /// 100 %, a fraction of a request.
 pub(super) fn impossible(metric: &Metric, op: super::Op, limit: f64) -> Option<(String, String)> {
     use super::Op;
+    if let Metric::Resource(r) = metric {
+        return super::resource::impossible(*r, op, limit);
+    }
     if matches!(op, Op::Lt) && limit <= 0.0 {
         return Some((
             "this can never hold: the metric is never below zero".into(),

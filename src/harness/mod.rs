@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub profile: Option<String>,
     /// In-process components by name.
     pub components: std::collections::BTreeMap<String, crate::component::Component>,
+    /// Where GPU readings come from (NVML unless a test says otherwise).
+    pub gpu: std::sync::Arc<dyn crate::resources::Gpu>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -79,6 +81,7 @@ impl Harness {
                 profile: crate::baseline::profile(),
                 components: Default::default(),
                 workspace,
+                gpu: std::sync::Arc::new(crate::resources::Nvml),
             },
         }
     }
@@ -143,6 +146,12 @@ impl Harness {
     /// `PERFSPEC_THREADS` sets it from the environment).
     pub fn generator_threads(mut self, threads: usize) -> Harness {
         self.config.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Reads GPUs from `gpu` instead of NVML (a [`crate::resources::FakeGpu`] in tests).
+    pub fn gpu(mut self, gpu: std::sync::Arc<dyn crate::resources::Gpu>) -> Harness {
+        self.config.gpu = gpu;
         self
     }
 

@@ -14,6 +14,7 @@ use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
 use crate::measure::Measurement;
 use crate::report::{Measured, TrialReport, console, json};
+use crate::resources;
 use crate::spec::{Inconclusive, Spec, Target};
 use crate::target::{self, Running};
 
@@ -125,8 +126,24 @@ async fn measure(
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
     };
-    let measurement = drive_watching(plan, running.as_mut()).await;
-    let mut problems = Vec::new();
+    // Samplers start once the target is ready and stop after load, before teardown.
+    let spawned = running
+        .as_ref()
+        .and_then(|r| r.process.as_ref())
+        .map(target::Process::pid);
+    let sut = resources::find_target(&spec.target, spawned)?;
+    let sampling = resources::start(
+        scenario.sample_interval,
+        sut.as_deref(),
+        config.gpu.clone(),
+        scenario.wants_gpu(),
+    );
+    let t0 = tokio::time::Instant::now();
+    let mut measurement = drive_watching(plan, running.as_mut(), t0).await;
+    let measure_from = (t0 + scenario.warmup).into_std();
+    let sampled = sampling.finish(measure_from, measurement.window);
+    let mut problems = resources::problems(scenario, &sampled);
+    measurement.resources = Some(sampled);
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
         if let Some(status) = p.exited() {
             problems.push(format!(
@@ -164,10 +181,14 @@ fn unknown_component(spec: &Spec, c: &crate::spec::ComponentTarget, config: &Con
     .to_string()
 }
 
-/// Drives load while watching the target process: if it dies, load stops at once.
-async fn drive_watching(plan: Plan, mut running: Option<&mut Running>) -> Measurement {
+/// Drives load from `t0` while watching the target process: if it dies, load stops at once.
+async fn drive_watching(
+    plan: Plan,
+    mut running: Option<&mut Running>,
+    t0: tokio::time::Instant,
+) -> Measurement {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let run = drive(plan, stop_rx);
+    let run = drive(plan, stop_rx, t0);
     tokio::pin!(run);
     loop {
         tokio::select! {

@@ -77,9 +77,10 @@ impl Shared {
     }
 }
 
-/// Runs the plan until its end, the iteration count, or `stop` turns true.
-pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>) -> Measurement {
-    let t0 = Instant::now();
+/// Runs the plan from `t0` (now, or a moment ago: the caller keeps it to align other
+/// timelines, such as resource samples, with this one) until its end, the iteration count, or
+/// `stop` turns true.
+pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>, t0: Instant) -> Measurement {
     let s = &plan.scenario;
     let measure_from = t0 + s.warmup;
     let end = measure_from + s.duration;

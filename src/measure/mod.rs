@@ -52,6 +52,9 @@ pub struct Measurement {
     pub interrupted: u64,
     /// The generator's own figures.
     pub generator: Generator,
+    /// Resources sampled while load ran (target, machine, generator, GPUs); `None` when
+    /// nothing was sampled.
+    pub resources: Option<crate::resources::Resources>,
 }
 
 impl Measurement {

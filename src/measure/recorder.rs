@@ -257,6 +257,7 @@ impl Recorder {
             timeline: timeline.into_values().collect(),
             interrupted,
             generator,
+            resources: None,
         }
     }
 }

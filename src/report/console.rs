@@ -53,6 +53,7 @@ fn measured(m: &Measured) -> String {
         let _ = writeln!(out, "\n  errors by kind: {errors}");
     }
     let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
+    out.push_str(&super::resources_section(m));
     if let Some(b) = &m.verdict.baseline {
         out.push_str(&baseline_section(b));
     }

@@ -39,6 +39,8 @@ struct ResultFile<'a> {
     requests: Vec<RequestJson>,
     timeline: Vec<SecondJson>,
     target_log: Option<&'a str>,
+    /// Resources sampled during the run (target, machine, generator, GPUs).
+    resources: Option<super::resource_json::ResourcesJson>,
 }
 
 #[derive(Serialize)]
@@ -284,6 +286,9 @@ pub fn render(r: &TrialReport) -> String {
         }),
         timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
         target_log: r.log.as_deref(),
+        resources: m
+            .and_then(|m| m.resources.as_ref())
+            .map(super::resource_json::ResourcesJson::of),
     };
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');

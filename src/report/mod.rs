@@ -4,7 +4,11 @@
 pub mod console;
 pub mod extras;
 pub mod json;
+mod resource_json;
+mod resource_table;
 mod table;
+
+pub use resource_table::resources_section;
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;

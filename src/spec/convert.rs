@@ -46,9 +46,18 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         .filter(|r| r.stream.is_some())
         .map(|r| r.name.as_str())
         .collect();
+    // Resource metrics of the target need its process: known for a started command, named
+    // by `pid`, `pid-file` or `process-name` for a `url`; a component runs inside perfspec.
+    let sut_known = match &target {
+        super::Target::Command(_) => true,
+        super::Target::Url(u) => u.process.is_some(),
+        super::Target::Component(_) => false,
+    };
     let mut scenarios = Vec::new();
     for (key, value) in &raw.scenario {
-        scenarios.push(convert_scenario(&cx, key, value, &names, &streaming)?);
+        scenarios.push(convert_scenario(
+            &cx, key, value, &names, &streaming, sut_known,
+        )?);
     }
     let secrets = cx.secrets.into_inner();
     Ok(Spec {

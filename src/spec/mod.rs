@@ -115,6 +115,21 @@ pub struct UrlTarget {
     pub allow_remote: bool,
     /// Readiness probe.
     pub ready: Readiness,
+    /// Its process, for resource metrics (`pid`, `pid-file` or `process-name`).
+    pub process: Option<ProcessRef>,
+}
+
+/// How the process of a `url` target is found, for resource metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProcessRef {
+    /// `pid = 4242`.
+    Pid(u32),
+    /// `pid-file = "run/service.pid"` (relative to the spec's folder), read when the trial
+    /// starts.
+    PidFile(PathBuf),
+    /// `process-name = "my-service"`: the process (or processes) with this name or executable
+    /// file name, when the trial starts.
+    Name(String),
 }
 
 /// How the harness decides the target is ready.
@@ -233,6 +248,10 @@ pub struct Scenario {
     pub max_lateness: Option<Duration>,
     /// What an inconclusive run does to the test.
     pub inconclusive: Inconclusive,
+    /// Time between two resource samples.
+    pub sample_interval: Duration,
+    /// Whether a run without a measurable GPU fails.
+    pub require_gpu: bool,
     /// How the run is compared with its blessed baseline.
     pub regression: Regression,
     /// Per-request budgets a request must meet to count towards `goodput`.
@@ -283,6 +302,20 @@ pub enum HostMismatch {
     Fail,
     /// Compare as if the machines were the same.
     Compare,
+}
+
+impl Scenario {
+    /// Whether the scenario asks for GPU figures (a `gpu` assertion or `require-gpu`).
+    pub fn wants_gpu(&self) -> bool {
+        self.require_gpu
+            || self.assertions.iter().any(|a| {
+                matches!(
+                    a.metric,
+                    crate::assertion::Metric::Resource(r)
+                        if matches!(r.source, crate::assertion::Source::Gpu(_))
+                )
+            })
+    }
 }
 
 /// What an inconclusive run (untrustworthy generator, too few samples) does to the test.

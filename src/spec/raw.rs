@@ -34,6 +34,9 @@ pub(super) struct RawTarget {
     pub stop_timeout: Option<S<String>>,
     pub allow_remote: Option<S<bool>>,
     pub component: Option<S<String>>,
+    pub pid: Option<S<i64>>,
+    pub pid_file: Option<S<String>>,
+    pub process_name: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -95,6 +98,8 @@ pub(super) struct RawScenario {
     pub assert: Vec<S<String>>,
     pub max_lateness: Option<S<String>>,
     pub inconclusive: Option<S<String>>,
+    pub sample_interval: Option<S<String>>,
+    pub require_gpu: Option<S<bool>>,
     pub regression: Option<S<RawRegression>>,
     pub goodput: Option<S<RawGoodput>>,
 }

@@ -158,7 +158,10 @@ fn convert_path(cx: &Cx, p: &S<String>) -> R<Template> {
 fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults, component: bool) -> R<Request> {
     check_name(cx, &r.name, "request")?;
     let name = r.name.get_ref();
-    if RESERVED.contains(&name.as_str()) || crate::assertion::Stat::parse(name).is_some() {
+    if RESERVED.contains(&name.as_str())
+        || crate::assertion::Stat::parse(name).is_some()
+        || crate::assertion::Source::parse(name).is_some()
+    {
         return Err(cx.err(
             r.name.span(),
             format!("`{name}` is reserved: it names a metric"),

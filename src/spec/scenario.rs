@@ -16,6 +16,7 @@ pub(super) fn convert_scenario(
     raw: &S<RawScenario>,
     requests: &[&str],
     streaming: &[&str],
+    sut_known: bool,
 ) -> R<Scenario> {
     check_name(cx, key, "scenario")?;
     let s = raw.get_ref();
@@ -93,6 +94,14 @@ pub(super) fn convert_scenario(
                 Some("remove one of them".into()),
             ));
         }
+        if let crate::assertion::Metric::Resource(r) = parsed.metric
+            && r.source == crate::assertion::Source::Sut
+            && !sut_known
+        {
+            return Err(cx.err(a.span(), format!("`{}` needs the target's process, and this `url` target does not say which it is", r.name()), Some(
+                "add `process-name = \"my-service\"`, `pid-file = \"…\"` or `pid = …` to [target]".into(),
+            )));
+        }
         if let Some(w) = parsed.window
             && w > duration
         {
@@ -125,6 +134,23 @@ pub(super) fn convert_scenario(
         Some(("pass", _)) => Inconclusive::Pass,
         Some((other, span)) => return Err(cx.err(span, format!("unknown `inconclusive` value {other:?}"), Some("\"fail\" (default: an untrustworthy run fails the test) or \"pass\" (report it, pass the test)".into()))),
     };
+    let sample_interval = match &s.sample_interval {
+        Some(v) => {
+            let d = cx.duration(v, "sample-interval")?;
+            if d < crate::resources::MIN_INTERVAL {
+                return Err(cx.err(v.span(), format!("`sample-interval` must be at least {}", fmt_duration(crate::resources::MIN_INTERVAL)), Some(
+                    "CPU usage is the difference of two readings at least 200ms apart; the default is \"250ms\"".into(),
+                )));
+            }
+            if d > duration {
+                return Err(cx.err(v.span(), format!("`sample-interval` ({}) is longer than the measured duration ({})", fmt_duration(d), fmt_duration(duration)), Some(
+                    "no sample would fall in the measured time: shorten the interval or lengthen `duration`".into(),
+                )));
+            }
+            d
+        }
+        None => crate::resources::DEFAULT_INTERVAL,
+    };
     Ok(Scenario {
         name: key.get_ref().clone(),
         load,
@@ -155,5 +181,7 @@ pub(super) fn convert_scenario(
                 Some(goodput)
             }
         },
+        sample_interval,
+        require_gpu: s.require_gpu.as_ref().is_some_and(|v| *v.get_ref()),
     })
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::cx::{Cx, R};
 use super::raw::{RawTarget, S};
-use super::{ArgPart, CommandTarget, ComponentTarget, Readiness, Target, UrlTarget};
+use super::{ArgPart, CommandTarget, ComponentTarget, ProcessRef, Readiness, Target, UrlTarget};
 
 pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Target> {
     let t = raw.get_ref();
@@ -55,6 +55,16 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             if let Some(a) = &t.allow_remote {
                 return Err(cx.err(a.span(), "`allow-remote` applies to `url` targets", Some("a started command is always reached on 127.0.0.1".into())));
             }
+            let url_only = [
+                ("pid", t.pid.as_ref().map(S::span)),
+                ("pid-file", t.pid_file.as_ref().map(S::span)),
+                ("process-name", t.process_name.as_ref().map(S::span)),
+            ];
+            for (key, span) in url_only {
+                if let Some(span) = span {
+                    return Err(cx.err(span, format!("`{key}` applies to `url` targets"), Some("perfspec follows the process of a started command, and all its descendants, by itself".into())));
+                }
+            }
             let Some(program) = cmd.get_ref().first() else {
                 return Err(cx.err(cmd.span(), "`command` is empty", Some("e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"]".into())));
             };
@@ -97,13 +107,69 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                     "to load a remote service on purpose add `allow-remote = true` to [target] (or set PERFSPEC_ALLOW_REMOTE=1)".into(),
                 )));
             }
-            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready }))
+            let process = process_ref(cx, t, dir)?;
+            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process }))
         }
         (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
         (None, None) => Err(cx.err(raw.span(), "[target] needs `command`, `url` or `component`", Some(
             "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"], url = \"http://127.0.0.1:8080\" or component = \"search\"".into(),
         ))),
     }
+}
+
+/// `pid`, `pid-file` or `process-name` of a `url` target: at most one.
+fn process_ref(cx: &Cx, t: &RawTarget, dir: &Path) -> R<Option<ProcessRef>> {
+    let given: Vec<(&str, std::ops::Range<usize>)> = [
+        ("pid", t.pid.as_ref().map(S::span)),
+        ("pid-file", t.pid_file.as_ref().map(S::span)),
+        ("process-name", t.process_name.as_ref().map(S::span)),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| Some((k, s?)))
+    .collect();
+    if let [(first, _), (second, span), ..] = given.as_slice() {
+        return Err(cx.err(
+            span.clone(),
+            format!("`{first}` and `{second}` both name the target's process"),
+            Some("keep one of `pid`, `pid-file` and `process-name`".into()),
+        ));
+    }
+    if let Some(pid) = &t.pid {
+        let n = *pid.get_ref();
+        if !(1..=i64::from(i32::MAX)).contains(&n) {
+            return Err(cx.err(
+                pid.span(),
+                format!("`pid` must be a process id from 1 to {}, not {n}", i32::MAX),
+                Some(
+                    "or use pid-file = \"…\" or process-name = \"…\", which survive restarts"
+                        .into(),
+                ),
+            ));
+        }
+        return Ok(Some(ProcessRef::Pid(n as u32)));
+    }
+    if let Some(file) = &t.pid_file {
+        if file.get_ref().trim().is_empty() {
+            return Err(cx.err(
+                file.span(),
+                "`pid-file` is empty",
+                Some("the file holding the service's process id, e.g. pid-file = \"/run/my-service.pid\"".into()),
+            ));
+        }
+        return Ok(Some(ProcessRef::PidFile(dir.join(file.get_ref()))));
+    }
+    if let Some(name) = &t.process_name {
+        let n = name.get_ref();
+        if n.trim().is_empty() || n.contains('/') {
+            return Err(cx.err(
+                name.span(),
+                format!("`process-name` {n:?} is not a process name"),
+                Some("the executable's file name, without a path, e.g. process-name = \"my-service\"".into()),
+            ));
+        }
+        return Ok(Some(ProcessRef::Name(n.clone())));
+    }
+    Ok(None)
 }
 
 fn ready_path(cx: &Cx, p: &S<String>) -> R<String> {

@@ -72,6 +72,11 @@ impl Process {
         self.exit
     }
 
+    /// The process id of the main process (the root of the target's process tree).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The log file.
     pub fn log_path(&self) -> &Path {
         &self.log

@@ -4,9 +4,15 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
+//!                [--leak-kib N] [--churn-kib N]
 //! ```
+//!
+//! `--leak-kib N` keeps N KiB per request (`/`) in memory it never frees: a leak.
+//! `--churn-kib N` allocates N KiB per request, touches every page and frees it: the same
+//! allocation traffic, no leak.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,9 +72,24 @@ fn main() {
             .and_then(|p| p.parse().ok())
             .unwrap_or(0),
     );
+    let kib = |flag| {
+        value(flag)
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
     let server = Server::http_on(port, 1, move |req| async move {
         if req.uri().path() == "/health" {
             return text(health, "health");
+        }
+        if leak > 0 {
+            LEAKED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(touched(leak));
+        }
+        if churn > 0 {
+            std::hint::black_box(touched(churn));
         }
         tokio::time::sleep(delay).await;
         text(200, "ok")
@@ -84,6 +105,16 @@ fn main() {
             std::thread::park();
         },
     }
+}
+
+/// Memory kept forever by `--leak-kib`.
+static LEAKED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// `bytes` of heap with every page written, so they count in the resident set.
+fn touched(bytes: usize) -> Vec<u8> {
+    let mut v = Vec::<u8>::with_capacity(bytes);
+    v.resize(bytes, 1);
+    v
 }
 
 /// Reads request heads (no bodies) and answers each with a fixed 200 response.

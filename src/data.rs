@@ -46,12 +46,27 @@ pub struct DataSource {
 }
 
 /// Reads a data file. Errors name the file and line.
+/// The largest data file read (all rows are kept in memory).
+const MAX_DATA_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Reads a data file into rows and the line number of each; `shown` names it in errors.
 pub fn load_file(
     path: &Path,
     shown: &str,
     format: Format,
 ) -> Result<(Vec<Value>, Vec<usize>), String> {
+    // Only regular files, and not huge ones: /dev/zero or a FIFO would never end.
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read data file `{shown}`: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("data file `{shown}` is not a regular file"));
+    }
+    if meta.len() > MAX_DATA_BYTES {
+        return Err(format!(
+            "data file `{shown}` is larger than {} MiB",
+            MAX_DATA_BYTES / (1024 * 1024)
+        ));
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read data file `{shown}`: {e}"))?;
     let mut rows = Vec::new();
@@ -210,6 +225,11 @@ mod tests {
             load_file(&empty, "empty.txt", Format::Lines)
                 .unwrap_err()
                 .contains("no rows")
+        );
+        assert!(
+            load_file(Path::new("/dev/zero"), "/dev/zero", Format::Lines)
+                .unwrap_err()
+                .contains("not a regular file")
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -39,6 +39,8 @@ pub(crate) struct HttpUser {
     addr: SocketAddr,
     max_body: u64,
     conn: Option<SendRequest<Full<Bytes>>>,
+    /// Set while a connection is being established: a timeout then is a connect failure.
+    connecting: bool,
 }
 
 impl HttpUser {
@@ -48,6 +50,7 @@ impl HttpUser {
             addr,
             max_body,
             conn: None,
+            connecting: false,
         }
     }
 
@@ -69,15 +72,23 @@ impl HttpUser {
 
     /// A connection ready to send: the kept-alive one, or a new one if the server closed it.
     async fn ready(&mut self) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
+        self.connecting = false;
         if let Some(mut sender) = self.conn.take() {
             // A kept-alive connection the server closed while idle is not a failed request.
             if sender.ready().await.is_ok() {
                 return Ok(sender);
             }
         }
+        self.connecting = true;
         let mut sender = self.connect().await?;
         sender.ready().await.map_err(|_| ErrorKind::Connect)?;
+        self.connecting = false;
         Ok(sender)
+    }
+
+    /// Whether the last exchange was cut off while connecting (its future was dropped then).
+    pub fn was_connecting(&self) -> bool {
+        self.connecting
     }
 
     /// Sends `req` and reads the whole response. The connection is kept only after a clean

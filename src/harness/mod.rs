@@ -159,7 +159,9 @@ impl Harness {
     pub fn run(self) -> ! {
         signals::install();
         let args = Arguments::from_args();
-        self.run_with(args).exit()
+        let conclusion = self.run_with(args);
+        signals::exit_if_interrupted();
+        conclusion.exit()
     }
 
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says

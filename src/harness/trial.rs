@@ -50,18 +50,38 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
             outcome
         }
     };
+    // Secrets (environment values, credential headers) leave no trace: not in any report,
+    // not in the target's log.
+    report.redact(&spec.secrets);
+    redact_log(&log, &spec.secrets);
     let path = config
         .out_dir
         .join("results")
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
-    if let Err(e) = write_atomic(&path, json::render(&report).as_bytes())
+    let text = crate::report::redact(&json::render(&report), &spec.secrets);
+    if let Err(e) = write_atomic(&path, text.as_bytes())
         && let Ok(m) = &mut report.outcome
     {
         m.verdict.problems.push(e.to_string());
         m.verdict.status = Status::Fail;
     }
     report
+}
+
+/// Rewrites the target's log without secrets (the target may have printed what it received).
+fn redact_log(log: &std::path::Path, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let Ok(bytes) = std::fs::read(log) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let clean = crate::report::redact(&text, secrets);
+    if clean != text {
+        let _ = write_atomic(log, clean.as_bytes());
+    }
 }
 
 /// The libtest outcome of a finished trial: the table when it did not pass.

@@ -76,6 +76,8 @@ impl User {
             biased;
             res = timeout_at(deadline, exchange(&mut self.client, req, &drawn)) => match res {
                 Ok(r) => r,
+                // Still connecting when the time ran out: the server never accepted.
+                Err(_) if timeout <= sh.hard_stop && matches!(&self.client, Client::Http(h) if h.was_connecting()) => Err(ErrorKind::Connect),
                 Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
                 Err(_) => {
                     sh.recorder.interrupted(self.shard);

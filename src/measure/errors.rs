@@ -6,7 +6,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
-    /// The TCP connection could not be established.
+    /// The TCP connection could not be established: refused, or not accepted within the
+    /// request timeout.
     Connect,
     /// No complete response within the request timeout.
     Timeout,

@@ -56,6 +56,44 @@ impl TrialReport {
     }
 }
 
+/// The text secrets become in every artifact.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// `text` with every secret (of at least 4 characters) replaced by [`REDACTED`].
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+impl TrialReport {
+    /// Removes secrets from every text of the report (error, problems, doubts, notes), so no
+    /// renderer can print them.
+    pub fn redact(&mut self, secrets: &[String]) {
+        if secrets.is_empty() {
+            return;
+        }
+        match &mut self.outcome {
+            Err(e) => *e = redact(e, secrets),
+            Ok(m) => {
+                for p in &mut m.verdict.problems {
+                    *p = redact(p, secrets);
+                }
+                for d in &mut m.verdict.doubts {
+                    d.reason = redact(&d.reason, secrets);
+                }
+                for c in &mut m.verdict.checks {
+                    c.note = c.note.as_ref().map(|n| redact(n, secrets));
+                }
+            }
+        }
+    }
+}
+
 /// One line describing the load: `closed, 5 users, think 100ms..500ms; 3s warm-up, 20s measured`.
 pub fn describe_load(s: &Scenario) -> String {
     let mut out = match &s.load {

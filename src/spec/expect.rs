@@ -5,6 +5,16 @@ use super::raw::{RawExpect, S};
 use super::{Expect, StatusMatch};
 use crate::template::{Escape, Template};
 
+/// Whether a header carries credentials: its value is redacted in every artifact.
+pub(crate) fn sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie" | "x-api-key" | "api-key"
+    ) || n.contains("token")
+        || n.contains("secret")
+}
+
 /// Headers perfspec sets itself.
 const MANAGED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
@@ -43,6 +53,20 @@ pub(super) fn headers(
                 format!("invalid value for header `{}`", k.get_ref()),
                 Some("header values are visible ASCII without line breaks".into()),
             ));
+        }
+        if sensitive(&name) {
+            // The literal text of a credential header is a secret too: reports redact it.
+            let literal = v.get_ref().trim();
+            let value = literal.split_once(' ').map_or(literal, |(scheme, rest)| {
+                if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("basic") {
+                    rest
+                } else {
+                    literal
+                }
+            });
+            if !value.contains("{{") && !value.is_empty() {
+                cx.secrets.borrow_mut().push(value.to_string());
+            }
         }
         out.push((name, t));
     }

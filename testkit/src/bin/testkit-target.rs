@@ -4,6 +4,7 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
+//!                [--echo-credentials] [--print-env NAME]
 //!                [--leak-kib N] [--churn-kib N]
 //! ```
 //!
@@ -78,9 +79,23 @@ fn main() {
             .unwrap_or(0)
     };
     let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
+    let echo = has("--echo-credentials");
+    if let Some(name) = value("--print-env") {
+        eprintln!(
+            "testkit-target: {name}={}",
+            std::env::var(&name).unwrap_or_default()
+        );
+    }
     let server = Server::http_on(port, 1, move |req| async move {
         if req.uri().path() == "/health" {
             return text(health, "health");
+        }
+        if echo {
+            for name in ["authorization", "cookie"] {
+                if let Some(v) = req.headers().get(name) {
+                    eprintln!("testkit-target: {name}: {}", v.to_str().unwrap_or("?"));
+                }
+            }
         }
         if leak > 0 {
             LEAKED

@@ -1,0 +1,97 @@
+//! Secrets stay secret: values from the environment (`{{env:NAME}}`) and credential headers are
+//! redacted in every report, result file and log, even when the target prints them.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::scratch;
+use perfspec::Harness;
+use perfspec::spec::{Context, Spec};
+
+const TOKEN: &str = "tok-3f9a7c21-very-secret";
+const COOKIE: &str = "hunter2-cookie-value";
+
+fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn no_artifact_holds_a_secret() {
+    let dir = scratch("secrets");
+    let text = r#"
+        [target]
+        command = ["{bin:testkit-target}", "--port", "{port}", "--echo-credentials", "--crash-after-ms", "1500"]
+        ready = "/health"
+        [defaults]
+        headers = { authorization = "Bearer {{env:PERFSPEC_TEST_TOKEN}}" }
+        [[request]]
+        name = "r"
+        path = "/"
+        headers = { cookie = "session=hunter2-cookie-value" }
+        [scenario.s]
+        load = { model = "closed", users = 1, think-time = "100ms" }
+        duration = "3s"
+        assert = ["error-rate < 1%"]
+    "#;
+    let path = dir.join("secret.toml");
+    std::fs::write(&path, text).unwrap();
+    let cx = Context {
+        env: Some(BTreeMap::from([(
+            "PERFSPEC_TEST_TOKEN".to_string(),
+            TOKEN.to_string(),
+        )])),
+        ..Default::default()
+    };
+    let spec = Spec::parse(text, &path, &cx).unwrap();
+    assert!(
+        spec.secrets.iter().any(|s| s == TOKEN) && spec.secrets.iter().any(|s| s.contains(COOKIE)),
+        "{:?}",
+        spec.secrets
+    );
+    let out = dir.join("out");
+    let report = Harness::new()
+        .out_dir(&out)
+        .run_scenario(&spec, "s")
+        .unwrap();
+
+    // The target crashed mid-run: the failure quotes its log, where it printed the credentials.
+    let table = perfspec::report::console::trial_table(&report);
+    assert!(table.contains("target exited during the run"), "{table}");
+    assert!(
+        table.contains("[REDACTED]"),
+        "the log tail was quoted, redacted:\n{table}"
+    );
+    for secret in [TOKEN, COOKIE] {
+        assert!(
+            !table.contains(secret),
+            "the failure message holds {secret}:\n{table}"
+        );
+    }
+    let mut all = Vec::new();
+    files(&out, &mut all);
+    assert!(all.len() >= 2, "a result file and a log: {all:?}");
+    let log = std::fs::read_to_string(out.join("logs/secret/s.log")).unwrap();
+    assert!(
+        log.contains("authorization: Bearer [REDACTED]"),
+        "the target printed the token, now redacted:\n{log}"
+    );
+    for file in all {
+        let content = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in [TOKEN, COOKIE] {
+            assert!(
+                !content.contains(secret),
+                "{} holds {secret}",
+                file.display()
+            );
+        }
+    }
+}

@@ -39,4 +39,6 @@ fuzz_target!(|bytes: &[u8]| {
             Err(e) => assert!(!e.is_empty()),
         }
     }
+    // Nothing is left behind when the run ends.
+    let _ = std::fs::remove_file(file());
 });

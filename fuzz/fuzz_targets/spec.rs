@@ -31,14 +31,19 @@ const DATA: &[(&str, &str)] = &[
     ),
 ];
 
-/// `<temp>/perfspec-fuzz-<pid>/fuzz.toml`: the spec's path; its folder holds `data/`.
+/// `<temp>/perfspec-fuzz-spec/fuzz.toml`: the spec's path; its folder holds `data/`. One
+/// folder for every run (nothing piles up in the temporary folder); files are written to a
+/// temporary name and renamed, so a run starting beside another never reads half a file.
 fn spec_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("perfspec-fuzz-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("data")).expect("create the fuzz data folder");
+        let dir = std::env::temp_dir().join("perfspec-fuzz-spec");
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("create the fuzz data folder");
         for (name, text) in DATA {
-            std::fs::write(dir.join("data").join(name), text).expect("write fuzz data");
+            let tmp = data.join(format!(".{name}.{}", std::process::id()));
+            std::fs::write(&tmp, text).expect("write fuzz data");
+            std::fs::rename(&tmp, data.join(name)).expect("rename fuzz data");
         }
         dir.join("fuzz.toml")
     })

@@ -201,7 +201,10 @@ fn json_parts(value: &Value, r: &dyn Resolver, parts: &mut Vec<Part>) -> Result<
     match value {
         Value::String(s) if s.contains("{{") => {
             let t = s.trim();
-            let single = t.starts_with("{{") && t.ends_with("}}") && t[2..].find("{{").is_none();
+            // Exactly one placeholder: it opens the leaf and its `}}` is the leaf's end. Checking
+            // only the ends took "{{q}} }}" for one placeholder and rendered `"value" }}`, which
+            // is not JSON (found by fuzzing).
+            let single = t.starts_with("{{") && t.find("}}") == Some(t.len() - 2);
             if single && t == s {
                 let compiled = Template::compile(s, Escape::JsonValue, r)?;
                 parts.extend(compiled.parts);
@@ -336,6 +339,19 @@ mod tests {
         );
         // serde_json objects keep keys sorted: k, note, query, vector.
         assert_eq!(t.sources().collect::<Vec<_>>(), vec![1, 0, 1]);
+    }
+
+    #[test]
+    fn json_leaf_with_text_after_its_placeholder_stays_a_string() {
+        // Text after the placeholder's `}}` makes the leaf a string, not a raw JSON value.
+        let q = json!("v");
+        let rows = [Some(&q), None];
+        for (leaf, expected) in [("{{q}} }}", "v }}"), ("{{q}}}", "v}"), ("{{q}}x}}", "vx}}")] {
+            let t = Template::compile_json(&json!({ "k": leaf }), &R).unwrap();
+            let out = t.render_string(&rows);
+            let parsed: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+            assert_eq!(parsed, json!({ "k": expected }), "{leaf}");
+        }
     }
 
     #[test]

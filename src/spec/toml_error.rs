@@ -222,9 +222,13 @@ fn key_before(text: &str, pos: usize) -> Option<&str> {
     let before = text.get(..pos)?;
     let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
     let line = line.trim_end().strip_suffix('=')?.trim_end();
+    // The key starts after the last character that cannot be in a bare key; that character
+    // may be several bytes long (`é={` used to slice inside it; found by fuzzing).
     let start = line
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let key = &line[start..];
     (!key.is_empty()).then_some(key)
 }
@@ -236,4 +240,20 @@ fn key_at(text: &str, pos: usize) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Context, Spec};
+
+    #[test]
+    fn key_before_a_multibyte_character() {
+        assert_eq!(key_before("é=", 3), None);
+        assert_eq!(key_before("éx = ", 5), Some("x"));
+        assert_eq!(key_before("  users =", 9), Some("users"));
+        // The whole spec: a TOML error right after a non-ASCII key renders without panicking.
+        let e = Spec::parse("é={", Path::new("x.toml"), &Context::default()).unwrap_err();
+        assert!(e.to_string().contains("x.toml:1:"), "{e}");
+    }
 }

@@ -97,15 +97,7 @@ pub(crate) async fn start(
             let addr = *addrs.first().ok_or_else(|| {
                 TargetError::Address(format!("`{}` resolved to no address", url.host))
             })?;
-            if !(url.allow_remote || allow_remote)
-                && let Some(remote) = addrs.iter().find(|a| !a.ip().is_loopback())
-            {
-                return Err(TargetError::Address(format!(
-                    "`{}` resolves to {remote}, outside loopback: refusing to send load there; \
-                         set `allow-remote = true` in [target] or PERFSPEC_ALLOW_REMOTE=1 to allow it",
-                    url.host
-                )));
-            }
+            refuse_remote(&url.host, &addrs, url.allow_remote || allow_remote)?;
             let host = if url.port == 80 {
                 url.host.clone()
             } else {
@@ -193,6 +185,18 @@ fn part_name(part: &ArgPart) -> &str {
     }
 }
 
+/// Refuses a host that resolves outside loopback, unless remote load is allowed: a copied
+/// spec must never load-test production by accident. Every address counts, not only the first.
+fn refuse_remote(host: &str, addrs: &[SocketAddr], allowed: bool) -> Result<(), TargetError> {
+    match addrs.iter().find(|a| !a.ip().is_loopback()) {
+        Some(remote) if !allowed => Err(TargetError::Address(format!(
+            "`{host}` resolves to {remote}, outside loopback: refusing to send load there; \
+             set `allow-remote = true` in [target] or PERFSPEC_ALLOW_REMOTE=1 to allow it"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A port that was free a moment ago: bind port 0 and release it.
 fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -266,5 +270,33 @@ async fn wait_ready(
         }
         // Polling interval of the readiness probe.
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolving_outside_loopback_are_refused() {
+        let local: Vec<SocketAddr> =
+            vec!["127.0.0.1:80".parse().unwrap(), "[::1]:80".parse().unwrap()];
+        assert!(refuse_remote("localhost", &local, false).is_ok());
+        let mixed: Vec<SocketAddr> = vec![
+            "127.0.0.1:80".parse().unwrap(),
+            "10.0.0.7:80".parse().unwrap(),
+        ];
+        let e = refuse_remote("api.internal", &mixed, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`api.internal` resolves to 10.0.0.7:80, outside loopback")
+                && e.contains("allow-remote = true"),
+            "{e}"
+        );
+        assert!(
+            refuse_remote("api.internal", &mixed, true).is_ok(),
+            "allowed on purpose"
+        );
     }
 }

@@ -13,8 +13,9 @@ use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Plan, drive};
 use crate::measure::Measurement;
+use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json};
-use crate::spec::{Inconclusive, Spec};
+use crate::spec::Spec;
 use crate::target::{self, Running};
 
 /// Runs scenario `index` of `spec` and writes its result file.
@@ -31,6 +32,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         spec_file: spec.path.display().to_string(),
         outcome: Err(String::new()),
         log: None,
+        series: Vec::new(),
+        baseline: None,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("perfspec-load");
@@ -58,10 +61,10 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
 
 /// The libtest outcome of a finished trial: the table when it did not pass.
 pub(crate) fn outcome(report: &TrialReport) -> Result<(), Failed> {
-    match report.status() {
-        Some(Status::Pass) => Ok(()),
-        Some(Status::Inconclusive) if report.scenario.inconclusive == Inconclusive::Pass => Ok(()),
-        _ => Err(Failed::from(console::trial_table(report))),
+    if report.passes() {
+        Ok(())
+    } else {
+        Err(Failed::from(console::trial_table(report)))
     }
 }
 
@@ -96,7 +99,12 @@ async fn measure(
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
     };
-    let measurement = drive_watching(plan, &mut running).await;
+    let name = format!("{}::{}", spec.name, scenario.name);
+    let progress = config
+        .progress
+        .get()
+        .and_then(|layout| Progress::stderr(&name, *layout));
+    let measurement = drive_watching(plan, progress, &mut running).await;
     let mut problems = Vec::new();
     if let Some(p) = running.process.as_mut() {
         if let Some(status) = p.exited() {
@@ -118,9 +126,13 @@ async fn measure(
 }
 
 /// Drives load while watching the target process: if it dies, load stops at once.
-async fn drive_watching(plan: Plan, running: &mut Running) -> Measurement {
+async fn drive_watching(
+    plan: Plan,
+    progress: Option<Progress>,
+    running: &mut Running,
+) -> Measurement {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let run = drive(plan, stop_rx);
+    let run = drive(plan, stop_rx, progress);
     tokio::pin!(run);
     loop {
         tokio::select! {

@@ -3,8 +3,11 @@
 
 use std::fmt::Write;
 
+use std::path::{Path, PathBuf};
+
+use super::artifacts::Written;
 use super::table::render;
-use super::{Measured, TrialReport, describe_load};
+use super::{Change, Figures, Measured, RunReport, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
 use crate::measure::{Channel, ErrorKind, Measurement, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
@@ -215,44 +218,80 @@ pub fn errors_line(m: &Measurement) -> String {
         .join("; ")
 }
 
-/// One line per trial: status, name, key figures; then the tables of those that did not pass.
-pub fn summary(reports: &[TrialReport]) -> String {
-    let mut rows = vec![
-        [
-            "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
-        ]
-        .map(String::from)
-        .to_vec(),
+/// One line per trial: status, name, key figures (and the change against the baseline when
+/// a trial has one); broken specs last.
+pub fn summary(run: &RunReport) -> String {
+    let baselines = run.trials.iter().any(|t| t.baseline.is_some());
+    let mut header = vec![
+        "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
     ];
-    for r in reports {
+    if baselines {
+        header.push("vs baseline");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for r in &run.trials {
         let mut row = vec![r.label().to_string(), r.name()];
-        match &r.outcome {
-            Ok(m) => {
-                let t = m.measurement.total();
-                let stat = |st| t.stat(st).map_or("-".into(), fmt_us);
-                let passed = m
-                    .verdict
-                    .checks
-                    .iter()
-                    .filter(|c| c.outcome == Outcome::Pass)
-                    .count();
+        match r.measured() {
+            Some(m) => {
+                let f = Figures::of(m);
+                let us = |v: Option<f64>| v.map_or("-".into(), fmt_us);
                 row.extend([
-                    fmt_count(t.requests() as f64),
-                    fmt_rate(m.measurement.throughput(&t)),
-                    stat(Stat::Percentile(50.0)),
-                    stat(Stat::Percentile(95.0)),
-                    stat(Stat::Percentile(99.0)),
-                    fmt_percent(t.error_rate()),
-                    format!("{passed}/{} passed", m.verdict.checks.len()),
+                    fmt_count(f.requests as f64),
+                    fmt_rate(f.throughput),
+                    us(f.p50),
+                    us(f.p95),
+                    us(f.p99),
+                    fmt_percent(f.error_rate),
+                    format!("{}/{} passed", f.passed, f.checks),
                 ]);
             }
-            Err(_) => {
+            None => {
                 row.extend(["-", "-", "-", "-", "-", "-", "could not measure"].map(String::from))
             }
         }
+        if baselines {
+            row.push(r.baseline.as_ref().map_or("-".into(), |b| {
+                b.changes
+                    .iter()
+                    .map(Change::text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }));
+        }
+        rows.push(row);
+    }
+    for b in &run.broken {
+        let mut row = vec!["ERROR".to_string(), b.name.clone()];
+        row.extend(["-", "-", "-", "-", "-", "-", "spec error"].map(String::from));
         rows.push(row);
     }
     let mut out = String::from("\nperfspec summary\n");
     out.push_str(&render(&rows, "  "));
     out
+}
+
+/// Where the run's reports went: `reports: target/perfspec/report.html (charts), …`, and
+/// what could not be written.
+pub fn artifacts(written: &Written, show: impl Fn(&Path) -> PathBuf) -> String {
+    let mut out = String::new();
+    if !written.files.is_empty() {
+        out.push_str("\nreports\n");
+        let rows: Vec<Vec<String>> = written
+            .files
+            .iter()
+            .map(|(what, path)| vec![show(path).display().to_string(), what.to_string()])
+            .collect();
+        out.push_str(&render_rows(&rows));
+    }
+    for e in &written.errors {
+        let _ = writeln!(out, "warning: {e}");
+    }
+    out
+}
+
+fn render_rows(rows: &[Vec<String>]) -> String {
+    let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    rows.iter()
+        .map(|r| format!("  {:<width$}  {}\n", r[0], r[1]))
+        .collect()
 }

@@ -51,9 +51,11 @@ impl Harness {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from("."));
-        let specs_dir = std::env::var_os("PERFSPEC_SPECS")
-            .map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
-        let out_dir = std::env::var_os("PERFSPEC_OUT")
+        // An empty variable is unset (`PERFSPEC_OUT= cargo test` must not write into `.`).
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let specs_dir =
+            var("PERFSPEC_SPECS").map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
+        let out_dir = var("PERFSPEC_OUT")
             .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
         let allow_remote =
             std::env::var("PERFSPEC_ALLOW_REMOTE").is_ok_and(|v| v == "1" || v == "true");

@@ -4,7 +4,8 @@
 
 use hdrhistogram::Histogram;
 
-use super::chart::{Chart, Line, Marker, Quantity, Rule, Scale, long, nines};
+use super::axis::{Quantity, Scale, long, nines};
+use super::chart::{Chart, Line, Marker, Rule};
 use crate::assertion::{Check, Metric, Outcome, Stat, Unit};
 use crate::measure::{Measurement, stat_of};
 use crate::report::{BaselineView, Measured, Series, TrialReport};

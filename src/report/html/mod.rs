@@ -5,6 +5,7 @@
 //!
 //! Layout lives here; `figures` decides what each chart shows and `chart` draws SVG.
 
+mod axis;
 mod chart;
 mod figures;
 

@@ -94,17 +94,23 @@ impl Harness {
         self
     }
 
-    /// Parses the command line, runs the selected trials and exits with libtest's code.
+    /// Parses the command line, runs the selected trials and exits with libtest's code. Shows
+    /// the live progress line while a scenario runs, when stderr is a terminal.
     pub fn run(self) -> ! {
         signals::install();
         let args = Arguments::from_args();
-        self.run_with(args).exit()
+        self.execute(args, true).exit()
     }
 
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
     /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
-    /// prints the summary of what ran.
-    pub fn run_with(self, mut args: Arguments) -> Conclusion {
+    /// prints the summary of what ran. No progress line: the caller owns the terminal (a test
+    /// of its own, say).
+    pub fn run_with(self, args: Arguments) -> Conclusion {
+        self.execute(args, false)
+    }
+
+    fn execute(self, mut args: Arguments, live: bool) -> Conclusion {
         // Trials compete for the same CPUs; parallel trials would measure each other.
         if args.test_threads.is_none() {
             args.test_threads = Some(1);
@@ -115,7 +121,7 @@ impl Harness {
             broken: Vec::new(),
         }));
         let trials = self.trials_into(run.clone());
-        if args.test_threads == Some(1) && !args.list {
+        if live && args.test_threads == Some(1) && !args.list {
             let longest = trials.iter().map(|t| t.name().chars().count()).max();
             if let Some(layout) = Layout::detect(longest.unwrap_or(0)) {
                 let _ = self.config.progress.set(layout);

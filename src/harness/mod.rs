@@ -94,8 +94,9 @@ impl Harness {
         self
     }
 
-    /// Parses the command line, runs the selected trials and exits with libtest's code. Shows
-    /// the live progress line while a scenario runs, when stderr is a terminal.
+    /// Parses the command line, runs the selected trials and exits with libtest's code. As the
+    /// process's own run, it shows the live progress line while a scenario runs (when stderr
+    /// is a terminal) and appends the Markdown summary to `$GITHUB_STEP_SUMMARY` (when set).
     pub fn run(self) -> ! {
         signals::install();
         let args = Arguments::from_args();
@@ -104,13 +105,13 @@ impl Harness {
 
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
     /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
-    /// prints the summary of what ran. No progress line: the caller owns the terminal (a test
-    /// of its own, say).
+    /// prints the summary of what ran. Neither progress line nor step summary: the caller owns
+    /// the terminal and the CI job (a test of its own, say).
     pub fn run_with(self, args: Arguments) -> Conclusion {
         self.execute(args, false)
     }
 
-    fn execute(self, mut args: Arguments, live: bool) -> Conclusion {
+    fn execute(self, mut args: Arguments, main: bool) -> Conclusion {
         // Trials compete for the same CPUs; parallel trials would measure each other.
         if args.test_threads.is_none() {
             args.test_threads = Some(1);
@@ -121,7 +122,7 @@ impl Harness {
             broken: Vec::new(),
         }));
         let trials = self.trials_into(run.clone());
-        if live && args.test_threads == Some(1) && !args.list {
+        if main && args.test_threads == Some(1) && !args.list {
             let longest = trials.iter().map(|t| t.name().chars().count()).max();
             if let Some(layout) = Layout::detect(longest.unwrap_or(0)) {
                 let _ = self.config.progress.set(layout);
@@ -132,11 +133,10 @@ impl Harness {
         if args.list || run.is_empty() {
             return conclusion;
         }
-        let written = artifacts::write(
-            &run,
-            &self.config.out_dir,
-            std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-        );
+        let step_summary = main
+            .then(|| std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from))
+            .flatten();
+        let written = artifacts::write(&run, &self.config.out_dir, step_summary);
         eprint!("{}", console::summary(&run));
         eprint!(
             "{}",

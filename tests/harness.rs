@@ -46,8 +46,21 @@ fn harness(dir: &std::path::Path, specs: &std::path::Path) -> Harness {
     Harness::new().specs_dir(specs).out_dir(dir.join("out"))
 }
 
+/// libtest arguments; what the nested run prints goes to a log file of its own (with
+/// `--logfile` already given, to that), so this test binary's output stays its own.
 fn args(list: &[&str]) -> Arguments {
-    Arguments::from_iter(std::iter::once("perf").chain(list.iter().copied()))
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut all: Vec<String> = std::iter::once("perf")
+        .chain(list.iter().copied())
+        .map(String::from)
+        .collect();
+    if !list.contains(&"--logfile") {
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("harness-libtest-{}-{n}.log", std::process::id()));
+        all.extend(["--logfile".to_string(), log.display().to_string()]);
+    }
+    Arguments::from_iter(all)
 }
 
 #[test]

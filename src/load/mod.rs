@@ -19,9 +19,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::assertion::Stat;
 use crate::client::Prepared;
 use crate::data::Rows;
-use crate::measure::{Generator, Measurement, Recorder};
+use crate::measure::{Generator, Measurement, Recorder, stat_of};
 use crate::report::progress::{Progress, Snapshot};
 use crate::spec::{Load, Scenario};
 pub(crate) use mix::Mix;
@@ -153,7 +154,7 @@ fn snapshot(sh: &Shared) -> Snapshot {
         warmup: s.warmup,
         duration: s.duration,
         rate: (now >= sh.t0 + Duration::from_secs(1)).then_some((last.ok + last.errors) as f64),
-        p95_us: crate::measure::stat_of(&recent.latency, crate::assertion::Stat::Percentile(95.0)),
+        p95_us: stat_of(&recent.latency, Stat::Percentile(95.0)),
         requests: ok + errors,
         errors,
         dropped,

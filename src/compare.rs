@@ -83,6 +83,11 @@ pub enum BaselineOutcome {
     Compared {
         /// The baseline file.
         path: String,
+        /// When and from what it was blessed: `2026-11-20T10:02:11Z, abc1234`.
+        blessed: String,
+        /// The baseline's response time of all requests (its runs merged, µs), for charts;
+        /// `None` when the file holds no histogram.
+        latency: Option<hdrhistogram::Histogram<u64>>,
         /// Set when the baseline comes from another machine: both descriptions.
         other_host: Option<String>,
         /// Whether regressions fail the test (not when the baseline is from another machine

@@ -46,8 +46,21 @@ fn harness(dir: &std::path::Path, specs: &std::path::Path) -> Harness {
     Harness::new().specs_dir(specs).out_dir(dir.join("out"))
 }
 
+/// libtest arguments; what the nested run prints goes to a log file of its own (with
+/// `--logfile` already given, to that), so this test binary's output stays its own.
 fn args(list: &[&str]) -> Arguments {
-    Arguments::from_iter(std::iter::once("perf").chain(list.iter().copied()))
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut all: Vec<String> = std::iter::once("perf")
+        .chain(list.iter().copied())
+        .map(String::from)
+        .collect();
+    if !list.contains(&"--logfile") {
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("harness-libtest-{}-{n}.log", std::process::id()));
+        all.extend(["--logfile".to_string(), log.display().to_string()]);
+    }
+    Arguments::from_iter(all)
 }
 
 #[test]
@@ -170,4 +183,70 @@ fn cargo_test_perf_lists_the_bundled_scenarios() {
         !stdout.contains("perfspec summary"),
         "--list must print only the list"
     );
+}
+
+#[test]
+fn a_run_writes_its_reports_and_a_listing_writes_none() {
+    let server = Server::http(1, |_| async { text(200, "ok") });
+    let dir = scratch("harness-reports");
+    let specs = specs_with(&server, &dir);
+    let out = dir.join("out");
+    let log = dir.join("libtest.log").display().to_string();
+    let h = harness(&dir, &specs);
+    let listed = h.clone().run_with(args(&["--list", "--logfile", &log]));
+    let none = h
+        .clone()
+        .run_with(args(&["--exact", "no-such-test", "--logfile", &log]));
+    assert_eq!((listed.num_passed, none.num_passed), (0, 0));
+    assert!(!out.exists(), "nothing ran: nothing is written");
+
+    let c = h.run_with(args(&["alpha::", "--logfile", &log]));
+    assert_eq!((c.num_passed, c.num_failed), (1, 1));
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let index: serde_json::Value = serde_json::from_str(&read("index.json")).unwrap();
+    let names: Vec<&str> = index["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha::fast", "alpha::impossible"]);
+    assert_eq!(index["status"], "fail");
+    let junit = read("junit.xml");
+    assert!(junit.contains("<testcase classname=\"alpha\" name=\"fast\""));
+    assert!(junit.contains("<failure type=\"fail\" message=\"1 of 2 checks failed: p99 &lt; 1us"));
+    assert!(read("summary.md").starts_with(perfspec::report::markdown::MARKER));
+    let html = read("report.html");
+    assert_eq!(html.matches("<section class=\"trial").count(), 2);
+}
+
+#[test]
+fn cargo_test_perf_on_a_pipe_prints_the_summary_without_a_progress_line() {
+    let server = Server::http(1, |_| async { text(200, "ok") });
+    let dir = scratch("harness-pipe");
+    let specs = specs_with(&server, &dir);
+    let step = dir.join("step-summary.md");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["test", "--quiet", "--test", "perf", "--", "alpha::fast"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PERFSPEC_SPECS", &specs)
+        .env("PERFSPEC_OUT", dir.join("out"))
+        .env("GITHUB_STEP_SUMMARY", &step)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("perfspec summary"), "{stderr}");
+    assert!(stderr.contains("report.html"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\r'),
+        "no progress line when stderr is not a terminal:\n{stderr:?}"
+    );
+    let summary = std::fs::read_to_string(&step).unwrap();
+    assert!(summary.contains("`alpha::fast`"), "{summary}");
 }

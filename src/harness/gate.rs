@@ -245,6 +245,8 @@ fn gate(
         }
         BaselineOutcome::Compared {
             path: shown(path, &config.workspace),
+            blessed: blessed_label(&b),
+            latency: merged_latency(&b),
             other_host,
             binding,
             checks,
@@ -295,4 +297,34 @@ pub(crate) fn regression_checks(
             }
         })
         .collect()
+}
+
+/// `2026-11-20T10:02:11Z, abc1234` (`+dirty` when blessed from uncommitted changes).
+fn blessed_label(b: &Baseline) -> String {
+    let p = &b.provenance;
+    match &p.git_commit {
+        Some(c) => {
+            let dirty = if p.git_dirty == Some(true) {
+                "+dirty"
+            } else {
+                ""
+            };
+            format!("{}, {}{dirty}", p.date, &c[..c.len().min(7)])
+        }
+        None => p.date.clone(),
+    }
+}
+
+/// Every request's histogram of the baseline merged; `None` when there is none or one does
+/// not decode (the file was checked when read; the chart is then left without a baseline).
+fn merged_latency(b: &Baseline) -> Option<hdrhistogram::Histogram<u64>> {
+    if b.histograms.is_empty() {
+        return None;
+    }
+    let mut all = hdrhistogram::Histogram::<u64>::new(3).ok()?;
+    all.auto(true);
+    for text in b.histograms.values() {
+        all.add(&crate::baseline::decode(text).ok()?).ok()?;
+    }
+    Some(all)
 }

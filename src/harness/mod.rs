@@ -6,11 +6,13 @@ mod signals;
 mod trial;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
 use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
 
-use crate::report::{TrialReport, console};
+use crate::report::progress::Layout;
+use crate::report::{BrokenSpec, RunReport, TrialReport, artifacts, console};
 use crate::spec::Spec;
 
 /// Where a run reads specs and writes artifacts.
@@ -36,6 +38,9 @@ pub(crate) struct Config {
     pub components: std::collections::BTreeMap<String, crate::component::Component>,
     /// Where GPU readings come from (NVML unless a test says otherwise).
     pub gpu: std::sync::Arc<dyn crate::resources::Gpu>,
+    /// The live progress line, set once the run knows its test names when stderr is a
+    /// terminal and trials run one at a time; never set for [`Harness::run_scenario`].
+    pub progress: Arc<OnceLock<Layout>>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -59,9 +64,11 @@ impl Harness {
             .map(PathBuf::from)
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from("."));
-        let specs_dir = std::env::var_os("PERFSPEC_SPECS")
-            .map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
-        let out_dir = std::env::var_os("PERFSPEC_OUT")
+        // An empty variable is unset (`PERFSPEC_OUT= cargo test` must not write into `.`).
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+        let specs_dir =
+            var("PERFSPEC_SPECS").map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
+        let out_dir = var("PERFSPEC_OUT")
             .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
         let allow_remote =
             std::env::var("PERFSPEC_ALLOW_REMOTE").is_ok_and(|v| v == "1" || v == "true");
@@ -82,6 +89,7 @@ impl Harness {
                 components: Default::default(),
                 workspace,
                 gpu: std::sync::Arc::new(crate::resources::Nvml),
+                progress: Arc::default(),
             },
         }
     }
@@ -155,34 +163,60 @@ impl Harness {
         self
     }
 
-    /// Parses the command line, runs the selected trials and exits with libtest's code.
+    /// Parses the command line, runs the selected trials and exits with libtest's code. As the
+    /// process's own run, it shows the live progress line while a scenario runs (when stderr
+    /// is a terminal) and appends the Markdown summary to `$GITHUB_STEP_SUMMARY` (when set).
     pub fn run(self) -> ! {
         signals::install();
         let args = Arguments::from_args();
-        let conclusion = self.run_with(args);
+        let conclusion = self.execute(args, true);
         signals::exit_if_interrupted();
         conclusion.exit()
     }
 
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
-    /// otherwise) and prints the summary of what ran.
-    pub fn run_with(self, mut args: Arguments) -> Conclusion {
+    /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
+    /// prints the summary of what ran. Neither progress line nor step summary: the caller owns
+    /// the terminal and the CI job (a test of its own, say).
+    pub fn run_with(self, args: Arguments) -> Conclusion {
+        self.execute(args, false)
+    }
+
+    fn execute(self, mut args: Arguments, main: bool) -> Conclusion {
         // Trials compete for the same CPUs; parallel trials would measure each other.
         if args.test_threads.is_none() {
             args.test_threads = Some(1);
         }
-        let reports = Arc::new(Mutex::new(Vec::new()));
-        let trials = self.trials_into(reports.clone());
-        let list = args.list;
-        let conclusion = libtest_mimic::run(&args, trials);
-        let reports = reports.lock().unwrap_or_else(|p| p.into_inner());
-        if !list && !reports.is_empty() {
-            eprint!(
-                "{}{}",
-                console::summary(&reports),
-                console::baseline_notes(&reports)
-            );
+        let run = Arc::new(Mutex::new(RunReport {
+            started_at: SystemTime::now(),
+            trials: Vec::new(),
+            broken: Vec::new(),
+        }));
+        let trials = self.trials_into(run.clone());
+        if main && args.test_threads == Some(1) && !args.list {
+            let longest = trials.iter().map(|t| t.name().chars().count()).max();
+            if let Some(layout) = Layout::detect(longest.unwrap_or(0)) {
+                let _ = self.config.progress.set(layout);
+            }
         }
+        let conclusion = libtest_mimic::run(&args, trials);
+        let run = run.lock().unwrap_or_else(|p| p.into_inner());
+        if args.list || run.is_empty() {
+            return conclusion;
+        }
+        let step_summary = main
+            .then(|| std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from))
+            .flatten();
+        let written = artifacts::write(&run, &self.config.out_dir, step_summary);
+        eprint!(
+            "{}{}",
+            console::summary(&run),
+            crate::report::gate::baseline_notes(&run.trials)
+        );
+        eprint!(
+            "{}",
+            console::artifacts(&written, |p| display_path(p, &self.config.workspace))
+        );
         conclusion
     }
 
@@ -195,10 +229,14 @@ impl Harness {
 
     /// The trials of every spec, in file order (for listing and tests).
     pub fn trials(&self) -> Vec<Trial> {
-        self.trials_into(Arc::new(Mutex::new(Vec::new())))
+        self.trials_into(Arc::new(Mutex::new(RunReport {
+            started_at: SystemTime::now(),
+            trials: Vec::new(),
+            broken: Vec::new(),
+        })))
     }
 
-    fn trials_into(&self, reports: Arc<Mutex<Vec<TrialReport>>>) -> Vec<Trial> {
+    fn trials_into(&self, run: Arc<Mutex<RunReport>>) -> Vec<Trial> {
         let config = Arc::new(self.config.clone());
         let mut trials = Vec::new();
         for path in spec_files(&self.specs_dir) {
@@ -218,21 +256,20 @@ impl Harness {
                 }
             };
             match spec {
-                Err(message) => trials.push(Trial::test(stem, move || Err(Failed::from(message)))),
+                Err(message) => trials.push(broken(stem, message, run.clone())),
                 Ok(spec) => {
                     let spec = Arc::new(spec);
                     for (i, scenario) in spec.scenarios.iter().enumerate() {
-                        let (spec, config, reports) =
-                            (spec.clone(), config.clone(), reports.clone());
+                        let (spec, config, run) = (spec.clone(), config.clone(), run.clone());
                         let name = format!("{}::{}", spec.name, scenario.name);
                         let ignored = scenario.ignore;
                         trials.push(
                             Trial::test(name, move || {
                                 let report = trial::run(&spec, i, &config);
                                 let outcome = trial::outcome(&report);
-                                reports
-                                    .lock()
+                                run.lock()
                                     .unwrap_or_else(|p| p.into_inner())
+                                    .trials
                                     .push(report);
                                 outcome
                             })
@@ -244,12 +281,28 @@ impl Harness {
         }
         if !self.specs_dir.is_dir() {
             let dir = self.specs_dir.display().to_string();
-            trials.push(Trial::test("perf-specs", move || {
-                Err(Failed::from(format!("no spec folder at {dir}: create it and add a spec (see the README), or set PERFSPEC_SPECS")))
-            }));
+            trials.push(broken(
+                "perf-specs".into(),
+                format!("no spec folder at {dir}: create it and add a spec (see the README), or set PERFSPEC_SPECS"),
+                run,
+            ));
         }
         trials
     }
+}
+
+/// The trial of a spec that cannot run: it fails with `message`, and the run's reports list it.
+fn broken(name: String, message: String, run: Arc<Mutex<RunReport>>) -> Trial {
+    Trial::test(name.clone(), move || {
+        run.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .broken
+            .push(BrokenSpec {
+                name,
+                error: message.clone(),
+            });
+        Err(Failed::from(message))
+    })
 }
 
 /// The `*.toml` files of `dir`, sorted by name.

@@ -13,9 +13,10 @@ use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
 use crate::measure::Measurement;
-use crate::report::{Measured, TrialReport, console, json};
+use crate::report::progress::Progress;
+use crate::report::{Measured, TrialReport, console, json, views};
 use crate::resources;
-use crate::spec::{Inconclusive, Spec, Target};
+use crate::spec::{Spec, Target};
 use crate::target::{self, Running};
 
 /// Runs scenario `index` of `spec` and writes its result file.
@@ -32,6 +33,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         spec_file: spec.path.display().to_string(),
         outcome: Err(String::new()),
         log: None,
+        series: Vec::new(),
+        baseline: None,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("perfspec-load");
@@ -50,6 +53,10 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
             outcome
         }
     };
+    if let Ok(m) = &report.outcome {
+        report.series = views::series_of(&m.measurement);
+        report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
+    }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
     report.redact(&spec.secrets);
@@ -86,10 +93,10 @@ fn redact_log(log: &std::path::Path, secrets: &[String]) {
 
 /// The libtest outcome of a finished trial: the table when it did not pass.
 pub(crate) fn outcome(report: &TrialReport) -> Result<(), Failed> {
-    match report.status() {
-        Some(Status::Pass) => Ok(()),
-        Some(Status::Inconclusive) if report.scenario.inconclusive == Inconclusive::Pass => Ok(()),
-        _ => Err(Failed::from(console::trial_table(report))),
+    if report.passes() {
+        Ok(())
+    } else {
+        Err(Failed::from(console::trial_table(report)))
     }
 }
 
@@ -158,8 +165,13 @@ async fn measure(
         config.gpu.clone(),
         scenario.wants_gpu(),
     );
+    let name = format!("{}::{}", spec.name, scenario.name);
+    let progress = config
+        .progress
+        .get()
+        .and_then(|layout| Progress::stderr(&name, *layout));
     let t0 = tokio::time::Instant::now();
-    let mut measurement = drive_watching(plan, running.as_mut(), t0).await;
+    let mut measurement = drive_watching(plan, running.as_mut(), t0, progress).await;
     let measure_from = (t0 + scenario.warmup).into_std();
     let sampled = sampling.finish(measure_from, measurement.window);
     let mut problems = resources::problems(scenario, &sampled);
@@ -206,9 +218,10 @@ async fn drive_watching(
     plan: Plan,
     mut running: Option<&mut Running>,
     t0: tokio::time::Instant,
+    progress: Option<Progress>,
 ) -> Measurement {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let run = drive(plan, stop_rx, t0);
+    let run = drive(plan, stop_rx, t0, progress);
     tokio::pin!(run);
     loop {
         tokio::select! {

@@ -19,9 +19,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::assertion::Stat;
 use crate::client::Prepared;
 use crate::data::Rows;
-use crate::measure::{Generator, Measurement, Recorder};
+use crate::measure::{Generator, Measurement, Recorder, stat_of};
+use crate::report::progress::{Progress, Snapshot};
 use crate::spec::{Load, Scenario};
 pub(crate) use mix::Mix;
 
@@ -79,8 +81,13 @@ impl Shared {
 
 /// Runs the plan from `t0` (now, or a moment ago: the caller keeps it to align other
 /// timelines, such as resource samples, with this one) until its end, the iteration count, or
-/// `stop` turns true.
-pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>, t0: Instant) -> Measurement {
+/// `stop` turns true; shows `progress` about once a second while it runs.
+pub(crate) async fn drive(
+    plan: Plan,
+    stop: watch::Receiver<bool>,
+    t0: Instant,
+    progress: Option<Progress>,
+) -> Measurement {
     let s = &plan.scenario;
     let measure_from = t0 + s.warmup;
     let end = measure_from + s.duration;
@@ -106,11 +113,15 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>, t0: Instant) 
     });
     let collector = {
         let shared = shared.clone();
+        let mut progress = progress;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
                 shared.recorder.collect();
+                if let Some(p) = &mut progress {
+                    p.show(&snapshot(&shared));
+                }
             }
         })
     };
@@ -123,6 +134,9 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>, t0: Instant) 
         Load::Open(open) => Some(open::run(&shared, &open, &stop).await),
     };
     collector.abort();
+    // The task (and the progress line with it) is gone once this returns: the line is erased
+    // before libtest prints the outcome.
+    let _ = collector.await;
     let wall = t0.elapsed();
     let cpu = match (cpu_before, cpu::worker_cpu()) {
         (Some(a), Some(b)) if !wall.is_zero() => {
@@ -141,6 +155,27 @@ pub(crate) async fn drive(plan: Plan, stop: watch::Receiver<bool>, t0: Instant) 
     shared
         .recorder
         .finish(shared.plan.scenario.warmup, window, generator)
+}
+
+/// What the progress line shows now: the latest complete second's rate, the p95 of the
+/// latest three complete seconds, the measured counts so far.
+fn snapshot(sh: &Shared) -> Snapshot {
+    let now = Instant::now();
+    let current = sh.recorder.second_of(now);
+    let last = sh.recorder.seconds(current - 1..current).total();
+    let recent = sh.recorder.seconds(current - 3..current).total();
+    let (ok, errors, dropped) = sh.recorder.counts();
+    let s = &sh.plan.scenario;
+    Snapshot {
+        elapsed: now - sh.t0,
+        warmup: s.warmup,
+        duration: s.duration,
+        rate: (now >= sh.t0 + Duration::from_secs(1)).then_some((last.ok + last.errors) as f64),
+        p95_us: stat_of(&recent.latency, Stat::Percentile(95.0)),
+        requests: ok + errors,
+        errors,
+        dropped,
+    }
 }
 
 /// Resolves when `stop` turns true; never if the sender is gone.

@@ -209,6 +209,32 @@ impl Recorder {
         }
     }
 
+    /// The collected seconds in `range` merged into one (its `t` is the range's start): a
+    /// cheap look at the latest seconds while load runs (the progress line). Only what the
+    /// last [`Recorder::collect`] folded in is seen.
+    pub fn seconds(&self, range: std::ops::Range<i64>) -> Second {
+        let mut out = Second::empty(range.start, self.names.len());
+        for (_, second) in lock(&self.timeline).range(range) {
+            out.merge(second);
+        }
+        out
+    }
+
+    /// Successful requests, failed requests and dropped arrivals of the measured seconds
+    /// collected so far (no histograms: cheap however long the run).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let timeline = lock(&self.timeline);
+        let mut c = (0, 0, 0);
+        for (_, second) in timeline.range(0..) {
+            for r in &second.requests {
+                c.0 += r.ok;
+                c.1 += r.errors;
+            }
+            c.2 += second.dropped;
+        }
+        c
+    }
+
     /// Takes what was recorded (the recorder is left empty); `generator` is completed with
     /// the shards' lateness, sent and dropped counts.
     pub fn finish(
@@ -347,6 +373,28 @@ mod tests {
             (m.generator.sent, m.generator.dropped, m.timeline[0].dropped),
             (1, 1, 1)
         );
+    }
+
+    #[test]
+    fn the_latest_seconds_can_be_read_while_recording() {
+        let t0 = Instant::now();
+        let r = Recorder::new(vec!["a".into()], t0 + Duration::from_secs(1), 2, false);
+        let at = |ms| t0 + Duration::from_millis(ms);
+        r.record(0, rec(at(100), 5, Ok(1)));
+        r.record(1, rec(at(1_100), 7, Ok(1)));
+        r.record(0, rec(at(2_100), 9, Err(ErrorKind::Timeout)));
+        r.record(1, rec(at(2_200), 11, Ok(1)));
+        r.dropped(0, at(2_300));
+        assert_eq!(r.counts(), (0, 0, 0), "nothing collected yet");
+        r.collect();
+        let last = r.seconds(1..2);
+        assert_eq!(
+            (last.t, last.requests[0].ok, last.requests[0].errors),
+            (1, 1, 1)
+        );
+        assert_eq!(last.total().latency.max() / 1000, 11);
+        assert_eq!(r.seconds(-1..2).total().ok, 3);
+        assert_eq!(r.counts(), (2, 1, 1), "measured seconds only");
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use std::fmt::Write;
 
+use std::path::{Path, PathBuf};
+
+use super::artifacts::Written;
 use super::table::render;
-use super::{Measured, TrialReport, describe_load};
+use super::{Change, Figures, Measured, RunReport, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
-use crate::compare::BaselineOutcome;
 use crate::measure::{Channel, ErrorKind, Measurement, RequestStats, stat_of};
-use crate::regression::Change;
-use crate::units::{fmt_change, fmt_count, fmt_percent, fmt_rate, fmt_us};
+use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
 /// The full table for one trial: header, checks, per-request statistics, errors by kind.
 pub fn trial_table(r: &TrialReport) -> String {
@@ -47,7 +48,7 @@ fn measured(m: &Measured) -> String {
     }
     out.push('\n');
     out.push_str(&requests_table(&m.measurement));
-    out.push_str(&super::extras::tables(&m.measurement));
+    out.push_str(&super::tokens::tables(&m.measurement));
     let errors = errors_line(&m.measurement);
     if !errors.is_empty() {
         let _ = writeln!(out, "\n  errors by kind: {errors}");
@@ -55,7 +56,7 @@ fn measured(m: &Measured) -> String {
     let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
     out.push_str(&super::resources_section(m));
     if let Some(b) = &m.verdict.baseline {
-        out.push_str(&baseline_section(b));
+        out.push_str(&super::gate::baseline_section(b));
     }
     if m.measurement.interrupted > 0 {
         let _ = writeln!(
@@ -222,41 +223,51 @@ pub fn errors_line(m: &Measurement) -> String {
         .join("; ")
 }
 
-/// One line per trial: status, name, key figures; then the tables of those that did not pass.
-pub fn summary(reports: &[TrialReport]) -> String {
-    let mut rows = vec![
-        [
-            "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
-        ]
-        .map(String::from)
-        .to_vec(),
+/// One line per trial: status, name, key figures (and the change against the baseline when
+/// a trial has one); broken specs last.
+pub fn summary(run: &RunReport) -> String {
+    let baselines = run.trials.iter().any(|t| t.baseline.is_some());
+    let mut header = vec![
+        "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
     ];
-    for r in reports {
+    if baselines {
+        header.push("vs baseline");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for r in &run.trials {
         let mut row = vec![r.label().to_string(), r.name()];
-        match &r.outcome {
-            Ok(m) => {
-                let t = m.measurement.total();
-                let stat = |st| t.stat(st).map_or("-".into(), fmt_us);
-                let passed = m
-                    .verdict
-                    .checks
-                    .iter()
-                    .filter(|c| c.outcome == Outcome::Pass)
-                    .count();
+        match r.measured() {
+            Some(m) => {
+                let f = Figures::of(m);
+                let us = |v: Option<f64>| v.map_or("-".into(), fmt_us);
                 row.extend([
-                    fmt_count(t.requests() as f64),
-                    fmt_rate(m.measurement.throughput(&t)),
-                    stat(Stat::Percentile(50.0)),
-                    stat(Stat::Percentile(95.0)),
-                    stat(Stat::Percentile(99.0)),
-                    fmt_percent(t.error_rate()),
-                    format!("{passed}/{} passed", m.verdict.checks.len()),
+                    fmt_count(f.requests as f64),
+                    fmt_rate(f.throughput),
+                    us(f.p50),
+                    us(f.p95),
+                    us(f.p99),
+                    fmt_percent(f.error_rate),
+                    format!("{}/{} passed", f.passed, f.checks),
                 ]);
             }
-            Err(_) => {
+            None => {
                 row.extend(["-", "-", "-", "-", "-", "-", "could not measure"].map(String::from))
             }
         }
+        if baselines {
+            row.push(r.baseline.as_ref().map_or("-".into(), |b| {
+                b.changes
+                    .iter()
+                    .map(Change::text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }));
+        }
+        rows.push(row);
+    }
+    for b in &run.broken {
+        let mut row = vec!["ERROR".to_string(), b.name.clone()];
+        row.extend(["-", "-", "-", "-", "-", "-", "spec error"].map(String::from));
         rows.push(row);
     }
     let mut out = String::from("\nperfspec summary\n");
@@ -264,129 +275,28 @@ pub fn summary(reports: &[TrialReport]) -> String {
     out
 }
 
-/// The comparison with the baseline (or why there was none).
-pub fn baseline_section(b: &BaselineOutcome) -> String {
+/// Where the run's reports went: `reports: target/perfspec/report.html (charts), …`, and
+/// what could not be written.
+pub fn artifacts(written: &Written, show: impl Fn(&Path) -> PathBuf) -> String {
     let mut out = String::new();
-    match b {
-        BaselineOutcome::Missing { path, command, .. } => {
-            let _ = writeln!(
-                out,
-                "  baseline: none at {path}; bless one with `{command}`"
-            );
-        }
-        BaselineOutcome::Blessed { path, changes } => {
-            let _ = writeln!(out, "  baseline: blessed {path}");
-            for c in changes {
-                let _ = writeln!(out, "    {c}");
-            }
-        }
-        BaselineOutcome::Compared {
-            path,
-            other_host,
-            binding,
-            checks,
-        } => {
-            let runs = checks
-                .iter()
-                .find_map(|c| c.comparison.as_ref())
-                .map_or(String::new(), |c| {
-                    format!(", {} baseline run(s) vs {} run(s)", c.runs.0, c.runs.1)
-                });
-            let _ = writeln!(out, "\n  baseline {path}{runs}");
-            if let Some(h) = other_host {
-                let effect = if *binding {
-                    "compared anyway (host-mismatch = \"compare\")"
-                } else {
-                    "regressions only warn"
-                };
-                let _ = writeln!(out, "  note: {h}: {effect}");
-            }
-            let mut rows = vec![
-                [
-                    "metric",
-                    "baseline",
-                    "now",
-                    "change",
-                    "95% interval",
-                    "result",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
-            for c in checks {
-                let row = match &c.comparison {
-                    Some(cmp) => {
-                        let mut result = cmp.outcome.label().to_string();
-                        if cmp.outcome == Change::Regressed {
-                            result = if *binding {
-                                "REGRESSED  <--".into()
-                            } else {
-                                "REGRESSED (warning)".into()
-                            };
-                        }
-                        vec![
-                            c.metric.clone(),
-                            c.unit.format(cmp.baseline),
-                            c.unit.format(cmp.current),
-                            fmt_change(cmp.change),
-                            format!(
-                                "{} .. {}",
-                                fmt_change(cmp.interval.0),
-                                fmt_change(cmp.interval.1)
-                            ),
-                            result,
-                        ]
-                    }
-                    None => vec![
-                        c.metric.clone(),
-                        "-".into(),
-                        "-".into(),
-                        "-".into(),
-                        "-".into(),
-                        c.note.clone().unwrap_or_default(),
-                    ],
-                };
-                rows.push(row);
-            }
-            out.push_str(&render(&rows, "  "));
-        }
+    if !written.files.is_empty() {
+        out.push_str("\nreports\n");
+        let rows: Vec<Vec<String>> = written
+            .files
+            .iter()
+            .map(|(what, path)| vec![show(path).display().to_string(), what.to_string()])
+            .collect();
+        out.push_str(&render_rows(&rows));
+    }
+    for e in &written.errors {
+        let _ = writeln!(out, "warning: {e}");
     }
     out
 }
 
-/// Lines after the summary: baselines written, and the command for those missing.
-pub fn baseline_notes(reports: &[TrialReport]) -> String {
-    let mut blessed = Vec::new();
-    let mut missing = Vec::new();
-    for r in reports {
-        match r
-            .outcome
-            .as_ref()
-            .ok()
-            .and_then(|m| m.verdict.baseline.as_ref())
-        {
-            Some(BaselineOutcome::Blessed { path, changes }) => {
-                blessed.push(format!("  {} -> {path}", r.name()));
-                blessed.extend(changes.iter().map(|c| format!("      {c}")));
-            }
-            Some(BaselineOutcome::Missing { command, .. }) => {
-                missing.push(format!("  {}: {command}", r.name()))
-            }
-            _ => {}
-        }
-    }
-    let mut out = String::new();
-    if !blessed.is_empty() {
-        out.push_str("\nbaselines blessed:\n");
-        out.push_str(&blessed.join("\n"));
-        out.push('\n');
-    }
-    if !missing.is_empty() {
-        out.push_str(
-            "\nno baseline yet (the scenarios ran without a regression check); to bless:\n",
-        );
-        out.push_str(&missing.join("\n"));
-        out.push('\n');
-    }
-    out
+fn render_rows(rows: &[Vec<String>]) -> String {
+    let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    rows.iter()
+        .map(|r| format!("  {:<width$}  {}\n", r[0], r[1]))
+        .collect()
 }

@@ -1,109 +1,72 @@
-//! Console tables of what some responses tell beyond latency: token timing of streams,
-//! `Server-Timing` stages, goodput.
+//! What other parts of perfspec hand the reports beside the measurement: named time series
+//! (resource samplers) and a view of the baseline (baseline comparison). Renderers draw both
+//! generically, so a new resource or a new baseline figure needs no renderer change.
 
-use super::table::render;
-use crate::assertion::Stat;
-use crate::measure::{Measurement, stat_of};
-use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
+use hdrhistogram::Histogram;
 
-/// The stream table (one row per streamed request) and the stage table, or nothing.
-pub fn tables(m: &Measurement) -> String {
-    let mut out = String::new();
-    let secs = m.window.as_secs_f64().max(1e-9);
-    let streamed: Vec<_> = m
-        .requests
-        .iter()
-        .filter_map(|r| r.stream.as_ref().map(|s| (r, s)))
-        .collect();
-    if !streamed.is_empty() {
-        let mut rows = vec![
-            [
-                "stream",
-                "ttft p50",
-                "ttft p95",
-                "itl p50",
-                "itl p99",
-                "tpot mean",
-                "tokens",
-                "tokens/s",
-                "counted by",
-                "goodput",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ];
-        for (r, s) in streamed {
-            let st = |h, stat| stat_of(h, stat).map_or("-".into(), fmt_us);
-            let goodput = r.good.map_or("-".into(), |g| {
-                if r.requests() == 0 {
-                    "-".into()
-                } else {
-                    fmt_percent(g as f64 / r.requests() as f64)
-                }
-            });
-            rows.push(vec![
-                r.name.clone(),
-                st(&s.ttft, Stat::Percentile(50.0)),
-                st(&s.ttft, Stat::Percentile(95.0)),
-                st(&s.itl, Stat::Percentile(50.0)),
-                st(&s.itl, Stat::Percentile(99.0)),
-                st(&s.tpot, Stat::Mean),
-                fmt_count(s.output_tokens as f64),
-                fmt_rate(s.output_tokens as f64 / secs),
-                s.counting().to_string(),
-                goodput,
-            ]);
-        }
-        out.push('\n');
-        out.push_str(&render(&rows, "  "));
+use crate::assertion::Unit;
+
+/// A named time series, drawn as one line of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The name in legends and JSON: `sut.cpu`, `sut.rss`, `gpu0.memory`.
+    pub name: String,
+    /// The chart it is drawn in: series with the same chart title share one chart (and must
+    /// share a unit), e.g. `CPU`, `Memory`, `GPU utilisation`.
+    pub chart: String,
+    /// The unit of the values (resource CPU is [`Unit::Percent`]: 50.0 is half a core).
+    pub unit: Unit,
+    /// `(seconds from the start of measurement, value)`, in time order; negative times are
+    /// the warm-up.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The baseline of a trial as the reports show it.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineView {
+    /// Where it comes from, for people: `baselines/search/steady.json (2026-11-20, abc123)`.
+    pub label: String,
+    /// Key metrics against the baseline (the "vs baseline" columns).
+    pub changes: Vec<Change>,
+    /// The baseline's latency of all requests (µs), overlaid on the latency distribution and
+    /// as reference lines on latency over time.
+    pub latency: Option<Histogram<u64>>,
+    /// Baseline series overlaid on the trial's series of the same name (dashed).
+    pub series: Vec<Series>,
+}
+
+/// How one metric moved against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The metric as assertions name it: `p95`, `throughput`, `search.p99`.
+    pub metric: String,
+    /// Relative change in percent: `12.0` is 12 % above the baseline.
+    pub percent: f64,
+    /// What the change means once noise is accounted for.
+    pub judgement: Judgement,
+}
+
+/// The meaning of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Worse beyond the threshold and the noise.
+    Regressed,
+    /// Better beyond the noise.
+    Improved,
+    /// Within the noise.
+    Unchanged,
+}
+
+impl Change {
+    /// `p95 ↑12.0%`, with an arrow for the direction of the number.
+    pub fn text(&self) -> String {
+        let arrow = if self.percent > 0.0 {
+            '↑'
+        } else if self.percent < 0.0 {
+            '↓'
+        } else {
+            '→'
+        };
+        format!("{} {arrow}{:.1}%", self.metric, self.percent.abs())
     }
-    let staged: Vec<_> = m
-        .requests
-        .iter()
-        .flat_map(|r| r.stages.iter().map(move |(n, h)| (r, n, h)))
-        .collect();
-    if !staged.is_empty() {
-        let mut rows = vec![
-            ["stage (Server-Timing)", "count", "p50", "p95", "p99", "max"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        for (r, name, h) in staged {
-            let st = |stat| stat_of(h, stat).map_or("-".into(), fmt_us);
-            rows.push(vec![
-                format!("{}.{name}", r.name),
-                fmt_count(h.len() as f64),
-                st(Stat::Percentile(50.0)),
-                st(Stat::Percentile(95.0)),
-                st(Stat::Percentile(99.0)),
-                st(Stat::Max),
-            ]);
-        }
-        out.push('\n');
-        out.push_str(&render(&rows, "  "));
-    }
-    let goodput: Vec<_> = m
-        .requests
-        .iter()
-        .filter(|r| r.stream.is_none())
-        .filter_map(|r| r.good.map(|g| (r, g)))
-        .collect();
-    if !goodput.is_empty() {
-        let parts: Vec<String> = goodput
-            .iter()
-            .map(|(r, g)| {
-                format!(
-                    "{} {}",
-                    r.name,
-                    if r.requests() == 0 {
-                        "-".into()
-                    } else {
-                        fmt_percent(*g as f64 / r.requests() as f64)
-                    }
-                )
-            })
-            .collect();
-        out.push_str(&format!("\n  goodput: {}\n", parts.join(", ")));
-    }
-    out
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{TrialReport, describe_load, rfc3339};
+use super::{Series, TrialReport, describe_load, rfc3339};
 use crate::assertion::{Check, Stat};
 use hdrhistogram::Histogram;
 
@@ -38,9 +38,34 @@ struct ResultFile<'a> {
     total: Option<RequestJson>,
     requests: Vec<RequestJson>,
     timeline: Vec<SecondJson>,
+    series: Vec<SeriesJson<'a>>,
     target_log: Option<&'a str>,
     /// Resources sampled during the run (target, machine, generator, GPUs).
     resources: Option<super::resource_json::ResourcesJson>,
+}
+
+/// A named time series (resources of the target …): `[t_s, value]` points.
+#[derive(Serialize)]
+struct SeriesJson<'a> {
+    name: &'a str,
+    chart: &'a str,
+    unit: &'static str,
+    points: Vec<[f64; 2]>,
+}
+
+impl<'a> SeriesJson<'a> {
+    fn of(s: &'a Series) -> SeriesJson<'a> {
+        SeriesJson {
+            name: &s.name,
+            chart: &s.chart,
+            unit: s.unit.json_suffix(),
+            points: s
+                .points
+                .iter()
+                .map(|&(t, v)| [round3(t), round3(v)])
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -255,12 +280,7 @@ pub fn render(r: &TrialReport) -> String {
         spec: &r.spec,
         scenario: &r.scenario.name,
         spec_file: &r.spec_file,
-        status: match r.status() {
-            Some(crate::compare::Status::Pass) => "pass",
-            Some(crate::compare::Status::Fail) => "fail",
-            Some(crate::compare::Status::Inconclusive) => "inconclusive",
-            None => "error",
-        },
+        status: r.status_name(),
         error: r.outcome.as_ref().err().map(String::as_str),
         load: describe_load(&r.scenario),
         started_at: m.map(|m| rfc3339(m.started_at)),
@@ -285,6 +305,7 @@ pub fn render(r: &TrialReport) -> String {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
         }),
         timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
+        series: r.series.iter().map(SeriesJson::of).collect(),
         target_log: r.log.as_deref(),
         resources: m
             .and_then(|m| m.resources.as_ref())
@@ -301,6 +322,8 @@ struct BaselineJson {
     /// `compared`, `missing` or `blessed`.
     kind: &'static str,
     path: String,
+    /// When and from what commit the baseline was blessed.
+    blessed: Option<String>,
     other_host: Option<String>,
     binding: Option<bool>,
     command: Option<String>,
@@ -328,6 +351,7 @@ impl BaselineJson {
         let empty = |kind, path: &str| BaselineJson {
             kind,
             path: path.to_string(),
+            blessed: None,
             other_host: None,
             binding: None,
             command: None,
@@ -345,10 +369,13 @@ impl BaselineJson {
             },
             BaselineOutcome::Compared {
                 path,
+                blessed,
                 other_host,
                 binding,
                 checks,
+                ..
             } => BaselineJson {
+                blessed: Some(blessed.clone()),
                 other_host: other_host.clone(),
                 binding: Some(*binding),
                 checks: checks

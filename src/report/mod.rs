@@ -1,18 +1,38 @@
-//! Reports of a run: the console table (failure messages and the end summary) and the
-//! versioned JSON result file.
+//! Reports of a run, for the people who judge it: the console (failure table, live progress
+//! line, end summary), the versioned JSON result of each trial and the index of the run, the
+//! Markdown summary (GitHub step summary, PR comment), JUnit XML (CI test tabs) and a
+//! self-contained HTML report with charts.
+//!
+//! Every renderer reads the same [`TrialReport`]s (and the [`RunReport`] around them). What
+//! other parts of perfspec add (resource timelines, baselines) reaches the renderers through
+//! two generic fields: [`TrialReport::series`], named time series drawn as charts, and
+//! [`TrialReport::baseline`], what to overlay and the changes to show.
 
+pub mod artifacts;
 pub mod console;
-pub mod extras;
+mod escape;
+mod extras;
+pub mod gate;
+pub mod html;
+pub mod index;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod progress;
 mod resource_json;
 mod resource_table;
+mod run;
 mod table;
+pub mod tokens;
+pub mod views;
 
+pub use extras::{BaselineView, Change, Judgement, Series};
 pub use resource_table::resources_section;
+pub use run::{BrokenSpec, Counts, Figures, RunReport};
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;
-use crate::spec::{Arrivals, Load, Scenario, Stage, Think};
+use crate::spec::{Arrivals, Inconclusive, Load, Scenario, Stage, Think};
 use crate::units::{fmt_duration, fmt_rate};
 
 /// Everything known about one trial, for every renderer.
@@ -28,6 +48,10 @@ pub struct TrialReport {
     pub outcome: Result<Measured, String>,
     /// The target's log file, when perfspec started it.
     pub log: Option<String>,
+    /// Extra time series to chart (CPU, RSS, GPU of the target …), drawn generically.
+    pub series: Vec<Series>,
+    /// The baseline this trial was compared with, when there is one.
+    pub baseline: Option<BaselineView>,
 }
 
 /// A trial that ran.
@@ -53,6 +77,31 @@ impl TrialReport {
     /// `PASS`, `FAIL`, `INCONCLUSIVE` or `ERROR`.
     pub fn label(&self) -> &'static str {
         self.status().map_or("ERROR", Status::label)
+    }
+
+    /// `pass`, `fail`, `inconclusive` or `error`: the status in files.
+    pub fn status_name(&self) -> &'static str {
+        match self.status() {
+            Some(Status::Pass) => "pass",
+            Some(Status::Fail) => "fail",
+            Some(Status::Inconclusive) => "inconclusive",
+            None => "error",
+        }
+    }
+
+    /// Whether the test passes: the trial passed, or it was inconclusive and the scenario
+    /// says `inconclusive = "pass"`.
+    pub fn passes(&self) -> bool {
+        match self.status() {
+            Some(Status::Pass) => true,
+            Some(Status::Inconclusive) => self.scenario.inconclusive == Inconclusive::Pass,
+            _ => false,
+        }
+    }
+
+    /// The measurement, when the trial could measure.
+    pub fn measured(&self) -> Option<&Measured> {
+        self.outcome.as_ref().ok()
     }
 }
 

@@ -36,3 +36,5 @@ pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
         .as_ref()
         .unwrap_or_else(|e| panic!("could not measure: {e}"))
 }
+
+pub mod fixtures;

@@ -1,0 +1,222 @@
+//! The Markdown summary of a run (`target/perfspec/summary.md`): what a GitHub step summary
+//! and a pull-request comment show. A table of scenarios with their key figures and the
+//! change against the baseline, then, for each scenario that did not pass, the checks that
+//! did not hold and why, with the full console table folded away.
+//!
+//! The first line is a hidden marker ([`MARKER`]) so a workflow can find its own comment and
+//! update it instead of adding a new one.
+
+use std::fmt::Write;
+
+use super::{BaselineView, Figures, Judgement, RunReport, TrialReport, console};
+use crate::assertion::Outcome;
+use crate::units::{fmt_percent, fmt_rate, fmt_us};
+
+/// The first line of every summary, hidden when rendered.
+pub const MARKER: &str = "<!-- perfspec-summary -->";
+
+/// GitHub refuses comments over 65,536 characters: past this the folded tables are left out.
+const MAX_CHARS: usize = 60_000;
+
+/// Renders the summary; `html` is where the full report is, for the last line.
+pub fn render(run: &RunReport, html: Option<&str>) -> String {
+    let full = render_with(run, html, true);
+    if full.chars().count() <= MAX_CHARS {
+        return full;
+    }
+    render_with(run, html, false)
+}
+
+fn render_with(run: &RunReport, html: Option<&str>, details: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{MARKER}");
+    let icon = if run.passed() { "✅" } else { "❌" };
+    let _ = writeln!(out, "### {icon} perfspec: {}\n", run.headline());
+    out.push_str(&table(run));
+    for t in run.trials.iter().filter(|t| t.status_name() != "pass") {
+        out.push('\n');
+        out.push_str(&trial(t, details));
+    }
+    for b in &run.broken {
+        let _ = write!(
+            out,
+            "\n#### {} `{}`: the spec cannot run\n\n{}",
+            symbol("error"),
+            b.name,
+            fenced(&b.error)
+        );
+    }
+    if !details {
+        out.push_str("\n_Full tables left out: the summary would be too long for a comment._\n");
+    }
+    let _ = write!(
+        out,
+        "\n<sub>perfspec {} · run started {}",
+        env!("CARGO_PKG_VERSION"),
+        super::rfc3339(run.started_at)
+    );
+    if let Some(html) = html {
+        let _ = write!(out, " · charts: `{html}`");
+    }
+    out.push_str("</sub>\n");
+    out
+}
+
+/// The status symbol: ✅ pass, ❌ fail, ⚠️ inconclusive, 💥 could not measure.
+pub fn symbol(status: &str) -> &'static str {
+    match status {
+        "pass" => "✅",
+        "fail" => "❌",
+        "inconclusive" => "⚠️",
+        _ => "💥",
+    }
+}
+
+fn table(run: &RunReport) -> String {
+    let mut out = String::from(
+        "| | scenario | p50 | p95 | p99 | throughput | errors | vs baseline |\n\
+         |:-:|:--|--:|--:|--:|--:|--:|:--|\n",
+    );
+    for t in &run.trials {
+        let status = t.status_name();
+        let cells = match t.measured() {
+            Some(m) => {
+                let f = Figures::of(m);
+                let us = |v: Option<f64>| v.map_or("—".into(), fmt_us);
+                [
+                    us(f.p50),
+                    us(f.p95),
+                    us(f.p99),
+                    fmt_rate(f.throughput),
+                    fmt_percent(f.error_rate),
+                ]
+            }
+            None => ["—", "—", "—", "—", "—"].map(String::from),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} |",
+            symbol(status),
+            t.name(),
+            cells.join(" | "),
+            changes(t.baseline.as_ref())
+        );
+    }
+    for b in &run.broken {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | — | — | — | — | — | — |",
+            symbol("error"),
+            b.name
+        );
+    }
+    out
+}
+
+/// `p95 ↑12.0% 🔴 · throughput ↓1.0%`; `—` without a baseline.
+fn changes(b: Option<&BaselineView>) -> String {
+    let Some(b) = b.filter(|b| !b.changes.is_empty()) else {
+        return "—".into();
+    };
+    b.changes
+        .iter()
+        .map(|c| match c.judgement {
+            Judgement::Regressed => format!("**{}** 🔴", c.text()),
+            Judgement::Improved => format!("{} 🟢", c.text()),
+            Judgement::Unchanged => c.text(),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn trial(t: &TrialReport, details: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "#### {} `{}` {}\n\n{}\n",
+        symbol(t.status_name()),
+        t.name(),
+        t.label(),
+        super::describe_load(&t.scenario)
+    );
+    match t.measured() {
+        None => {
+            let reason = t.outcome.as_ref().err().map_or("", String::as_str);
+            let _ = write!(out, "Could not measure:\n\n{}", fenced(reason));
+            // The table would only repeat the reason.
+            return out;
+        }
+        Some(m) => {
+            for p in &m.verdict.problems {
+                let first = p.lines().next().unwrap_or_default();
+                let _ = writeln!(out, "- ❌ problem: {}", cell(first));
+            }
+            for d in &m.verdict.doubts {
+                let _ = writeln!(out, "- ⚠️ inconclusive: {}", cell(&d.reason));
+            }
+            if !m.verdict.problems.is_empty() || !m.verdict.doubts.is_empty() {
+                out.push('\n');
+            }
+            let missed: Vec<_> = m
+                .verdict
+                .checks
+                .iter()
+                .filter(|c| c.outcome != Outcome::Pass)
+                .collect();
+            if !missed.is_empty() {
+                out.push_str("| check | observed | limit | result |\n|:--|--:|--:|:--|\n");
+                for c in missed {
+                    let unit = c.unit();
+                    let result = match &c.outcome {
+                        Outcome::Fail => "❌ FAIL".to_string(),
+                        Outcome::Inconclusive(why) => format!("⚠️ {}", cell(why)),
+                        Outcome::NotMeasurable(why) => format!("N/A: {}", cell(why)),
+                        Outcome::Pass => String::new(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "| `{}` | {} | {} {} | {result} |",
+                        cell(&c.assertion.text),
+                        c.observed.map_or("—".into(), |v| unit.format(v)),
+                        cell(c.assertion.op.symbol()),
+                        unit.format(c.assertion.limit),
+                    );
+                }
+            }
+        }
+    }
+    if details {
+        let _ = write!(
+            out,
+            "\n<details><summary>Full table</summary>\n\n{}\n</details>\n",
+            fenced(&console::trial_table(t))
+        );
+    }
+    out
+}
+
+/// Text safe inside a table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('\n', " ").replace('|', "\\|")
+}
+
+/// A fenced code block longer than any backtick run inside `text`.
+fn fenced(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}text\n{}\n{fence}\n", text.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fences_outlast_backticks_inside() {
+        assert_eq!(super::fenced("a ``` b"), "````text\na ``` b\n````\n");
+        assert_eq!(super::cell("a | b\nc"), "a \\| b c");
+    }
+}

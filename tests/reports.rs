@@ -1,0 +1,138 @@
+//! What people read, pinned with insta snapshots (`tests/snapshots/reports__*.snap`): the
+//! console table and summary, the Markdown summary, JUnit XML and the run index, rendered from
+//! hand-built reports (fixed histograms, no timing). The HTML page is checked for structure
+//! here and for rendering in `html_report.rs`.
+
+mod common;
+
+use common::fixtures;
+use perfspec::report::{artifacts, console, html, index, junit, markdown};
+
+/// The version moves; snapshots should not.
+fn stable(text: String) -> String {
+    text.replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
+}
+
+#[test]
+fn console_tables() {
+    insta::assert_snapshot!("console_pass", console::trial_table(&fixtures::passing()));
+    insta::assert_snapshot!("console_fail", console::trial_table(&fixtures::failing()));
+    insta::assert_snapshot!(
+        "console_inconclusive",
+        console::trial_table(&fixtures::inconclusive())
+    );
+    insta::assert_snapshot!(
+        "console_error",
+        console::trial_table(&fixtures::unmeasured())
+    );
+}
+
+#[test]
+fn console_summary() {
+    insta::assert_snapshot!("console_summary", console::summary(&fixtures::run()));
+}
+
+#[test]
+fn markdown_summary() {
+    let text = markdown::render(&fixtures::run(), Some("target/perfspec/report.html"));
+    assert!(text.starts_with(markdown::MARKER), "the marker comes first");
+    insta::assert_snapshot!("markdown", stable(text));
+}
+
+#[test]
+fn markdown_without_baselines_shows_dashes() {
+    let mut run = fixtures::run();
+    for t in &mut run.trials {
+        t.baseline = None;
+    }
+    let text = markdown::render(&run, None);
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("| ✅") || l.starts_with("| ❌"))
+    {
+        assert!(line.ends_with("| — |"), "{line}");
+    }
+}
+
+#[test]
+fn junit_xml() {
+    insta::assert_snapshot!("junit", stable(junit::render(&fixtures::run())));
+}
+
+#[test]
+fn inconclusive_trials_that_may_pass_are_passing_junit_cases_with_a_note() {
+    let mut t = fixtures::inconclusive();
+    t.scenario.inconclusive = perfspec::spec::Inconclusive::Pass;
+    let run = perfspec::report::RunReport {
+        trials: vec![t],
+        broken: vec![],
+        ..fixtures::run()
+    };
+    let xml = junit::render(&run);
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(
+        xml.contains(
+            "<system-out>INCONCLUSIVE (passes: inconclusive = \"pass\"): generator saturated"
+        ),
+        "{xml}"
+    );
+}
+
+#[test]
+fn run_index() {
+    insta::assert_snapshot!("index", stable(index::render(&fixtures::run())));
+}
+
+#[test]
+fn html_is_one_self_contained_page_with_every_chart() {
+    let page = html::render(&fixtures::run());
+    for banned in ["<script", "src=", "url(", "@import", "href=\"http", "<link"] {
+        assert!(
+            !page.contains(banned),
+            "the page must fetch nothing: found {banned}"
+        );
+    }
+    assert!(page.contains("Content-Security-Policy"));
+    // passing, inconclusive: 3 charts each; failing: 3 + CPU + memory; unmeasured: none.
+    assert_eq!(page.matches("<svg class=\"chart\"").count(), 11);
+    for want in [
+        "Latency over time",
+        "Latency distribution",
+        "Throughput and errors over time",
+        "CPU of the target",
+        "Memory of the target",
+        "sut.rss (baseline)",
+        "baseline (all)",
+        "p95 ↑48.2%",
+        "could not measure: target not ready after 30s",
+        "generator saturated",
+        "broken",
+        "id=\"t-search--tight\"",
+    ] {
+        assert!(page.contains(want), "missing {want:?}");
+    }
+}
+
+#[test]
+fn artifacts_are_written_and_the_step_summary_is_appended() {
+    let dir = common::scratch("reports-artifacts");
+    let step = dir.join("step-summary.md");
+    std::fs::write(&step, "earlier step\n").unwrap();
+    let run = fixtures::run();
+    for _ in 0..2 {
+        let written = artifacts::write(&run, &dir.join("out"), Some(step.clone()));
+        assert!(written.errors.is_empty(), "{:?}", written.errors);
+        assert_eq!(written.files.len(), 5);
+    }
+    for name in ["index.json", "summary.md", "junit.xml", "report.html"] {
+        assert!(dir.join("out").join(name).is_file(), "{name}");
+    }
+    let appended = std::fs::read_to_string(&step).unwrap();
+    assert!(appended.starts_with("earlier step\n"));
+    assert_eq!(
+        appended.matches(markdown::MARKER).count(),
+        2,
+        "appended, not replaced"
+    );
+}

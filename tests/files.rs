@@ -41,3 +41,32 @@ fn two_runs_at_once_do_not_corrupt_each_other() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn a_result_that_cannot_be_written_fails_its_trial_with_the_path() {
+    let server = Server::http(1, |_| async { text(200, "ok") });
+    let dir = scratch("unwritable");
+    let s = spec(
+        &dir,
+        "w",
+        &format!(
+            "[target]\nurl = \"{}\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1 }}\nduration = \"300ms\"\n",
+            server.url()
+        ),
+    );
+    // `results` is a file, so `results/w/s.json` cannot be created (whoever runs the test).
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("results"), "not a folder").unwrap();
+    let report = Harness::new().out_dir(&out).run_scenario(&s, "s").unwrap();
+    let m = report.outcome.as_ref().expect("measured");
+    assert_eq!(m.verdict.status, perfspec::compare::Status::Fail);
+    assert!(
+        m.verdict
+            .problems
+            .iter()
+            .any(|p| p.contains("results/w/s.json")),
+        "{:?}",
+        m.verdict.problems
+    );
+}

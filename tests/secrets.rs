@@ -76,9 +76,45 @@ fn no_artifact_holds_a_secret() {
             "the failure message holds {secret}:\n{table}"
         );
     }
+    // The whole run, as `cargo test --test perf` and `cargo xtask bless-baseline` do it: the
+    // run-level reports (HTML, Markdown, JUnit, index) and the baseline too. The variable is
+    // set before the harness reads the environment; this file has this one test.
+    let specs = dir.join("perf-specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(specs.join("secret.toml"), text).unwrap();
+    // SAFETY: no other thread of this test binary reads or writes the environment now.
+    unsafe { std::env::set_var("PERFSPEC_TEST_TOKEN", TOKEN) };
+    let baselines = dir.join("baselines");
+    Harness::new()
+        .specs_dir(&specs)
+        .out_dir(&out)
+        .baselines_dir(&baselines)
+        .ci(false)
+        .bless(1, true)
+        .run_with(libtest_mimic::Arguments::from_iter([
+            "perf".to_string(),
+            "--logfile".into(),
+            dir.join("libtest.log").display().to_string(),
+        ]));
     let mut all = Vec::new();
     files(&out, &mut all);
-    assert!(all.len() >= 2, "a result file and a log: {all:?}");
+    files(&baselines, &mut all);
+    for expected in [
+        "report.html",
+        "summary.md",
+        "junit.xml",
+        "index.json",
+        "s.json",
+    ] {
+        assert!(
+            all.iter().any(|p| p.ends_with(expected)),
+            "{expected} was written: {all:?}"
+        );
+    }
+    assert!(
+        all.iter().any(|p| p.starts_with(&baselines)),
+        "a baseline was blessed: {all:?}"
+    );
     let log = std::fs::read_to_string(out.join("logs/secret/s.log")).unwrap();
     assert!(
         log.contains("authorization: Bearer [REDACTED]"),

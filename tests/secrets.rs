@@ -85,7 +85,7 @@ fn no_artifact_holds_a_secret() {
     // SAFETY: no other thread of this test binary reads or writes the environment now.
     unsafe { std::env::set_var("PERFSPEC_TEST_TOKEN", TOKEN) };
     let baselines = dir.join("baselines");
-    Harness::new()
+    let conclusion = Harness::new()
         .specs_dir(&specs)
         .out_dir(&out)
         .baselines_dir(&baselines)
@@ -96,6 +96,7 @@ fn no_artifact_holds_a_secret() {
             "--logfile".into(),
             dir.join("libtest.log").display().to_string(),
         ]));
+    assert_eq!(conclusion.num_failed, 1, "the target crashes mid-run");
     let mut all = Vec::new();
     files(&out, &mut all);
     files(&baselines, &mut all);

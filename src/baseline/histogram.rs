@@ -18,10 +18,25 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new()
+    let h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not an HDR histogram: {e:?}"))
+        .map_err(|e| format!("not an HDR histogram: {e:?}"))?;
+    // hdrhistogram sums counts unchecked (quantiles, merging): a crafted file with counts
+    // near u64::MAX would overflow there. No run records anywhere near 2^53 samples.
+    let total = h
+        .iter_recorded()
+        .try_fold(0u64, |sum, v| sum.checked_add(v.count_at_value()));
+    match total {
+        Some(n) if n <= MAX_SAMPLES => Ok(h),
+        _ => Err(format!(
+            "its counts add up to more than {MAX_SAMPLES} samples, which no run records"
+        )),
+    }
 }
+
+/// The most samples a decoded histogram may hold (2^53): far beyond any run, and small enough
+/// that merging thousands of them cannot overflow a u64 count.
+pub const MAX_SAMPLES: u64 = 1 << 53;
 
 #[cfg(test)]
 mod tests {
@@ -46,5 +61,19 @@ mod tests {
                 .unwrap_err()
                 .contains("not an HDR histogram")
         );
+    }
+
+    #[test]
+    fn counts_beyond_any_run_are_refused() {
+        // Found by the `baseline` fuzz target: counts that overflow when hdrhistogram sums
+        // them for a quantile.
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        h.record_n(100, u64::MAX / 2).unwrap();
+        h.record_n(5_000, u64::MAX / 2).unwrap();
+        let e = decode(&encode(&h)).unwrap_err();
+        assert!(e.contains("no run records"), "{e}");
+        let mut big = Histogram::<u64>::new(3).unwrap();
+        big.record_n(100, MAX_SAMPLES + 1).unwrap();
+        assert!(decode(&encode(&big)).is_err());
     }
 }

@@ -13,6 +13,10 @@ const BENCHES: &[(&str, &str)] = &[
         "open_model",
         "open-model rate accuracy, schedule lateness, highest rate held",
     ),
+    (
+        "streams",
+        "concurrent streams timed with inter-token-latency error under 1 ms",
+    ),
 ];
 
 #[derive(clap::Args)]

@@ -77,6 +77,9 @@ pub struct Comparison {
     pub interval: (f64, f64),
     /// The verdict.
     pub outcome: Change,
+    /// The point estimate of how much worse, whatever the metric's direction: +0.12 is 12 %
+    /// worse (higher latency, lower throughput).
+    pub worse: f64,
     /// Runs on each side (baseline, current).
     pub runs: (usize, usize),
 }
@@ -152,8 +155,19 @@ pub fn compare(
         change: rel(d),
         interval: (rel(lo), rel(hi)),
         outcome,
+        worse,
         runs: (b.len(), c.len()),
     })
+}
+
+impl Comparison {
+    /// Whether more runs are worth taking before the gate decides: regressed, or undecided
+    /// with the point estimate already past the threshold (one more run usually settles it
+    /// one way or the other, where a single run's interval is too wide).
+    pub fn suspect(&self, threshold: f64) -> bool {
+        self.outcome == Change::Regressed
+            || (self.outcome == Change::Inconclusive && self.worse > threshold)
+    }
 }
 
 /// Standard error of ln(q-quantile) of a histogram from sampling alone: the quantile of a
@@ -214,6 +228,25 @@ mod tests {
         let base = side(&[100.0, 130.0, 85.0, 120.0, 95.0]);
         let c = compare(&base, &side(&[118.0]), false, RULE).unwrap();
         assert_eq!(c.outcome, Change::Inconclusive, "{c:?}");
+        assert!(
+            c.suspect(RULE.threshold),
+            "worse than the threshold: confirm"
+        );
+        let near = compare(&base, &side(&[106.0]), false, RULE).unwrap();
+        assert_eq!(near.outcome, Change::Inconclusive, "{near:?}");
+        assert!(
+            !near.suspect(RULE.threshold),
+            "within the threshold: no more runs"
+        );
+        // Throughput 20 % down is worse: suspect even though the number went down.
+        let tp = compare(
+            &side(&[100.0, 130.0, 85.0, 120.0, 95.0]),
+            &side(&[85.0]),
+            true,
+            RULE,
+        )
+        .unwrap();
+        assert!(tp.worse > 0.1 && tp.suspect(RULE.threshold), "{tp:?}");
     }
 
     #[test]

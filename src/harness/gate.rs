@@ -9,7 +9,7 @@ use crate::baseline::{
 };
 use crate::compare::{BaselineOutcome, RegressionCheck, Status};
 use crate::measure::Measurement;
-use crate::regression::{Change, Rule, compare};
+use crate::regression::{Rule, compare};
 use crate::report::{Measured, describe_load};
 use crate::spec::{HostMismatch, Inconclusive, Scenario, Spec};
 
@@ -228,7 +228,7 @@ fn gate(
             && checks.iter().any(|c| {
                 c.comparison
                     .as_ref()
-                    .is_some_and(|c| c.outcome == Change::Regressed)
+                    .is_some_and(|c| c.suspect(rule.threshold))
             })
         {
             confirmations += 1;

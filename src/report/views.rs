@@ -162,6 +162,7 @@ mod tests {
                         change,
                         interval: (change - 0.01, change + 0.01),
                         outcome,
+                        worse: change,
                         runs: (3, 1),
                     }),
                     note: None,

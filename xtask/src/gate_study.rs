@@ -145,7 +145,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let md = format!(
         "Gate study (`cargo xtask gate-study`): `benches/gate-study/gate.toml` (search over 50,000 \
          vectors, open model 100/s, 1 s warm-up + 6 s, metrics p50 and p95, threshold 10 %, \
-         confirm = 1), baseline of {} runs, then {n} unchanged and {n} runs {:.0} % slower, \
+         confirm = 2), baseline of {} runs, then {n} unchanged and {n} runs {:.0} % slower, \
          alternating.\n\n\
          | | runs | gate failed | median change | mean time per run |\n|---|---:|---:|---:|---:|\n\
          | unchanged | {n} | {alarms} (false alarms) | {:+.1}% | {:.1} s |\n\

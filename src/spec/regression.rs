@@ -25,7 +25,7 @@ pub(super) fn convert_regression(
                 Some(((*m).to_string(), scope, metric))
             })
             .collect(),
-        confirm: 2,
+        confirm: 1,
         noise_floor: 0.01,
         host_mismatch: HostMismatch::Warn,
         inconclusive: Inconclusive::Pass,

@@ -54,8 +54,7 @@ struct SummaryJson {
     p95: Value,
     max: Value,
     last: Value,
-    /// For counters: the increase over the measured window.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// For counters: the increase over the measured window; `null` for other quantities.
     total: Option<Value>,
 }
 

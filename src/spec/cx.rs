@@ -151,11 +151,7 @@ impl Resolver for Cx<'_> {
     }
 
     fn env(&self, name: &str) -> Result<String, String> {
-        let value = match &self.env.env {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        };
-        let value = value.ok_or_else(|| format!("environment variable `{name}` is not set (set it where the tests run, e.g. `{name}=… cargo test --test perf`)"))?;
+        let value = self.env.var(name).ok_or_else(|| format!("environment variable `{name}` is not set (set it where the tests run, e.g. `{name}=… cargo test --test perf`)"))?;
         if !value.is_empty() {
             self.secrets.borrow_mut().push(value.clone());
         }

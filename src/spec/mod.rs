@@ -338,6 +338,22 @@ pub struct Context {
     pub display_path: Option<PathBuf>,
 }
 
+impl Context {
+    /// An environment variable, from `env` when set, else from the process.
+    pub fn var(&self, name: &str) -> Option<String> {
+        match &self.env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// Whether `PERFSPEC_ALLOW_REMOTE` (`1` or `true`) allows targets outside loopback.
+    pub fn allows_remote(&self) -> bool {
+        self.var("PERFSPEC_ALLOW_REMOTE")
+            .is_some_and(|v| v == "1" || v == "true")
+    }
+}
+
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, SpecError> {

@@ -321,8 +321,7 @@ fn merged_latency(b: &Baseline) -> Option<hdrhistogram::Histogram<u64>> {
     if b.histograms.is_empty() {
         return None;
     }
-    let mut all = hdrhistogram::Histogram::<u64>::new(3).ok()?;
-    all.auto(true);
+    let mut all = crate::measure::new_histogram();
     for text in b.histograms.values() {
         all.add(&crate::baseline::decode(text).ok()?).ok()?;
     }

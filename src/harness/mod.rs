@@ -70,8 +70,7 @@ impl Harness {
             var("PERFSPEC_SPECS").map_or_else(|| workspace.join("perf-specs"), PathBuf::from);
         let out_dir = var("PERFSPEC_OUT")
             .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
-        let allow_remote =
-            std::env::var("PERFSPEC_ALLOW_REMOTE").is_ok_and(|v| v == "1" || v == "true");
+        let allow_remote = crate::spec::Context::default().allows_remote();
         let threads = std::env::var("PERFSPEC_THREADS")
             .ok()
             .and_then(|v| v.parse().ok())

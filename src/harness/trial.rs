@@ -133,12 +133,12 @@ async fn measure(
                         .to_string(),
                 );
             }
-            let (addr, host, base) = (
-                running.addr,
+            let (transport, host, base) = (
+                running.transport.clone(),
                 running.host.clone(),
                 running.base_path.clone(),
             );
-            (Endpoint::Http(addr), Some(running), host, base)
+            (Endpoint::Http(transport), Some(running), host, base)
         }
     };
     let plan = Plan {

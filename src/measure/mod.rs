@@ -4,6 +4,7 @@
 
 mod errors;
 mod extras;
+mod phases;
 mod recorder;
 mod stats;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 pub use errors::ErrorKind;
+pub use phases::{PhaseStats, Refusals};
 pub(crate) use recorder::{Record, Recorder};
 pub(crate) use stats::new_histogram;
 pub use stats::{Channel, RequestStats, Second, SecondStats, StreamStats, stat_of};

@@ -352,6 +352,7 @@ mod tests {
                     timeout: Duration::from_secs(1),
                 },
                 process: how,
+                protocol: Default::default(),
             })
         };
         assert_eq!(

@@ -6,6 +6,7 @@ mod cx;
 mod error;
 mod expect;
 mod load;
+mod protocol;
 mod raw;
 mod regression;
 mod request;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use protocol::{HttpVersion, Protocol, TlsSpec};
 pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};
@@ -62,6 +64,17 @@ pub enum Target {
     Component(ComponentTarget),
 }
 
+impl Target {
+    /// How an HTTP target is spoken to; `None` for a component.
+    pub fn protocol(&self) -> Option<&Protocol> {
+        match self {
+            Target::Command(c) => Some(&c.protocol),
+            Target::Url(u) => Some(&u.protocol),
+            Target::Component(_) => None,
+        }
+    }
+}
+
 /// An in-process component target.
 #[derive(Debug, Clone)]
 pub struct ComponentTarget {
@@ -84,6 +97,8 @@ pub struct CommandTarget {
     pub ready: Readiness,
     /// Grace between SIGTERM and SIGKILL at teardown.
     pub stop_timeout: Duration,
+    /// How it is spoken to: `tls` makes it an https service; `http = "2"`.
+    pub protocol: Protocol,
 }
 
 /// A piece of a command argument.
@@ -117,6 +132,8 @@ pub struct UrlTarget {
     pub ready: Readiness,
     /// Its process, for resource metrics (`pid`, `pid-file` or `process-name`).
     pub process: Option<ProcessRef>,
+    /// How it is spoken to: https (`https://` url), HTTP/2 (`http = "2"`).
+    pub protocol: Protocol,
 }
 
 /// How the process of a `url` target is found, for resource metrics.

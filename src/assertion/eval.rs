@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Op, ResourceMetric, Token, Unit};
+use super::{Assertion, Metric, Op, Phase, ResourceMetric, Token, Unit};
 use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
 use crate::resources::Observed;
 
@@ -109,7 +109,17 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     match a.window {
         None => {
             let (observed, samples, note) = overall(&a.metric, &stats, m);
-            let mut check = make(observed, samples, note);
+            let mut check = make(observed, samples, note.clone());
+            // No connection opened in the measured window is not a miss: kept-alive
+            // connections were opened before it (during the warm-up).
+            if let (Metric::Phase(Phase::Connect | Phase::Tls, _), None, Some(why)) =
+                (&a.metric, observed, note)
+                && stats.requests() > 0
+                && stats.phases.connect.is_empty()
+            {
+                check.outcome = Outcome::Inconclusive(why);
+                return check;
+            }
             // A percentile from too few samples says nothing, whichever way it points.
             if let (Some(p), Some(_)) = (a.metric.percentile(), observed)
                 && samples < samples_needed(p)
@@ -210,6 +220,26 @@ fn overall(
                 s.stages.keys().cloned().collect::<Vec<_>>().join(", ")
             )),
         },
+        Metric::Phase(phase, stat) => {
+            let p = &s.phases;
+            let h = match phase {
+                Phase::Connect => &p.connect,
+                Phase::Tls => &p.tls,
+                Phase::Ttfb => &p.ttfb,
+                Phase::Transfer => &p.transfer,
+            };
+            match (phase, h.is_empty()) {
+                (_, false) => hist(h, *stat),
+                (Phase::Connect, true) => none(
+                    "no connection was opened in the measured window: requests reused kept-alive connections opened before it",
+                ),
+                (Phase::Tls, true) if p.connect.is_empty() => none(
+                    "no TLS connection was opened in the measured window: requests reused kept-alive connections opened before it",
+                ),
+                (Phase::Tls, true) => none("no TLS handshake: the target is not https"),
+                (_, true) => none("no successful HTTP response to measure"),
+            }
+        }
         Metric::ErrorRate => (Some(s.error_rate()), s.requests(), None),
         Metric::Errors => (Some(s.error_count() as f64), s.requests(), None),
         Metric::Throughput => (Some(per_second(s.ok as f64)), s.ok, None),

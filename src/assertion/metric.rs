@@ -61,6 +61,8 @@ pub enum Metric {
     Stream(Token, Stat),
     /// A statistic of a stage the service reports in `Server-Timing`.
     Stage(String, Stat),
+    /// A statistic of a connection phase: connect, TLS, time to first byte, transfer.
+    Phase(Phase, Stat),
     /// Arrivals that found no free user (open model); not scoped to a request.
     Dropped,
     /// Failed requests over all completed requests.
@@ -106,13 +108,51 @@ impl Token {
     }
 }
 
+/// The connection phases of a request, as curl reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The TCP handshake, of requests that opened a connection.
+    Connect,
+    /// The TLS handshake, of requests that opened a TLS connection.
+    Tls,
+    /// From the start of a request to the first byte of its response.
+    Ttfb,
+    /// From the first byte of a response to its last.
+    Transfer,
+}
+
+impl Phase {
+    /// `connect`, `tls`, `ttfb`, `transfer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Ttfb => "ttfb",
+            Phase::Transfer => "transfer",
+        }
+    }
+
+    /// The phase called `name`.
+    pub fn parse(name: &str) -> Option<Phase> {
+        Some(match name {
+            "connect" => Phase::Connect,
+            "tls" => Phase::Tls,
+            "ttfb" => Phase::Ttfb,
+            "transfer" => Phase::Transfer,
+            _ => return None,
+        })
+    }
+}
+
 impl Metric {
     /// The unit of the metric's values.
     pub fn unit(&self) -> Unit {
         match self {
-            Metric::Latency(_) | Metric::Service(_) | Metric::Stream(..) | Metric::Stage(..) => {
-                Unit::Micros
-            }
+            Metric::Latency(_)
+            | Metric::Service(_)
+            | Metric::Stream(..)
+            | Metric::Stage(..)
+            | Metric::Phase(..) => Unit::Micros,
             Metric::ErrorRate | Metric::Goodput => Unit::Fraction,
             Metric::Throughput | Metric::OutputTokensPerSecond | Metric::GoodputRate => {
                 Unit::PerSecond
@@ -144,7 +184,8 @@ impl Metric {
             Metric::Latency(Stat::Percentile(p))
             | Metric::Service(Stat::Percentile(p))
             | Metric::Stream(_, Stat::Percentile(p))
-            | Metric::Stage(_, Stat::Percentile(p)) => Some(*p),
+            | Metric::Stage(_, Stat::Percentile(p))
+            | Metric::Phase(_, Stat::Percentile(p)) => Some(*p),
             Metric::Resource(ResourceMetric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
@@ -168,6 +209,7 @@ impl Metric {
             Metric::Service(s) => format!("service.{}", s.name()),
             Metric::Stream(t, s) => format!("{}.{}", t.name(), s.name()),
             Metric::Stage(n, s) => format!("stage.{n}.{}", s.name()),
+            Metric::Phase(p, s) => format!("{}.{}", p.name(), s.name()),
             Metric::Dropped => "dropped".into(),
             Metric::ErrorRate => "error-rate".into(),
             Metric::Errors => "errors".into(),
@@ -199,7 +241,7 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
     time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
+    for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
     sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
@@ -266,6 +308,12 @@ pub(super) fn resolve(
             }
             Metric::Stage(
                 (*name).to_string(),
+                Stat::parse(stat).expect("checked by the guard"),
+            )
+        }
+        [phase, stat] if Phase::parse(phase).is_some() && Stat::parse(stat).is_some() => {
+            Metric::Phase(
+                Phase::parse(phase).expect("checked by the guard"),
                 Stat::parse(stat).expect("checked by the guard"),
             )
         }
@@ -357,6 +405,10 @@ const NAMES: &[&str] = &[
     "tpot",
     "e2e",
     "stage",
+    "connect",
+    "tls",
+    "ttfb",
+    "transfer",
     "output-tokens",
     "output-tokens-per-second",
     "goodput",

@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate};
-pub use metric::{Metric, Stat, Token, Unit};
+pub use metric::{Metric, Phase, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
 
 /// A parsed assertion.

@@ -4,6 +4,7 @@
 //! a think time (closed), or when the schedule says (open). Every run is bounded in time
 //! (warm-up + duration + graceful stop) and, optionally, in count.
 
+mod clock;
 mod closed;
 mod cpu;
 mod mix;

@@ -258,8 +258,8 @@ fn a_command_target_serves_https() {
         "",
     );
     let s = spec(&dir, "cmd", &text);
-    let m = &measured(&run(&dir, &s, "s")).measurement;
-    let r = &m.requests[0];
+    let report = run(&dir, &s, "s");
+    let r = &measured(&report).measurement.requests[0];
     assert!(r.ok > 10 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
     assert_eq!(r.phases.tls.len(), r.phases.connect.len());
 }

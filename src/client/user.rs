@@ -142,6 +142,8 @@ impl HttpUser {
 pub(crate) async fn probe(transport: &Arc<Transport>, path: &str, host: &str) -> Result<(), String> {
     let req = Prepared::get(path, host, std::time::Duration::from_secs(1));
     let mut user = HttpUser::new(transport.clone(), 0, 1024 * 1024);
+    // Its own HTTP/2 connection, closed with it: the run's users open theirs (and time it).
+    user.slot = transport.h2().map(|_| Slot::default());
     let exchange = user.send(&req, &[]).await;
     match exchange.result {
         Ok(_) => Ok(()),

@@ -164,12 +164,17 @@ fn an_overloaded_generator_is_inconclusive_with_the_reason() {
         "{}",
         perfspec::report::console::trial_table(&report)
     );
+    // Saturated on a quiet machine; on a busy one (other tests, other processes) the same run
+    // is starved of CPU first: either way the run is not trusted, and says why.
     let reason = &m
         .verdict
         .doubts
         .iter()
-        .find(|d| d.reason.starts_with("generator saturated"))
-        .expect("a saturation doubt")
+        .find(|d| {
+            d.reason.starts_with("generator saturated")
+                || d.reason.starts_with("generator starved of CPU")
+        })
+        .unwrap_or_else(|| panic!("a saturation doubt: {:?}", m.verdict.doubts))
         .reason;
     assert!(
         reason.contains("of 400,000/s")
@@ -207,10 +212,12 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         g.dropped
     );
     assert_eq!(m.verdict.status, Status::Inconclusive);
+    // (A busy machine may add a starvation doubt before it.)
     assert!(
-        m.verdict.doubts[0]
-            .reason
-            .contains("arrivals dropped: all 5 users were busy"),
+        m.verdict
+            .doubts
+            .iter()
+            .any(|d| d.reason.contains("arrivals dropped: all 5 users were busy")),
         "{:?}",
         m.verdict.doubts
     );

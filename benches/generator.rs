@@ -123,7 +123,11 @@ struct Bench {
 impl Bench {
     /// Interleaved rounds of `tools` against `server`: a slower minute of a shared machine hits
     /// all of them.
-    fn rounds<'a>(&self, server: &support::Target, tools: &[&'a str]) -> Vec<(&'a str, Vec<Measured>)> {
+    fn rounds<'a>(
+        &self,
+        server: &support::Target,
+        tools: &[&'a str],
+    ) -> Vec<(&'a str, Vec<Measured>)> {
         let url = server.url();
         let (secs, conns) = (self.opts.duration.as_secs(), self.opts.connections);
         let mut commands: Vec<(&str, Vec<String>, Reader)> = Vec::new();
@@ -134,16 +138,33 @@ impl Bench {
                     self.child_argv(&spec)
                 }
                 "oha" if support::has("oha") => {
-                    let mut a = vec!["oha".into(), "-z".into(), format!("{secs}s"), "-c".into(), conns.to_string(), "--no-tui".into(), "--output-format".into(), "json".into()];
+                    let mut a = vec![
+                        "oha".into(),
+                        "-z".into(),
+                        format!("{secs}s"),
+                        "-c".into(),
+                        conns.to_string(),
+                        "--no-tui".into(),
+                        "--output-format".into(),
+                        "json".into(),
+                    ];
                     if url.starts_with("https") {
                         a.push("--insecure".into());
                     }
                     a.push(format!("{url}/"));
                     a
                 }
-                "wrk" if support::has("wrk") => vec!["wrk".into(), "-t1".into(), format!("-c{conns}"), format!("-d{secs}s"), format!("{url}/")],
+                "wrk" if support::has("wrk") => vec![
+                    "wrk".into(),
+                    "-t1".into(),
+                    format!("-c{conns}"),
+                    format!("-d{secs}s"),
+                    format!("{url}/"),
+                ],
                 other => {
-                    eprintln!("{other} not installed (wrk: apt-get install wrk; oha: cargo install oha): skipped");
+                    eprintln!(
+                        "{other} not installed (wrk: apt-get install wrk; oha: cargo install oha): skipped"
+                    );
                     continue;
                 }
             };
@@ -200,7 +221,10 @@ impl Bench {
             let mut c = pinned(0, Path::new(&argv[0]));
             c.args(&argv[1..]);
             if let Some(m) = run_measured(c, &perfspec_rate, Some(server.pid())) {
-                eprintln!("  open 20k/s: {:.2} µs CPU per request", m.cpu_us_per_request());
+                eprintln!(
+                    "  open 20k/s: {:.2} µs CPU per request",
+                    m.cpu_us_per_request()
+                );
                 runs.push(m);
             }
         }
@@ -278,7 +302,11 @@ fn perfspec_rate(out: &str) -> Option<(f64, f64)> {
     Some((n / window.max(1e-3), n))
 }
 
-fn median_of(rows: &[(&str, Vec<Measured>)], name: &str, f: impl Fn(&Measured) -> f64) -> Option<f64> {
+fn median_of(
+    rows: &[(&str, Vec<Measured>)],
+    name: &str,
+    f: impl Fn(&Measured) -> f64,
+) -> Option<f64> {
     let runs = &rows.iter().find(|(n, _)| *n == name)?.1;
     if runs.is_empty() {
         return None;
@@ -287,7 +315,12 @@ fn median_of(rows: &[(&str, Vec<Measured>)], name: &str, f: impl Fn(&Measured) -
     Some(median(&mut v))
 }
 
-fn ratio(rows: &[(&str, Vec<Measured>)], a: &str, b: &str, f: impl Fn(&Measured) -> f64 + Copy) -> Option<f64> {
+fn ratio(
+    rows: &[(&str, Vec<Measured>)],
+    a: &str,
+    b: &str,
+    f: impl Fn(&Measured) -> f64 + Copy,
+) -> Option<f64> {
     Some(median_of(rows, a, f)? / median_of(rows, b, f)?)
 }
 
@@ -297,7 +330,13 @@ fn fmt_ratio(r: Option<f64>) -> String {
 
 /// A closed-model spec: `users` users against `url`, `think_ms` between requests, optionally
 /// stopping after `iterations` requests.
-fn closed_spec(url: &str, users: u32, secs: u64, think_ms: u64, iterations: Option<u64>) -> PathBuf {
+fn closed_spec(
+    url: &str,
+    users: u32,
+    secs: u64,
+    think_ms: u64,
+    iterations: Option<u64>,
+) -> PathBuf {
     let think = if think_ms == 0 {
         String::new()
     } else {
@@ -310,7 +349,10 @@ fn closed_spec(url: &str, users: u32, secs: u64, think_ms: u64, iterations: Opti
     };
     let iterations = iterations.map_or(String::new(), |n| format!("iterations = {n}\n"));
     support::spec_file(
-        &format!("closed-{users}-{think_ms}-{}", url.split(':').next().unwrap_or("http")),
+        &format!(
+            "closed-{users}-{think_ms}-{}",
+            url.split(':').next().unwrap_or("http")
+        ),
         &format!(
             "[target]\nurl = \"{url}\"\n{tls}[[request]]\nname = \"root\"\npath = \"/\"\n[scenario.bench]\nload = {{ model = \"closed\", users = {users}{think} }}\nduration = \"{secs}s\"\n{iterations}"
         ),

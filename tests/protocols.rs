@@ -52,13 +52,30 @@ fn https_resumes_sessions_and_times_the_handshake() {
         &[("ca.pem", &cert.cert_pem)],
     );
     let r = &m.requests[0];
-    assert!(r.ok >= 10 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
+    assert!(
+        r.ok >= 10 && r.errors.is_empty(),
+        "{} ok, {:?}",
+        r.ok,
+        r.errors
+    );
     let p = &r.phases;
-    assert_eq!(p.connect.len(), r.ok, "one connection per request (the server closes them)");
+    assert_eq!(
+        p.connect.len(),
+        r.ok,
+        "one connection per request (the server closes them)"
+    );
     assert_eq!(p.tls.len(), r.ok);
-    assert!(p.resumed > 0 && p.resumed < p.tls.len() + 1, "resumed {} of {}", p.resumed, p.tls.len());
+    assert!(
+        p.resumed > 0 && p.resumed < p.tls.len() + 1,
+        "resumed {} of {}",
+        p.resumed,
+        p.tls.len()
+    );
     assert_eq!(p.ttfb.len(), r.ok);
-    assert!(p.ttfb.min() >= p.tls.min(), "ttfb includes the handshakes of the request that opened the connection");
+    assert!(
+        p.ttfb.min() >= p.tls.min(),
+        "ttfb includes the handshakes of the request that opened the connection"
+    );
 }
 
 #[test]
@@ -79,10 +96,22 @@ fn https_keep_alive_reuses_one_connection_per_user() {
     let report = run(&dir, &s, "s");
     let m = &measured(&report).measurement;
     let r = &m.requests[0];
-    assert!(r.ok > 100 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
+    assert!(
+        r.ok > 100 && r.errors.is_empty(),
+        "{} ok, {:?}",
+        r.ok,
+        r.errors
+    );
     // Three users, three connections, opened in the warm-up; the readiness check made one more.
-    assert_eq!(server.connections(), 4, "keep-alive: no connection per request");
-    assert!(r.phases.connect.is_empty(), "no connection opened in the measured window");
+    assert_eq!(
+        server.connections(),
+        4,
+        "keep-alive: no connection per request"
+    );
+    assert!(
+        r.phases.connect.is_empty(),
+        "no connection opened in the measured window"
+    );
     let checks = &measured(&report).verdict.checks;
     assert!(
         matches!(&checks[0].outcome, Outcome::Inconclusive(why) if why.contains("kept-alive")),
@@ -91,13 +120,15 @@ fn https_keep_alive_reuses_one_connection_per_user() {
     );
     assert_eq!(checks[1].outcome, Outcome::Pass, "{:?}", checks[1]);
     // The result file says the same.
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("out/results/ka/s.json")).unwrap(),
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/results/ka/s.json")).unwrap())
+            .unwrap();
     let phases = &json["requests"][0]["phases"];
     assert_eq!(phases["connections"], 0);
-    assert!(phases["connect"].is_null() && phases["ttfb"]["p99_us"].is_number(), "{phases}");
+    assert!(
+        phases["connect"].is_null() && phases["ttfb"]["p99_us"].is_number(),
+        "{phases}"
+    );
 }
 
 #[test]
@@ -107,18 +138,42 @@ fn certificates_are_verified_unless_insecure() {
     let files = [("ca.pem", cert.cert_pem.as_str())];
     let url = server.url();
     // 127.0.0.1 is not a name in the certificate.
-    let m = measure("tls-name", &spec_text(&format!("url = \"{url}\"\ntls = {{ ca = \"ca.pem\" }}"), "users = 1", ""), &files);
+    let m = measure(
+        "tls-name",
+        &spec_text(
+            &format!("url = \"{url}\"\ntls = {{ ca = \"ca.pem\" }}"),
+            "users = 1",
+            "",
+        ),
+        &files,
+    );
     assert_eq!(kinds(&m), vec![ErrorKind::Tls]);
     let m = measure(
         "tls-server-name",
-        &spec_text(&format!("url = \"{url}\"\ntls = {{ ca = \"ca.pem\", server-name = \"localhost\" }}"), "users = 1", ""),
+        &spec_text(
+            &format!("url = \"{url}\"\ntls = {{ ca = \"ca.pem\", server-name = \"localhost\" }}"),
+            "users = 1",
+            "",
+        ),
         &files,
     );
     assert!(m.requests[0].ok > 0 && m.requests[0].errors.is_empty());
     // Without `ca` the system's roots do not know this certificate.
-    let m = measure("tls-untrusted", &spec_text(&format!("url = \"{url}\""), "users = 1", ""), &[]);
+    let m = measure(
+        "tls-untrusted",
+        &spec_text(&format!("url = \"{url}\""), "users = 1", ""),
+        &[],
+    );
     assert_eq!(kinds(&m), vec![ErrorKind::Tls]);
-    let m = measure("tls-insecure", &spec_text(&format!("url = \"{url}\"\ntls = {{ insecure = true }}"), "users = 1", ""), &[]);
+    let m = measure(
+        "tls-insecure",
+        &spec_text(
+            &format!("url = \"{url}\"\ntls = {{ insecure = true }}"),
+            "users = 1",
+            "",
+        ),
+        &[],
+    );
     assert!(m.requests[0].ok > 0 && m.requests[0].errors.is_empty());
 }
 
@@ -136,11 +191,20 @@ fn http2_users_are_streams_over_shared_connections() {
     let server = Server::h2c(1, h2_only);
     let m = measure(
         "h2c",
-        &spec_text(&format!("url = \"{}\"\nhttp = \"2\"", server.url()), "users = 150, think-time = \"20ms\"", ""),
+        &spec_text(
+            &format!("url = \"{}\"\nhttp = \"2\"", server.url()),
+            "users = 150, think-time = \"20ms\"",
+            "",
+        ),
         &[],
     );
     let r = &m.requests[0];
-    assert!(r.ok > 150 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
+    assert!(
+        r.ok > 150 && r.errors.is_empty(),
+        "{} ok, {:?}",
+        r.ok,
+        r.errors
+    );
     // 150 users: 100 per connection, so two connections (and one for the readiness check).
     assert_eq!(r.phases.connect.len(), 2);
     assert_eq!(server.connections(), 3);
@@ -153,14 +217,22 @@ fn http2_over_tls_is_agreed_by_alpn() {
     let m = measure(
         "h2-tls",
         &spec_text(
-            &format!("url = \"{}\"\nhttp = \"2\"\ntls = {{ ca = \"ca.pem\" }}\nready = \"/\"", server.url()),
+            &format!(
+                "url = \"{}\"\nhttp = \"2\"\ntls = {{ ca = \"ca.pem\" }}\nready = \"/\"",
+                server.url()
+            ),
             "users = 4",
             "",
         ),
         &[("ca.pem", &cert.cert_pem)],
     );
     let r = &m.requests[0];
-    assert!(r.ok > 10 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
+    assert!(
+        r.ok > 10 && r.errors.is_empty(),
+        "{} ok, {:?}",
+        r.ok,
+        r.errors
+    );
     assert_eq!((r.phases.connect.len(), r.phases.tls.len()), (1, 1));
 }
 
@@ -184,14 +256,30 @@ fn rate_limiting_is_its_own_kind_and_codes_are_named() {
     let m = measure("rate-limited", &text, &[]);
     let (limited, down) = (&m.requests[0], &m.requests[1]);
     assert_eq!(kinds(&m), vec![ErrorKind::RateLimited]);
-    let retry = limited.refusals.retry_after_s.as_ref().expect("Retry-After recorded");
-    assert_eq!((retry.min(), retry.max(), retry.len()), (3, 3, limited.error_count()));
-    assert_eq!(down.errors.keys().copied().collect::<Vec<_>>(), vec![ErrorKind::Http5xx]);
+    let retry = limited
+        .refusals
+        .retry_after_s
+        .as_ref()
+        .expect("Retry-After recorded");
+    assert_eq!(
+        (retry.min(), retry.max(), retry.len()),
+        (3, 3, limited.error_count())
+    );
+    assert_eq!(
+        down.errors.keys().copied().collect::<Vec<_>>(),
+        vec![ErrorKind::Http5xx]
+    );
     let n = down.error_count();
-    assert_eq!(down.error_breakdown(), vec![format!("http-5xx {n} (503 ×{n})")]);
+    assert_eq!(
+        down.error_breakdown(),
+        vec![format!("http-5xx {n} (503 ×{n})")]
+    );
     assert_eq!(
         limited.error_breakdown(),
-        vec![format!("rate-limited {} (Retry-After 3 s)", limited.error_count())]
+        vec![format!(
+            "rate-limited {} (Retry-After 3 s)",
+            limited.error_count()
+        )]
     );
 }
 
@@ -235,15 +323,32 @@ fn http1_framings_are_read_without_errors() {
     ];
     for (name, reply, close) in cases {
         let server = raw(reply, close);
-        let m = measure(name, &spec_text(&format!("url = \"{}\"", server.url()), "users = 2, think-time = \"5ms\"", ""), &[]);
+        let m = measure(
+            name,
+            &spec_text(
+                &format!("url = \"{}\"", server.url()),
+                "users = 2, think-time = \"5ms\"",
+                "",
+            ),
+            &[],
+        );
         let r = &m.requests[0];
-        assert!(r.ok > 20 && r.errors.is_empty(), "{name}: {} ok, {:?}", r.ok, r.errors);
+        assert!(
+            r.ok > 20 && r.errors.is_empty(),
+            "{name}: {} ok, {:?}",
+            r.ok,
+            r.errors
+        );
         if name == "chunked" {
             assert_eq!(r.bytes, 3 * r.ok);
             assert_eq!(r.stages["db"].max(), 1500);
         }
         if close {
-            assert_eq!(r.phases.connect.len(), r.ok, "{name}: a connection per request");
+            assert_eq!(
+                r.phases.connect.len(),
+                r.ok,
+                "{name}: a connection per request"
+            );
         }
     }
 }
@@ -260,6 +365,11 @@ fn a_command_target_serves_https() {
     let s = spec(&dir, "cmd", &text);
     let report = run(&dir, &s, "s");
     let r = &measured(&report).measurement.requests[0];
-    assert!(r.ok > 10 && r.errors.is_empty(), "{} ok, {:?}", r.ok, r.errors);
+    assert!(
+        r.ok > 10 && r.errors.is_empty(),
+        "{} ok, {:?}",
+        r.ok,
+        r.errors
+    );
     assert_eq!(r.phases.tls.len(), r.phases.connect.len());
 }

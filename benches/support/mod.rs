@@ -106,7 +106,11 @@ impl Target {
             assert!(Instant::now() < deadline, "testkit-target did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let scheme = if extra.contains(&"--tls") { "https" } else { "http" };
+        let scheme = if extra.contains(&"--tls") {
+            "https"
+        } else {
+            "http"
+        };
         Target {
             child,
             port,

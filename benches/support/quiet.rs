@@ -52,7 +52,11 @@ pub fn wait_for_quiet(threshold: f64, max_wait: Duration) -> String {
             return "quiet gate: /proc/stat unreadable, not checked".into();
         };
         last = busy;
-        quiet_in_a_row = if busy < threshold { quiet_in_a_row + 1 } else { 0 };
+        quiet_in_a_row = if busy < threshold {
+            quiet_in_a_row + 1
+        } else {
+            0
+        };
         if quiet_in_a_row >= 2 {
             return format!(
                 "quiet gate: machine {:.0}% busy after {:.0} s of waiting (threshold {:.0}%)",
@@ -95,7 +99,9 @@ impl Contamination {
 
     /// CPU other processes used during the measurement, in cores (1.0 = one core all along).
     pub fn others(&self, own_cpu_s: f64) -> f64 {
-        let busy = machine_ticks().map_or(0, |t| t.0).saturating_sub(self.busy0) as f64
+        let busy = machine_ticks()
+            .map_or(0, |t| t.0)
+            .saturating_sub(self.busy0) as f64
             / ticks_per_second();
         ((busy - own_cpu_s) / self.at.elapsed().as_secs_f64().max(1e-3)).max(0.0)
     }

@@ -34,7 +34,7 @@ pub(super) enum Failed {
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Framing {
+pub(super) enum Framing {
     Empty,
     Length(u64),
     Chunked,
@@ -140,7 +140,9 @@ impl H1 {
             Framing::Length(mut left) => loop {
                 let take = left.min((end - pos) as u64) as usize;
                 if take > 0 {
-                    reading.data(&self.buf[pos..pos + take], now).map_err(fail)?;
+                    reading
+                        .data(&self.buf[pos..pos + take], now)
+                        .map_err(fail)?;
                     pos += take;
                     left -= take as u64;
                 }
@@ -195,7 +197,8 @@ impl H1 {
     }
 }
 
-enum Head {
+#[derive(Debug, PartialEq)]
+pub(super) enum Head {
     /// More bytes are needed.
     Partial,
     /// A 1xx response of this length, to skip.
@@ -205,7 +208,11 @@ enum Head {
 }
 
 /// Parses a response head, handing the status and headers to `reading`.
-fn parse_head(buf: &[u8], head_request: bool, reading: &mut Reading<'_>) -> Result<Head, Failed> {
+pub(super) fn parse_head(
+    buf: &[u8],
+    head_request: bool,
+    reading: &mut Reading<'_>,
+) -> Result<Head, Failed> {
     let malformed = Failed::Kind(ErrorKind::Malformed);
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut []);

@@ -12,6 +12,9 @@ mod tls;
 mod transport;
 mod user;
 
+#[cfg(test)]
+mod tests;
+
 pub(crate) use prepared::Prepared;
 pub(crate) use response::{Detail, Exchange};
 pub(crate) use transport::Transport;

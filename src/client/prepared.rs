@@ -163,7 +163,12 @@ impl Prepared {
         // Host first, as clients customarily send it.
         for (name, value) in std::iter::once(HOST)
             .filter_map(|h| Some((h.clone(), self.headers.get(&h)?)))
-            .chain(self.headers.iter().filter(|(n, _)| **n != HOST).map(|(n, v)| (n.clone(), v)))
+            .chain(
+                self.headers
+                    .iter()
+                    .filter(|(n, _)| **n != HOST)
+                    .map(|(n, v)| (n.clone(), v)),
+            )
         {
             if let Ok(v) = value.to_str() {
                 lines.push_str(name.as_str());
@@ -172,16 +177,27 @@ impl Prepared {
                 lines.push_str("\r\n");
             }
         }
-        let framed = [http::header::CONTENT_LENGTH, http::header::TRANSFER_ENCODING]
-            .iter()
-            .any(|h| self.headers.contains_key(h) || self.dynamic_headers.iter().any(|(n, _)| n == h));
+        let framed = [
+            http::header::CONTENT_LENGTH,
+            http::header::TRANSFER_ENCODING,
+        ]
+        .iter()
+        .any(|h| self.headers.contains_key(h) || self.dynamic_headers.iter().any(|(n, _)| n == h));
         let carries_body = !matches!(
             self.method,
-            Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS | Method::TRACE | Method::CONNECT
+            Method::GET
+                | Method::HEAD
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::CONNECT
         );
         self.h1_length = !framed && (self.body.is_some() || carries_body);
         self.h1_headers = lines;
-        if self.static_uri.is_some() && self.dynamic_headers.is_empty() && (self.body.is_none() || self.static_body.is_some()) {
+        if self.static_uri.is_some()
+            && self.dynamic_headers.is_empty()
+            && (self.body.is_none() || self.static_body.is_some())
+        {
             let mut buf = RequestBuf::default();
             if let Ok(bytes) = self.h1_bytes(&[], &mut buf) {
                 self.h1_static = Some(bytes.into());
@@ -219,7 +235,10 @@ impl Prepared {
             text.clear();
             t.render(rows, text);
             // What a header value may hold (as `HeaderValue::from_str`).
-            if !text.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t') {
+            if !text
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
+            {
                 return Err(BuildError);
             }
             head.extend_from_slice(name.as_str().as_bytes());
@@ -255,7 +274,8 @@ impl Prepared {
     ) -> Result<http::Request<Full<Bytes>>, BuildError> {
         let mut req = self.build(rows)?;
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        *req.uri_mut() = Uri::try_from(format!("{scheme}://{}{path}", self.host)).map_err(|_| BuildError)?;
+        *req.uri_mut() =
+            Uri::try_from(format!("{scheme}://{}{path}", self.host)).map_err(|_| BuildError)?;
         req.headers_mut().remove(HOST);
         Ok(req)
     }

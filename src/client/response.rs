@@ -229,7 +229,10 @@ mod tests {
         r.data(b"slow down", Instant::now()).unwrap();
         let e = r.finish(Instant::now());
         assert_eq!(e.result, Err(ErrorKind::RateLimited));
-        assert_eq!((e.detail.status, e.detail.retry_after), (Some(429), Some(7)));
+        assert_eq!(
+            (e.detail.status, e.detail.retry_after),
+            (Some(429), Some(7))
+        );
         assert_eq!(e.detail.body, None, "bodies are not kept unless asked");
     }
 }

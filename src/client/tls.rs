@@ -52,8 +52,9 @@ fn roots(spec: &TlsSpec) -> Result<RootCertStore, String> {
             let bytes = std::fs::read(path)
                 .map_err(|e| format!("cannot read the CA file `{}`: {e}", path.display()))?;
             for cert in CertificateDer::pem_slice_iter(&bytes) {
-                let cert = cert
-                    .map_err(|e| format!("the CA file `{}` is not valid PEM: {e}", path.display()))?;
+                let cert = cert.map_err(|e| {
+                    format!("the CA file `{}` is not valid PEM: {e}", path.display())
+                })?;
                 roots.add(cert).map_err(|e| {
                     format!("a certificate of `{}` is not usable: {e}", path.display())
                 })?;

@@ -53,7 +53,12 @@ impl HttpUser {
     /// call reconnects.
     pub async fn send(&mut self, req: &Prepared, rows: &[Option<&Value>]) -> Exchange {
         let t0 = Instant::now();
-        let mut reading = Reading::new(&req.expect, req.stream.as_ref(), self.max_body, req.retain_body);
+        let mut reading = Reading::new(
+            &req.expect,
+            req.stream.as_ref(),
+            self.max_body,
+            req.retain_body,
+        );
         let result = match self.slot.clone() {
             Some(slot) => self.send_h2(&slot, req, rows, t0, &mut reading).await,
             None => self.send_h1(req, rows, t0, &mut reading).await,
@@ -78,7 +83,10 @@ impl HttpUser {
             .map_err(|_| ErrorKind::InvalidRequest)?;
         let mut resent = false;
         let outcome = loop {
-            let kept = self.conn.take().and_then(|mut c| (!c.closed_while_idle()).then_some(c));
+            let kept = self
+                .conn
+                .take()
+                .and_then(|mut c| (!c.closed_while_idle()).then_some(c));
             let reused = kept.is_some();
             let mut conn = match kept {
                 Some(c) => c,
@@ -139,7 +147,11 @@ impl HttpUser {
 }
 
 /// One readiness probe: `GET path` over `transport` answered with a 2xx, or why not.
-pub(crate) async fn probe(transport: &Arc<Transport>, path: &str, host: &str) -> Result<(), String> {
+pub(crate) async fn probe(
+    transport: &Arc<Transport>,
+    path: &str,
+    host: &str,
+) -> Result<(), String> {
     let req = Prepared::get(path, host, std::time::Duration::from_secs(1));
     let mut user = HttpUser::new(transport.clone(), 0, 1024 * 1024);
     // Its own HTTP/2 connection, closed with it: the run's users open theirs (and time it).

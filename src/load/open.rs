@@ -63,7 +63,14 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
             let u = board.len();
             if u < open.max_users as usize {
                 let slot = board.add();
-                users.spawn(user(u as u64, slot, sh.clone(), at, board.clone(), stop.clone()));
+                users.spawn(user(
+                    u as u64,
+                    slot,
+                    sh.clone(),
+                    at,
+                    board.clone(),
+                    stop.clone(),
+                ));
             } else {
                 sh.recorder.dropped(u, at);
             }

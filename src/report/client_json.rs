@@ -52,7 +52,10 @@ pub(super) struct RetryAfterJson {
 
 /// Unexpected status codes by code (`"503": 12`).
 pub(super) fn by_status(r: &Refusals) -> BTreeMap<String, u64> {
-    r.statuses.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    r.statuses
+        .iter()
+        .map(|(c, n)| (c.to_string(), *n))
+        .collect()
 }
 
 /// The `Retry-After` figures, when a 429 had one.

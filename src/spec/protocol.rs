@@ -98,7 +98,9 @@ fn convert_tls(cx: &Cx, raw: &S<RawTls>, dir: &Path) -> R<TlsSpec> {
                 cx.err(
                     file.span(),
                     format!("cannot read the CA file `{}`: {e}", path.display()),
-                    Some("`ca` is a PEM file of certificates, relative to the spec's folder".into()),
+                    Some(
+                        "`ca` is a PEM file of certificates, relative to the spec's folder".into(),
+                    ),
                 )
             })?;
             if !text.contains("-----BEGIN CERTIFICATE-----") {
@@ -119,7 +121,10 @@ fn convert_tls(cx: &Cx, raw: &S<RawTls>, dir: &Path) -> R<TlsSpec> {
                 return Err(cx.err(
                     name.span(),
                     format!("`server-name` {n:?} is not a DNS name or an IP address"),
-                    Some("the name in the server's certificate, e.g. server-name = \"localhost\"".into()),
+                    Some(
+                        "the name in the server's certificate, e.g. server-name = \"localhost\""
+                            .into(),
+                    ),
                 ));
             }
             Some(n.clone())

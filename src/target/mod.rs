@@ -154,7 +154,11 @@ async fn start_command(
     })
 }
 
-fn transport(addr: SocketAddr, host: &str, protocol: &Protocol) -> Result<Arc<Transport>, TargetError> {
+fn transport(
+    addr: SocketAddr,
+    host: &str,
+    protocol: &Protocol,
+) -> Result<Arc<Transport>, TargetError> {
     Transport::new(addr, host, protocol)
         .map(Arc::new)
         .map_err(TargetError::Tls)
@@ -242,10 +246,12 @@ async fn wait_ready(
         }
         let attempt = Instant::now() + Duration::from_secs(1);
         let result = match &ready.path {
-            Some(path) => match tokio::time::timeout_at(attempt, probe(transport, path, host)).await {
-                Ok(result) => result,
-                Err(_) => Err("timeout".into()),
-            },
+            Some(path) => {
+                match tokio::time::timeout_at(attempt, probe(transport, path, host)).await {
+                    Ok(result) => result,
+                    Err(_) => Err("timeout".into()),
+                }
+            }
             None => {
                 match tokio::time::timeout_at(attempt, tokio::net::TcpStream::connect(addr)).await {
                     Ok(Ok(_)) => Ok(()),

@@ -87,7 +87,9 @@ impl Server {
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        Server::tls_on(port, threads, cert, move |tls, h2| serve(tls, h2, handler.clone()))
+        Server::tls_on(port, threads, cert, move |tls, h2| {
+            serve(tls, h2, handler.clone())
+        })
     }
 
     /// Accepts TLS connections with `cert` (ALPN offers h2, then http/1.1) and hands each to
@@ -129,7 +131,9 @@ impl Server {
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        Server::tcp_on(port, threads, move |stream| serve(stream, true, handler.clone()))
+        Server::tcp_on(port, threads, move |stream| {
+            serve(stream, true, handler.clone())
+        })
     }
 
     /// Accepts TCP connections and hands each to `conn` (for servers that misbehave below

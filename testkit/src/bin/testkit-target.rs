@@ -61,7 +61,8 @@ fn main() {
     let port: u16 = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
     let cert = value("--tls").map(|dir| {
         let dir = std::path::Path::new(&dir);
-        TestCert::read_from(&dir.join("cert.pem"), &dir.join("key.pem")).expect("--tls DIR holds cert.pem and key.pem")
+        TestCert::read_from(&dir.join("cert.pem"), &dir.join("key.pem"))
+            .expect("--tls DIR holds cert.pem and key.pem")
     });
     if has("--canned") {
         // The fastest server we can write: answer every request head with the same bytes,

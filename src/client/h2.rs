@@ -54,11 +54,13 @@ pub(super) async fn sender(
     reading: &mut Reading<'_>,
     connecting: &mut bool,
 ) -> Result<Sender, ConnectError> {
+    // Waiting for another user to open the shared connection is connecting too.
+    *connecting = true;
     let mut held = slot.lock().await;
     if let Some(s) = held.as_ref().filter(|s| !s.is_closed()) {
+        *connecting = false;
         return Ok(s.clone());
     }
-    *connecting = true;
     let stream = transport.connect(reading.phases()).await?;
     let (sender, conn) = http2::Builder::new(TokioExecutor::new())
         .handshake(TokioIo::new(stream))

@@ -277,7 +277,7 @@ impl Bench {
         };
         match (peak(10_000), peak(n)) {
             (Some(small), Some(large)) => format!(
-                "{:.1} MiB more for {n} requests than for 10,000 (goal ≤ 20 MiB for 1M; peak RSS {:.1} MiB and {:.1} MiB)",
+                "{:.1} MiB more for {n} requests than for 10,000 (goal ≤ 20 MiB for 1M; peak RSS {:.1} MiB for {n}, {:.1} MiB for 10,000)",
                 (large - small) / 1024.0,
                 large / 1024.0,
                 small / 1024.0

@@ -5,6 +5,7 @@
 
 pub mod assertion;
 pub mod baseline;
+mod capacity;
 mod client;
 pub mod compare;
 pub mod component;

@@ -26,6 +26,7 @@ enum Route {
     Embed,
     Search,
     Chat,
+    Work,
 }
 
 impl Route {
@@ -35,13 +36,18 @@ impl Route {
             "/embed" => Some(Self::Embed),
             "/search" => Some(Self::Search),
             "/v1/chat/completions" => Some(Self::Chat),
+            "/work" => Some(Self::Work),
             _ => None,
         }
     }
 
     /// The one method the route accepts.
     fn method(self) -> &'static str {
-        if self == Self::Health { "GET" } else { "POST" }
+        if matches!(self, Self::Health | Self::Work) {
+            "GET"
+        } else {
+            "POST"
+        }
     }
 }
 
@@ -124,6 +130,9 @@ async fn route(
     if route == Route::Health {
         return Ok(handlers::health(state));
     }
+    if route == Route::Work {
+        return work(state).await;
+    }
     let Some(corpus) = state.corpus.get() else {
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "starting"));
     };
@@ -133,6 +142,25 @@ async fn route(
         Route::Search => handlers::search(state, corpus, &body),
         Route::Chat => chat::completions(state, corpus, &body, start).await,
         Route::Health => Ok(handlers::health(state)),
+        Route::Work => work(state).await,
+    }
+}
+
+/// `GET /work`: waits for a worker of the pool, answers when its work is done; 503 when the
+/// pool's queue is full.
+async fn work(state: &AppState) -> Result<Response<ResBody>, ApiError> {
+    match state.pool.admit(tokio::time::Instant::now()) {
+        Ok(done) => {
+            tokio::time::sleep_until(done).await;
+            Ok(crate::respond::json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "done" }),
+            ))
+        }
+        Err(crate::pool::Full) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the pool's queue is full",
+        )),
     }
 }
 

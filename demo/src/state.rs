@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::cli::Options;
 use crate::corpus::Corpus;
 use crate::embed::Embedder;
+use crate::pool::Pool;
 use crate::slowdown::Slowdown;
 
 /// Configuration and data shared by every request.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub token_delay: Duration,
     /// Largest accepted request body.
     pub max_body: usize,
+    /// `GET /work`: a pool of known capacity.
+    pub pool: Pool,
     next_id: AtomicU64,
 }
 
@@ -40,6 +43,7 @@ impl AppState {
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
             max_body: opts.max_body,
+            pool: Pool::new(opts.pool_workers, opts.pool_work(), opts.pool_queue),
             next_id: AtomicU64::new(1),
         }
     }

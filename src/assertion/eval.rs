@@ -76,7 +76,11 @@ pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
     assertions.iter().map(|a| evaluate_one(a, m)).collect()
 }
 
-fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+    // Phases, recovery, capacity, availability and liveness.
+    if let Some(check) = super::stress::evaluate(a, m) {
+        return check;
+    }
     let make = |observed: Option<f64>, samples: u64, note: Option<String>| {
         let outcome = match observed {
             Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
@@ -250,12 +254,18 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
-        // Resources are read from their series before this point.
-        Metric::Resource(_) => (None, 0, None),
+        // Resources are read from their series, and stress metrics by `stress`, before this
+        // point.
+        Metric::Resource(_)
+        | Metric::Availability
+        | Metric::RecoveryTime
+        | Metric::Capacity
+        | Metric::CapacityUsers
+        | Metric::SutAlive => (None, 0, None),
     }
 }
 
-fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
+pub(super) fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
     let n = s.ok + s.errors;
     match metric {
         Metric::Latency(stat) => stat_of(&s.latency, *stat),

@@ -11,7 +11,10 @@ use tokio::time::Instant;
 
 use super::extras::Extras;
 use super::stats::merge_into;
-use super::{ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
+use super::{
+    Course, ErrorKind, Generator, Measurement, PhaseMeasurement, RequestStats, Second,
+    new_histogram,
+};
 use crate::client::Detail;
 use crate::spec::Goodput;
 
@@ -62,12 +65,23 @@ fn micros(d: Duration) -> u64 {
 /// Thread-safe collection of a run's outcomes.
 pub(crate) struct Recorder {
     names: Vec<String>,
+    streams: Vec<bool>,
     measure_from: Instant,
     started_at: SystemTime,
     open: bool,
     goodput: Option<Goodput>,
     shards: Box<[Mutex<Shard>]>,
     timeline: Mutex<BTreeMap<i64, Second>>,
+    /// Each phase's own recorder, which sees the outcomes intended to start within it.
+    phases: Vec<PhaseRecorder>,
+}
+
+/// A phase: its time range and the recorder of its requests.
+struct PhaseRecorder {
+    name: String,
+    start: Instant,
+    end: Instant,
+    recorder: Recorder,
 }
 
 impl Recorder {
@@ -114,13 +128,45 @@ impl Recorder {
             .collect();
         Recorder {
             names,
+            streams,
             measure_from,
             started_at: SystemTime::now(),
             open,
             goodput,
             shards,
             timeline: Mutex::new(BTreeMap::new()),
+            phases: Vec::new(),
         }
+    }
+
+    /// Also records each phase (name, start, end) on its own: full-precision statistics of
+    /// the requests intended to start within it, from its measured part.
+    pub fn with_phases(mut self, phases: Vec<(String, Instant, Instant)>) -> Recorder {
+        self.phases = phases
+            .into_iter()
+            .map(|(name, start, end)| PhaseRecorder {
+                recorder: Recorder::with_extras(
+                    self.names.clone(),
+                    self.streams.clone(),
+                    self.goodput,
+                    start.max(self.measure_from),
+                    self.shards.len(),
+                    self.open,
+                ),
+                name,
+                start,
+                end,
+            })
+            .collect();
+        self
+    }
+
+    /// The recorder of the phase an outcome intended at `at` belongs to.
+    fn phase_of(&self, at: Instant) -> Option<&Recorder> {
+        self.phases
+            .iter()
+            .find(|p| p.start <= at && at < p.end)
+            .map(|p| &p.recorder)
     }
 
     /// The number of shards; user `u` records into shard `u % shards`.
@@ -144,6 +190,9 @@ impl Recorder {
 
     /// Records one outcome.
     pub fn record(&self, shard: usize, r: Record) {
+        if let Some(phase) = self.phase_of(r.intended) {
+            phase.record(shard, r.clone());
+        }
         let response = micros(r.done.saturating_duration_since(r.intended));
         let t = self.second_of(r.intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
@@ -180,6 +229,9 @@ impl Recorder {
 
     /// Counts an arrival that found no free user.
     pub fn dropped(&self, shard: usize, intended: Instant) {
+        if let Some(phase) = self.phase_of(intended) {
+            phase.dropped(shard, intended);
+        }
         let t = self.second_of(intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
         self.second(&mut s, t).dropped += 1;
@@ -275,6 +327,35 @@ impl Recorder {
             }
         }
         let timeline = std::mem::take(&mut *lock(&self.timeline));
+        let finished = self.measure_from + window;
+        let seconds = |at: Instant| {
+            if at >= self.measure_from {
+                (at - self.measure_from).as_secs_f64()
+            } else {
+                -(self.measure_from - at).as_secs_f64()
+            }
+        };
+        let phases = self
+            .phases
+            .iter()
+            .map(|p| {
+                let from = p.start.max(self.measure_from);
+                let to = p.end.min(finished);
+                PhaseMeasurement {
+                    name: p.name.clone(),
+                    from_s: seconds(p.start),
+                    to_s: seconds(p.end),
+                    measurement: p.recorder.finish(
+                        from.saturating_duration_since(p.start),
+                        to.saturating_duration_since(from),
+                        Generator {
+                            threads: generator.threads,
+                            ..Generator::default()
+                        },
+                    ),
+                }
+            })
+            .collect();
         Measurement {
             started_at: self.started_at,
             warmup,
@@ -284,6 +365,10 @@ impl Recorder {
             interrupted,
             generator,
             resources: None,
+            course: Course {
+                phases,
+                ..Course::default()
+            },
         }
     }
 }

@@ -42,6 +42,8 @@ struct ResultFile<'a> {
     target_log: Option<&'a str>,
     /// Resources sampled during the run (target, machine, generator, GPUs).
     resources: Option<super::resource_json::ResourcesJson>,
+    /// Phases, an abort, the recovery, a capacity search, the target's fate.
+    course: Option<super::course_json::CourseJson>,
 }
 
 /// A named time series (resources of the target …): `[t_s, value]` points.
@@ -72,6 +74,7 @@ impl<'a> SeriesJson<'a> {
 struct CheckJson {
     assertion: String,
     scope: Option<String>,
+    phase: Option<String>,
     metric: String,
     op: &'static str,
     unit: &'static str,
@@ -212,6 +215,8 @@ impl RequestJson {
 struct SecondJson {
     t_s: i64,
     warmup: bool,
+    /// The phase the second starts in.
+    phase: Option<String>,
     ok: u64,
     errors: u64,
     dropped: u64,
@@ -222,12 +227,13 @@ struct SecondJson {
 }
 
 impl SecondJson {
-    fn of(s: &Second) -> SecondJson {
+    fn of(s: &Second, m: &Measurement) -> SecondJson {
         let t = s.total();
         let p = |q| stat_of(&t.latency, Stat::Percentile(q));
         SecondJson {
             t_s: s.t,
             warmup: s.t < 0,
+            phase: m.phase_at(s.t as f64).map(|p| p.name.clone()),
             ok: t.ok,
             errors: t.errors,
             dropped: s.dropped,
@@ -252,6 +258,7 @@ fn check_json(c: &Check) -> CheckJson {
     CheckJson {
         assertion: c.assertion.text.clone(),
         scope: c.assertion.scope.clone(),
+        phase: c.assertion.phase.clone(),
         metric: c.assertion.metric.name(),
         op: c.assertion.op.symbol(),
         unit: c.unit().json_suffix(),
@@ -304,12 +311,15 @@ pub fn render(r: &TrialReport) -> String {
         requests: m.map_or(vec![], |m| {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
         }),
-        timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
+        timeline: m.map_or(vec![], |m| {
+            m.timeline.iter().map(|s| SecondJson::of(s, m)).collect()
+        }),
         series: r.series.iter().map(SeriesJson::of).collect(),
         target_log: r.log.as_deref(),
         resources: m
             .and_then(|m| m.resources.as_ref())
             .map(super::resource_json::ResourcesJson::of),
+        course: m.map(|m| super::course_json::CourseJson::of(&m.course)),
     };
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');

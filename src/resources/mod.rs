@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use gpu::{FakeGpu, Gpu, GpuReading, GpuStatus, Nvml};
 pub use leak::{Fit, MIN_FIT_POINTS, fit_window, theil_sen};
 pub use observe::Observed;
-pub(crate) use process::{ProcessTree, find_target};
+pub(crate) use process::{ProcessTree, exists, find_target};
 pub use sampling::SamplingCost;
 pub(crate) use sampling::start;
 pub use series::{Point, Summary, in_window};

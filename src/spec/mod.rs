@@ -11,6 +11,7 @@ mod regression;
 mod request;
 mod scenario;
 mod sources;
+mod stress;
 mod target;
 mod toml_error;
 mod workload;
@@ -22,7 +23,8 @@ use std::time::Duration;
 
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
-pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
+pub use stress::{CapacityRule, RecoveryRule, Search};
+pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};
 use crate::data::DataSource;
@@ -256,6 +258,14 @@ pub struct Scenario {
     pub regression: Regression,
     /// Per-request budgets a request must meet to count towards `goodput`.
     pub goodput: Option<Goodput>,
+    /// The phases the stages name, in time order.
+    pub phases: Vec<Phase>,
+    /// How recovery after a phase is measured (`recovery-time`).
+    pub recovery: Option<RecoveryRule>,
+    /// A capacity search instead of one run at one level.
+    pub capacity: Option<CapacityRule>,
+    /// Conditions that end the run early when they hold in a window (`abort-on`).
+    pub abort_on: Vec<Assertion>,
 }
 
 /// Per-request budgets: `goodput = { ttft = "300ms", tpot = "40ms", e2e = "2s" }`.

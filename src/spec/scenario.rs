@@ -6,6 +6,7 @@ use super::cx::{Cx, R, check_name};
 use super::load::convert_load;
 use super::raw::{RawScenario, S};
 use super::regression::convert_regression;
+use super::stress;
 use super::{Goodput, Inconclusive, Load, Scenario};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
@@ -17,6 +18,7 @@ pub(super) fn convert_scenario(
     requests: &[&str],
     streaming: &[&str],
     sut_known: bool,
+    component: bool,
 ) -> R<Scenario> {
     check_name(cx, key, "scenario")?;
     let s = raw.get_ref();
@@ -32,10 +34,7 @@ pub(super) fn convert_scenario(
         Some(v) => Some(*v.get_ref() as u64),
         None => None,
     };
-    let staged: Duration = match &load {
-        Load::Open(o) => o.stages.iter().map(|s| s.length()).sum(),
-        Load::Closed(_) => Duration::ZERO,
-    };
+    let staged: Duration = load.stages().iter().map(|s| s.length()).sum();
     let duration = match (&s.duration, iterations) {
         (Some(v), _) => {
             let d = cx.positive(v, "duration")?;
@@ -82,6 +81,16 @@ pub(super) fn convert_scenario(
         Some(v) => cx.duration(v, "graceful-stop")?,
         None => Duration::from_secs(5),
     };
+    let phases = stress::phases(cx, s, &load, warmup + duration)?;
+    let ctx = stress::Context {
+        phases: &phases,
+        warmup,
+        capacity: s.capacity.is_some(),
+        recovery: s.recovery.is_some(),
+        closed: matches!(load, Load::Closed(_)),
+        component,
+        sut_known,
+    };
     let mut assertions: Vec<Assertion> = Vec::new();
     for a in &s.assert {
         let text = a.get_ref();
@@ -123,8 +132,22 @@ pub(super) fn convert_scenario(
         {
             return Err(cx.err(a.span(), "`goodput` needs per-request budgets", Some("add goodput = { ttft = \"300ms\", tpot = \"40ms\" } (and/or e2e) to the scenario".into())));
         }
+        stress::check_assertion(cx, a.span(), &parsed, &ctx)?;
         assertions.push(parsed);
     }
+    let recovery = match &s.recovery {
+        Some(r) => Some(stress::recovery(cx, r, &phases, warmup, warmup + duration)?),
+        None => None,
+    };
+    let capacity = match &s.capacity {
+        Some(c) => Some(stress::capacity(cx, c, s, &load, &assertions)?),
+        None => None,
+    };
+    stress::check_regression(cx, s.regression.as_ref(), capacity.is_some(), ctx.closed)?;
+    let abort_on = match &s.abort_on {
+        Some(list) => stress::abort_on(cx, list, requests, &ctx, duration)?,
+        None => Vec::new(),
+    };
     let max_lateness = match &s.max_lateness {
         Some(v) => Some(cx.positive(v, "max-lateness")?),
         None => None,
@@ -183,5 +206,9 @@ pub(super) fn convert_scenario(
         },
         sample_interval,
         require_gpu: s.require_gpu.as_ref().is_some_and(|v| *v.get_ref()),
+        phases,
+        recovery,
+        capacity,
+        abort_on,
     })
 }

@@ -40,6 +40,15 @@ pub(crate) fn charts(measured: &Measured, r: &TrialReport) -> (Chart, Vec<Chart>
         throughput(m, checks),
     ];
     over_time.extend(named(&r.series, baseline));
+    // Phases are shaded on every chart over time; the recovery is marked on latency.
+    let bands = super::stress::phase_bands(m);
+    for chart in &mut over_time {
+        chart.bands = bands.clone();
+    }
+    if let Some(marker) = super::stress::recovery_marker(m) {
+        over_time[0].markers.push(marker);
+    }
+    over_time.extend(super::stress::capacity_charts(m));
     (distribution(m, checks, baseline), over_time)
 }
 
@@ -113,6 +122,7 @@ fn latency_over_time(m: &Measurement, checks: &[Check], baseline: Option<&Baseli
         rules,
         markers: Vec::new(),
         shade: warmup_shade(m),
+        bands: Vec::new(),
     }
 }
 
@@ -208,6 +218,7 @@ fn distribution(m: &Measurement, checks: &[Check], baseline: Option<&BaselineVie
         rules: Vec::new(),
         markers,
         shade: None,
+        bands: Vec::new(),
     }
 }
 
@@ -266,6 +277,7 @@ fn throughput(m: &Measurement, checks: &[Check]) -> Chart {
         rules,
         markers: Vec::new(),
         shade: warmup_shade(m),
+        bands: Vec::new(),
     }
 }
 
@@ -324,6 +336,7 @@ fn named(series: &[Series], baseline: Option<&BaselineView>) -> Vec<Chart> {
                 rules: Vec::new(),
                 markers: Vec::new(),
                 shade: (first < 0.0).then_some((first, 0.0, "warm-up")),
+                bands: Vec::new(),
             }
         })
         .collect()

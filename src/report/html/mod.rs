@@ -8,6 +8,7 @@
 mod axis;
 mod chart;
 mod figures;
+mod stress;
 
 use std::fmt::Write;
 

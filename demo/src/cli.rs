@@ -70,6 +70,13 @@ pub struct Options {
 }
 
 impl Options {
+    /// Options from command-line words (without the program's name), as the binary reads
+    /// them: for tests that run the service in process.
+    pub fn from_words<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Options, String> {
+        Options::try_parse_from(std::iter::once("perfspec-demo").chain(words))
+            .map_err(|e| e.to_string())
+    }
+
     /// Time to first token as a `Duration`.
     pub fn ttft(&self) -> Duration {
         Duration::from_millis(self.ttft)

@@ -38,9 +38,13 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
         tokio::task::spawn_blocking(move || dispatch(&sh, &open, schedule, &runtime, &stop, &halt))
     };
     let users = dispatcher.await.unwrap_or_default();
-    // Arrivals the schedule asked for in the measured window until the dispatcher stopped:
-    // the schedule's end, or an earlier stop (an abort, a target that died).
-    let until = Instant::now().min(sh.end) - sh.t0;
+    // Arrivals the schedule asked for in the measured window: until its end, or until an
+    // earlier stop (an abort, a target that died).
+    let until = if halt.load(Ordering::Acquire) {
+        Instant::now().min(sh.end)
+    } else {
+        sh.end
+    } - sh.t0;
     let requested = (rates.expected(until) - rates.expected(sh.measure_from - sh.t0))
         .round()
         .max(0.0) as u64;

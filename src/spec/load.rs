@@ -236,7 +236,7 @@ fn level(cx: &Cx, to: &S<toml::Value>, model: Model) -> R<f64> {
         (Model::Open, toml::Value::String(text)) => rate_at(cx, text, to.span(), "to"),
         (Model::Open, other) => Err(cx.err(
             to.span(),
-            format!("`to` is a rate in the open model, not {}", other.type_str()),
+            format!("`to` is a rate in the open model, not {}", a_kind(other)),
             Some(format!("{RATE_HELP}, e.g. to = \"200/s\"")),
         )),
         (Model::Closed, toml::Value::Integer(n)) if (0..=MAX_USERS).contains(n) => Ok(*n as f64),
@@ -249,7 +249,7 @@ fn level(cx: &Cx, to: &S<toml::Value>, model: Model) -> R<f64> {
             to.span(),
             format!(
                 "`to` is a number of users in the closed model, not {}",
-                other.type_str()
+                a_kind(other)
             ),
             Some(
                 "e.g. { ramp = \"10s\", to = 50 }; rates (\"200/s\") belong to the open model"
@@ -257,6 +257,17 @@ fn level(cx: &Cx, to: &S<toml::Value>, model: Model) -> R<f64> {
             ),
         )),
     }
+}
+
+/// `a string`, `an integer`, … for messages about a value of the wrong kind.
+pub(super) fn a_kind(v: &toml::Value) -> String {
+    let kind = v.type_str();
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 fn parse_think(text: &str) -> Result<Think, String> {

@@ -39,9 +39,13 @@ pub(super) fn convert_scenario(
         (Some(v), _) => {
             let d = cx.positive(v, "duration")?;
             if staged > warmup + d {
-                return Err(cx.err(v.span(), format!("the stages last {} but warm-up plus duration is {}", fmt_duration(staged), fmt_duration(warmup + d)), Some(
-                    "remove `duration` to run exactly as long as the stages, or lengthen it (the last rate holds)".into(),
-                )));
+                let holds = match load {
+                    Load::Open(_) => "the last rate holds",
+                    Load::Closed(_) => "the last number of users holds",
+                };
+                return Err(cx.err(v.span(), format!("the stages last {} but warm-up plus duration is {}", fmt_duration(staged), fmt_duration(warmup + d)), Some(format!(
+                    "remove `duration` to run exactly as long as the stages, or lengthen it ({holds})",
+                ))));
             }
             d
         }

@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use super::cx::{Cx, R, check_name, closest};
+use super::load::a_kind;
 use super::raw::{RawCapacity, RawRecovery, RawRegression, RawScenario, S};
 use super::{Load, Phase};
 use crate::assertion::{Assertion, Metric};
@@ -328,10 +329,7 @@ pub(super) fn capacity(
             },
             (false, other) => Err(cx.err(
                 v.span(),
-                format!(
-                    "`{key}` is a rate in the open model, not {}",
-                    other.type_str()
-                ),
+                format!("`{key}` is a rate in the open model, not {}", a_kind(other)),
                 Some(format!("e.g. {key} = \"100/s\"")),
             )),
             (true, toml::Value::Integer(n)) if (1..=100_000).contains(n) => Ok(*n as f64),
@@ -344,7 +342,7 @@ pub(super) fn capacity(
                 v.span(),
                 format!(
                     "`{key}` is a number of users in the closed model, not {}",
-                    other.type_str()
+                    a_kind(other)
                 ),
                 Some(format!("e.g. {key} = 10; rates belong to the open model")),
             )),

@@ -331,3 +331,6 @@ pub fn breach(
     a.op.holds(v, a.limit)
         .then(|| format!("{} in {from}–{to} s", a.metric.unit().format(v)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -208,6 +208,19 @@ fn recovery_is_seen_after_the_backlog_drains() {
     );
     let table = perfspec::report::console::trial_table(&report);
     assert!(table.contains("recovery after `stress`"), "{table}");
+    // The page shades the phases on the charts over time and marks the recovery.
+    let html = page(report);
+    assert!(html.contains("class=\"band band1\""), "phases shaded");
+    assert!(html.contains("recovered ") && html.contains(" after stress"));
+}
+
+/// The HTML report of one trial.
+fn page(report: perfspec::report::TrialReport) -> String {
+    perfspec::report::html::render(&perfspec::report::RunReport {
+        started_at: std::time::SystemTime::now(),
+        trials: vec![report],
+        broken: vec![],
+    })
 }
 
 #[test]
@@ -256,6 +269,63 @@ fn a_capacity_search_brackets_the_known_capacity() {
     assert!(t.elapsed() < Duration::from_secs(90), "{:?}", t.elapsed());
     let json = std::fs::read_to_string(dir.join("out/results/capacity/s.json")).unwrap();
     assert!(json.contains("\"capacity_per_s\""));
+    let html = page(report);
+    assert!(
+        html.contains("Capacity search: latency") && html.contains("Capacity search: throughput")
+    );
+}
+
+#[test]
+fn capacity_is_blessed_and_compared_like_other_metrics() {
+    // 5 workers of 20 ms: 250/s; steps of 100/s hold 200/s and fail at 300/s.
+    let demo = Demo::start(&["--pool-workers", "5", "--pool-ms", "20"]);
+    let dir = scratch("capacity-gate");
+    let s = spec(
+        &dir,
+        "gated",
+        &work_spec(
+            &demo.url(),
+            r#"load = { model = "open", rate = "100/s", max-users = 512 }
+        capacity = { from = "100/s", to = "1000/s", search = "step", step = "100/s" }
+        warmup = "300ms"
+        duration = "1200ms"
+        max-lateness = "20ms"
+        assert = ["p95 < 60ms"]
+        regression = { metrics = ["capacity"] }"#,
+        ),
+    );
+    let baselines = dir.join("baselines");
+    let harness = || {
+        perfspec::Harness::new()
+            .out_dir(dir.join("out"))
+            .baselines_dir(&baselines)
+    };
+    let blessed = harness().bless(1, false).run_scenario(&s, "s").unwrap();
+    assert_eq!(measured(&blessed).verdict.status, Status::Pass);
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(baselines.join("gated/s.json")).unwrap()).unwrap();
+    let kept = file["scopes"]["all"]["extra"]["capacity"]["value"][0]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        Some(kept),
+        measured(&blessed)
+            .measurement
+            .course
+            .capacity
+            .as_ref()
+            .unwrap()
+            .value
+    );
+    let again = harness().run_scenario(&s, "s").unwrap();
+    let Some(perfspec::compare::BaselineOutcome::Compared { checks, .. }) =
+        &measured(&again).verdict.baseline
+    else {
+        panic!("not compared: {:?}", measured(&again).verdict.baseline);
+    };
+    let capacity = checks[0].comparison.as_ref().expect("compared");
+    assert_eq!(checks[0].metric, "capacity");
+    assert!((capacity.baseline - kept).abs() < 1e-6, "{capacity:?}");
 }
 
 #[test]

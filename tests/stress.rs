@@ -71,18 +71,33 @@ impl Drop for Demo {
     }
 }
 
-fn work_spec(url: &str, scenario: &str) -> String {
+/// A spec with one request, `GET {url}{path}`, and scenario `s`.
+fn one_request(url: &str, path: &str, scenario: &str) -> String {
     format!(
         r#"
         [target]
         url = "{url}"
         [[request]]
-        name = "work"
-        path = "/work"
+        name = "r"
+        path = "{path}"
         [scenario.s]
         {scenario}
         "#
     )
+}
+
+fn work_spec(url: &str, scenario: &str) -> String {
+    one_request(url, "/work", scenario)
+}
+
+/// Fails with the trial's table unless it passed.
+fn assert_passed(report: &perfspec::report::TrialReport) {
+    assert_eq!(
+        measured(report).verdict.status,
+        Status::Pass,
+        "{}",
+        perfspec::report::console::trial_table(report)
+    );
 }
 
 #[test]
@@ -96,25 +111,18 @@ fn closed_stages_ramp_users_up_and_down_and_phases_measure_their_part() {
     let s = spec(
         &dir,
         "stages",
-        &format!(
-            r#"
-        [target]
-        url = "{}"
-        [[request]]
-        name = "r"
-        path = "/"
-        [scenario.s]
-        load = {{ model = "closed", users = 1, stages = [
-          {{ hold = "2s", phase = "one" }},
-          {{ ramp = "1s", to = 6 }},
-          {{ hold = "2s", phase = "six" }},
-          {{ ramp = "500ms", to = 1 }},
-          {{ hold = "2s", phase = "back" }},
-        ] }}
+        &one_request(
+            &server.url(),
+            "/",
+            r#"load = { model = "closed", users = 1, stages = [
+          { hold = "2s", phase = "one" },
+          { ramp = "1s", to = 6 },
+          { hold = "2s", phase = "six" },
+          { ramp = "500ms", to = 1 },
+          { hold = "2s", phase = "back" },
+        ] }
         warmup = "500ms"
-        assert = ["error-rate in six < 1%", "requests in one >= 20"]
-        "#,
-            server.url()
+        assert = ["error-rate in six < 1%", "requests in one >= 20"]"#,
         ),
     );
     let report = run(&dir, &s, "s");
@@ -137,12 +145,7 @@ fn closed_stages_ramp_users_up_and_down_and_phases_measure_their_part() {
     let (one, six, back) = (rate("one"), rate("six"), rate("back"));
     // Six users send several times what one sends, before and after.
     assert!(six > 3.0 * one && six > 3.0 * back, "{one} {six} {back}");
-    assert_eq!(
-        m.verdict.status,
-        Status::Pass,
-        "{}",
-        perfspec::report::console::trial_table(&report)
-    );
+    assert_passed(&report);
     // The result file says which phase each second is in.
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("out/results/stages/s.json")).unwrap())
@@ -200,12 +203,7 @@ fn recovery_is_seen_after_the_backlog_drains() {
     let t = r.time_s().expect("recovered");
     // Not before the backlog could drain, and well within the rest of the run.
     assert!((1.0..=5.0).contains(&t), "recovered after {t} s: {r:?}");
-    assert_eq!(
-        m.verdict.status,
-        Status::Pass,
-        "{}",
-        perfspec::report::console::trial_table(&report)
-    );
+    assert_passed(&report);
     let table = perfspec::report::console::trial_table(&report);
     assert!(table.contains("recovery after `stress`"), "{table}");
     // The page shades the phases on the charts over time and marks the recovery.
@@ -259,12 +257,7 @@ fn a_capacity_search_brackets_the_known_capacity() {
         "{c:?}"
     );
     // The result is the run at the level held, with every check on it.
-    assert_eq!(
-        m.verdict.status,
-        Status::Pass,
-        "{}",
-        perfspec::report::console::trial_table(&report)
-    );
+    assert_passed(&report);
     assert!(m.measurement.throughput(&m.measurement.total()) > 0.9 * held);
     assert!(t.elapsed() < Duration::from_secs(90), "{:?}", t.elapsed());
     let json = std::fs::read_to_string(dir.join("out/results/capacity/s.json")).unwrap();
@@ -368,20 +361,13 @@ fn abort_on_stops_the_run_within_a_window_of_the_breach() {
     let s = spec(
         &dir,
         "abort",
-        &format!(
-            r#"
-        [target]
-        url = "{}"
-        [[request]]
-        name = "r"
-        path = "/"
-        [scenario.s]
-        load = {{ model = "closed", users = 2, think-time = "5ms" }}
+        &one_request(
+            &server.url(),
+            "/",
+            r#"load = { model = "closed", users = 2, think-time = "5ms" }
         duration = "30s"
         abort-on = ["error-rate over 2s > 50%"]
-        assert = ["error-rate < 1%"]
-        "#,
-            server.url()
+        assert = ["error-rate < 1%"]"#,
         ),
     );
     let t = Instant::now();

@@ -47,6 +47,27 @@ pub struct Check {
 }
 
 impl Check {
+    /// `a` judged on `observed`: a pass when the limit holds, a failure otherwise (no value
+    /// fails too).
+    pub(super) fn judged(
+        a: &Assertion,
+        observed: Option<f64>,
+        samples: u64,
+        note: Option<String>,
+    ) -> Check {
+        let outcome = match observed {
+            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
+            _ => Outcome::Fail,
+        };
+        Check {
+            assertion: a.clone(),
+            observed,
+            samples,
+            outcome,
+            note,
+        }
+    }
+
     /// The unit of observed and limit.
     pub fn unit(&self) -> Unit {
         self.assertion.metric.unit()
@@ -82,17 +103,7 @@ pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
         return check;
     }
     let make = |observed: Option<f64>, samples: u64, note: Option<String>| {
-        let outcome = match observed {
-            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
-            _ => Outcome::Fail,
-        };
-        Check {
-            assertion: a.clone(),
-            observed,
-            samples,
-            outcome,
-            note,
-        }
+        Check::judged(a, observed, samples, note)
     };
     if let Metric::Resource(r) = &a.metric {
         return resource(a, *r, m, make);

@@ -8,7 +8,9 @@
 //! or the run had a problem), and is inconclusive when the generator saturated or a check had
 //! too few samples: then the search stops and the result is a lower bound, never a knee. A
 //! step whose checks came within 10 % of their limits is noisy and runs again (`repeat`),
-//! the majority deciding and a tie counting as failed.
+//! the majority deciding and a tie counting as failed; an inconclusive step runs again too
+//! (a generator starved by other processes is often passing noise) and stops the search only
+//! when no run of it could decide.
 
 mod levels;
 
@@ -283,30 +285,35 @@ fn step_run(run: &Measured) -> StepRun {
     }
 }
 
-/// The outcome of a level from its runs so far, `None` while another run is needed: a clear
-/// first run decides alone; a noisy one is repeated up to `repeat` times until a majority of
-/// `1 + repeat` agrees (a tie fails). An inconclusive run decides at once.
+/// The outcome of a level from its runs so far, `None` while another run is needed. A clear
+/// run (decisive, not close to a limit, agreeing with any decisive run before it) decides; a
+/// noisy or inconclusive one (a generator starved by other processes is often passing noise)
+/// is repeated, up to `1 + repeat` runs in all, until a majority agrees. At the end, more held
+/// than failed holds, a tie fails, and no decisive run at all is inconclusive.
 fn decide(runs: &[StepRun], repeat: u32) -> Option<StepOutcome> {
     let last = runs.last()?;
-    if last.outcome == StepOutcome::Inconclusive {
-        return Some(StepOutcome::Inconclusive);
-    }
-    if runs.len() == 1 && !last.noisy {
+    let count = |o: StepOutcome| runs.iter().filter(|r| r.outcome == o).count();
+    let (held, failed) = (count(StepOutcome::Held), count(StepOutcome::Failed));
+    let agrees = runs
+        .iter()
+        .all(|r| r.outcome == last.outcome || r.outcome == StepOutcome::Inconclusive);
+    if last.outcome != StepOutcome::Inconclusive && !last.noisy && agrees {
         return Some(last.outcome);
     }
     let most = (repeat + 1) as usize;
     let majority = most / 2 + 1;
-    let held = runs
-        .iter()
-        .filter(|r| r.outcome == StepOutcome::Held)
-        .count();
-    let failed = runs.len() - held;
     if held >= majority {
         Some(StepOutcome::Held)
-    } else if failed >= majority || runs.len() >= most {
+    } else if failed >= majority {
         Some(StepOutcome::Failed)
-    } else {
+    } else if runs.len() < most {
         None
+    } else if held + failed == 0 {
+        Some(StepOutcome::Inconclusive)
+    } else if held > failed {
+        Some(StepOutcome::Held)
+    } else {
+        Some(StepOutcome::Failed)
     }
 }
 
@@ -348,7 +355,25 @@ mod tests {
         );
         assert_eq!(
             decide(&[run(Held, true), run(Inconclusive, false)], 2),
+            None,
+            "an inconclusive run is run again"
+        );
+        assert_eq!(
+            decide(&[run(Inconclusive, false), run(Held, false)], 2),
+            Some(Held),
+            "a clear run after a starved one decides"
+        );
+        assert_eq!(
+            decide(
+                &[
+                    run(Inconclusive, false),
+                    run(Inconclusive, false),
+                    run(Inconclusive, false)
+                ],
+                2
+            ),
             Some(Inconclusive)
         );
+        assert_eq!(decide(&[run(Inconclusive, false)], 0), Some(Inconclusive));
     }
 }

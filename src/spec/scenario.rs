@@ -86,7 +86,7 @@ pub(super) fn convert_scenario(
         None => Duration::from_secs(5),
     };
     let phases = stress::phases(cx, s, &load, warmup + duration)?;
-    let ctx = stress::Context {
+    let ctx = stress::Facts {
         phases: &phases,
         warmup,
         capacity: s.capacity.is_some(),

@@ -101,9 +101,8 @@ pub(super) fn phases(cx: &Cx, raw: &RawScenario, load: &Load, total: Duration) -
     Ok(phases)
 }
 
-/// Checks what an assertion says about phases, capacity, recovery and the target against the
-/// scenario: `span` is the assertion's string in the spec.
-pub(super) struct Context<'a> {
+/// What the scenario says that its assertions are checked against.
+pub(super) struct Facts<'a> {
     pub phases: &'a [Phase],
     pub warmup: Duration,
     pub capacity: bool,
@@ -113,7 +112,9 @@ pub(super) struct Context<'a> {
     pub sut_known: bool,
 }
 
-pub(super) fn check_assertion(cx: &Cx, span: Range<usize>, a: &Assertion, ctx: &Context) -> R<()> {
+/// Checks what an assertion says about phases, capacity, recovery and the target against the
+/// scenario: `span` is the assertion's string in the spec.
+pub(super) fn check_assertion(cx: &Cx, span: Range<usize>, a: &Assertion, ctx: &Facts) -> R<()> {
     if let (Some(name), Some(range)) = (&a.phase, a.phase_range()) {
         let at = cx.inner_span(span.clone(), &a.text, range);
         let phase = find_phase(cx, at, name, ctx.phases, ctx.warmup)?;
@@ -443,7 +444,7 @@ pub(super) fn abort_on(
     cx: &Cx,
     raw: &S<Vec<S<String>>>,
     requests: &[&str],
-    ctx: &Context,
+    ctx: &Facts,
     duration: Duration,
 ) -> R<Vec<Assertion>> {
     let mut out: Vec<Assertion> = Vec::new();

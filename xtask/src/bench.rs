@@ -17,6 +17,10 @@ const BENCHES: &[(&str, &str)] = &[
         "streams",
         "concurrent streams timed with inter-token-latency error under 1 ms",
     ),
+    (
+        "stress",
+        "capacity search, recovery time and abort-on against known answers",
+    ),
 ];
 
 #[derive(clap::Args)]

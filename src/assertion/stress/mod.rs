@@ -38,18 +38,11 @@ fn check(
     note: Option<String>,
     undecided: Option<String>,
 ) -> Check {
-    let outcome = match (observed, undecided) {
-        (_, Some(why)) => Outcome::Inconclusive(why),
-        (Some(v), None) if a.op.holds(v, a.limit) => Outcome::Pass,
-        _ => Outcome::Fail,
-    };
-    Check {
-        assertion: a.clone(),
-        observed,
-        samples,
-        outcome,
-        note,
+    let mut c = Check::judged(a, observed, samples, note);
+    if let Some(why) = undecided {
+        c.outcome = Outcome::Inconclusive(why);
     }
+    c
 }
 
 impl Check {

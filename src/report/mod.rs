@@ -149,11 +149,10 @@ impl TrialReport {
 pub fn describe_load(s: &Scenario) -> String {
     let mut out = match &s.load {
         Load::Closed(c) => {
-            let mut t = format!(
-                "closed, {} user{}",
-                c.users,
-                if c.users == 1 { "" } else { "s" }
-            );
+            let mut t = match (c.users, c.stages.is_empty()) {
+                (0, false) => "closed".to_string(),
+                (n, _) => format!("closed, {n} user{}", if n == 1 { "" } else { "s" }),
+            };
             if !c.ramp_up.is_zero() {
                 t.push_str(&format!(", ramp-up {}", fmt_duration(c.ramp_up)));
             }

@@ -60,6 +60,12 @@ fn outcome_color(c: &Check) -> &'static str {
     }
 }
 
+/// Whether a check is about all requests of the whole run (not one request, not one phase):
+/// only those are drawn as limits across a whole chart.
+fn whole(c: &Check) -> bool {
+    c.assertion.scope.is_none() && c.assertion.phase.is_none()
+}
+
 fn warmup_shade(m: &Measurement) -> Option<(f64, f64, &'static str)> {
     let first = m.timeline.first().map_or(0, |s| s.t);
     (first < 0).then_some((first as f64, 0.0, "warm-up"))
@@ -93,7 +99,7 @@ fn latency_over_time(m: &Measurement, checks: &[Check], baseline: Option<&Baseli
     lines[2].width = 1.5;
     let mut rules: Vec<Rule> = checks
         .iter()
-        .filter(|c| c.assertion.scope.is_none() && matches!(c.assertion.metric, Metric::Latency(_)))
+        .filter(|c| whole(c) && matches!(c.assertion.metric, Metric::Latency(_)))
         .map(|c| Rule {
             y: c.assertion.limit,
             label: c.assertion.text.clone(),
@@ -198,7 +204,7 @@ fn distribution(m: &Measurement, checks: &[Check], baseline: Option<&BaselineVie
     }
     let markers = checks
         .iter()
-        .filter(|c| c.assertion.window.is_none())
+        .filter(|c| c.assertion.window.is_none() && c.assertion.phase.is_none())
         .filter_map(|c| match c.assertion.metric {
             Metric::Latency(Stat::Percentile(p)) => Some(Marker {
                 x: p,
@@ -260,7 +266,7 @@ fn throughput(m: &Measurement, checks: &[Check]) -> Chart {
     }
     let rules = checks
         .iter()
-        .filter(|c| c.assertion.scope.is_none() && c.assertion.metric == Metric::Throughput)
+        .filter(|c| whole(c) && c.assertion.metric == Metric::Throughput)
         .map(|c| Rule {
             y: c.assertion.limit,
             label: c.assertion.text.clone(),

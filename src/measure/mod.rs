@@ -5,6 +5,7 @@
 mod course;
 mod errors;
 mod extras;
+mod phases;
 mod recorder;
 mod stats;
 

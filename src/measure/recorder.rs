@@ -10,11 +10,9 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::extras::Extras;
+use super::phases::PhaseRecorder;
 use super::stats::merge_into;
-use super::{
-    Course, ErrorKind, Generator, Measurement, PhaseMeasurement, RequestStats, Second,
-    new_histogram,
-};
+use super::{Course, ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
 use crate::client::Detail;
 use crate::spec::Goodput;
 
@@ -74,14 +72,6 @@ pub(crate) struct Recorder {
     timeline: Mutex<BTreeMap<i64, Second>>,
     /// Each phase's own recorder, which sees the outcomes intended to start within it.
     phases: Vec<PhaseRecorder>,
-}
-
-/// A phase: its time range and the recorder of its requests.
-struct PhaseRecorder {
-    name: String,
-    start: Instant,
-    end: Instant,
-    recorder: Recorder,
 }
 
 impl Recorder {
@@ -144,18 +134,16 @@ impl Recorder {
     pub fn with_phases(mut self, phases: Vec<(String, Instant, Instant)>) -> Recorder {
         self.phases = phases
             .into_iter()
-            .map(|(name, start, end)| PhaseRecorder {
-                recorder: Recorder::with_extras(
+            .map(|(name, start, end)| {
+                let recorder = Recorder::with_extras(
                     self.names.clone(),
                     self.streams.clone(),
                     self.goodput,
                     start.max(self.measure_from),
                     self.shards.len(),
                     self.open,
-                ),
-                name,
-                start,
-                end,
+                );
+                PhaseRecorder::new(name, start..end, recorder)
             })
             .collect();
         self
@@ -163,10 +151,7 @@ impl Recorder {
 
     /// The recorder of the phase an outcome intended at `at` belongs to.
     fn phase_of(&self, at: Instant) -> Option<&Recorder> {
-        self.phases
-            .iter()
-            .find(|p| p.start <= at && at < p.end)
-            .map(|p| &p.recorder)
+        self.phases.iter().find_map(|p| p.recorder_at(at))
     }
 
     /// The number of shards; user `u` records into shard `u % shards`.
@@ -327,34 +312,10 @@ impl Recorder {
             }
         }
         let timeline = std::mem::take(&mut *lock(&self.timeline));
-        let finished = self.measure_from + window;
-        let seconds = |at: Instant| {
-            if at >= self.measure_from {
-                (at - self.measure_from).as_secs_f64()
-            } else {
-                -(self.measure_from - at).as_secs_f64()
-            }
-        };
         let phases = self
             .phases
             .iter()
-            .map(|p| {
-                let from = p.start.max(self.measure_from);
-                let to = p.end.min(finished);
-                PhaseMeasurement {
-                    name: p.name.clone(),
-                    from_s: seconds(p.start),
-                    to_s: seconds(p.end),
-                    measurement: p.recorder.finish(
-                        from.saturating_duration_since(p.start),
-                        to.saturating_duration_since(from),
-                        Generator {
-                            threads: generator.threads,
-                            ..Generator::default()
-                        },
-                    ),
-                }
-            })
+            .map(|p| p.finish(self.measure_from, window, generator.threads))
             .collect();
         Measurement {
             started_at: self.started_at,

@@ -1,6 +1,7 @@
 //! Specs: the TOML schema (private serde structs in `raw`) converted into validated types.
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
+mod capacity;
 mod convert;
 mod cx;
 mod error;
@@ -21,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
-pub use stress::{CapacityRule, RecoveryRule, Search};
+pub use stress::RecoveryRule;
 pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};

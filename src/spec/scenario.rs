@@ -6,8 +6,8 @@ use super::cx::{Cx, R, check_name};
 use super::load::convert_load;
 use super::raw::{RawScenario, S};
 use super::regression::convert_regression;
-use super::stress;
 use super::{Goodput, Inconclusive, Load, Scenario};
+use super::{capacity, stress};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
 
@@ -144,10 +144,10 @@ pub(super) fn convert_scenario(
         None => None,
     };
     let capacity = match &s.capacity {
-        Some(c) => Some(stress::capacity(cx, c, s, &load, &assertions)?),
+        Some(c) => Some(capacity::capacity(cx, c, s, &load, &assertions)?),
         None => None,
     };
-    stress::check_regression(cx, s.regression.as_ref(), capacity.is_some(), ctx.closed)?;
+    capacity::check_regression(cx, s.regression.as_ref(), capacity.is_some(), ctx.closed)?;
     let abort_on = match &s.abort_on {
         Some(list) => stress::abort_on(cx, list, requests, &ctx, duration)?,
         None => Vec::new(),

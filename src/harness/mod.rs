@@ -176,7 +176,8 @@ impl Harness {
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
     /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
     /// prints the summary of what ran. Neither progress line nor step summary: the caller owns
-    /// the terminal and the CI job (a test of its own, say).
+    /// the terminal and the CI job (a test of its own, say). Reports that cannot be written
+    /// count as one more failed test in the conclusion.
     pub fn run_with(self, args: Arguments) -> Conclusion {
         self.execute(args, false)
     }
@@ -198,7 +199,7 @@ impl Harness {
                 let _ = self.config.progress.set(layout);
             }
         }
-        let conclusion = libtest_mimic::run(&args, trials);
+        let mut conclusion = libtest_mimic::run(&args, trials);
         let run = run.lock().unwrap_or_else(|p| p.into_inner());
         if args.list || run.is_empty() {
             return conclusion;
@@ -216,6 +217,14 @@ impl Harness {
             "{}",
             console::artifacts(&written, |p| display_path(p, &self.config.workspace))
         );
+        if !written.errors.is_empty() {
+            // CI must not pass a run whose JUnit or summary is missing: one more failure.
+            eprintln!(
+                "perfspec: the run fails: {} of its reports could not be written (above)",
+                written.errors.len()
+            );
+            conclusion.num_failed += 1;
+        }
         conclusion
     }
 

@@ -43,6 +43,11 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     }
     let runtime = builder.build();
     report.outcome = match runtime {
+        // The trials after an interruption end at once: the harness is winding down.
+        _ if super::signals::interrupted().is_some() => Err(format!(
+            "not run: {}",
+            super::signals::interrupted().unwrap_or_default()
+        )),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
         Ok(rt) => {
             let mut outcome = rt.block_on(measure(spec, index, config, &log, &mut report.log));
@@ -124,7 +129,10 @@ async fn measure(
         _ => {
             let running = target::start(spec, log, &config.workspace, config.allow_remote)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match super::signals::interrupted() {
+                    Some(why) => format!("{why} while the target was starting"),
+                    None => e.to_string(),
+                })?;
             if running.process.is_some() {
                 *shown_log = Some(
                     log.strip_prefix(&config.workspace)
@@ -176,14 +184,21 @@ async fn measure(
     let sampled = sampling.finish(measure_from, measurement.window);
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
+    if let Some(why) = super::signals::interrupted() {
+        problems.push(format!(
+            "{why}: perfspec stopped the load and the target; the figures cover the run until then"
+        ));
+    } else if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut())
+        && let Some(exit) = p.exited()
+    {
+        problems.push(format!(
+            "target exited during the run ({exit}{})\n--- last lines of {} ---\n{}",
+            exit.left_note(),
+            p.log_path().display(),
+            p.log_tail(20)
+        ));
+    }
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
-        if let Some(status) = p.exited() {
-            problems.push(format!(
-                "target exited during the run ({status})\n--- last lines of {} ---\n{}",
-                p.log_path().display(),
-                p.log_tail(20)
-            ));
-        }
         // Tear down now, before the verdict: nothing outlives the trial.
         p.teardown();
     }
@@ -213,7 +228,8 @@ fn unknown_component(spec: &Spec, c: &crate::spec::ComponentTarget, config: &Con
     .to_string()
 }
 
-/// Drives load from `t0` while watching the target process: if it dies, load stops at once.
+/// Drives load from `t0` while watching the target process: if it dies, or the run is
+/// interrupted, load stops at once.
 async fn drive_watching(
     plan: Plan,
     mut running: Option<&mut Running>,
@@ -227,7 +243,8 @@ async fn drive_watching(
         tokio::select! {
             m = &mut run => return m,
             () = tokio::time::sleep(Duration::from_millis(100)) => {
-                if running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some()) {
+                let exited = running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some());
+                if exited || super::signals::interrupted().is_some() {
                     let _ = stop_tx.send(true);
                 }
             }

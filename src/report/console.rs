@@ -289,7 +289,7 @@ pub fn artifacts(written: &Written, show: impl Fn(&Path) -> PathBuf) -> String {
         out.push_str(&render_rows(&rows));
     }
     for e in &written.errors {
-        let _ = writeln!(out, "warning: {e}");
+        let _ = writeln!(out, "error: {e}");
     }
     out
 }

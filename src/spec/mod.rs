@@ -84,6 +84,10 @@ pub struct CommandTarget {
     pub ready: Readiness,
     /// Grace between SIGTERM and SIGKILL at teardown.
     pub stop_timeout: Duration,
+    /// Where the program (the first element of `command`) is in the spec, for errors.
+    pub program_span: Range<usize>,
+    /// Where `cwd` is in the spec, when given.
+    pub cwd_span: Option<Range<usize>>,
 }
 
 /// A piece of a command argument.

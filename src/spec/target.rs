@@ -87,7 +87,15 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 Some(v) => cx.duration(v, "stop-timeout")?,
                 None => Duration::from_secs(5),
             };
-            Ok(Target::Command(CommandTarget { argv, env, cwd, ready, stop_timeout }))
+            Ok(Target::Command(CommandTarget {
+                argv,
+                env,
+                cwd,
+                ready,
+                stop_timeout,
+                program_span: program.span(),
+                cwd_span: t.cwd.as_ref().map(S::span),
+            }))
         }
         (None, Some(url)) => {
             let command_only = [

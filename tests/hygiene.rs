@@ -10,28 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::scratch;
-
-/// The perf test binary, built (or found up to date) by cargo.
-fn perf_binary() -> PathBuf {
-    let out = cargo()
-        .args([
-            "test",
-            "--quiet",
-            "--test",
-            "perf",
-            "--no-run",
-            "--message-format=json",
-        ])
-        .output()
-        .expect("cargo runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|m| m["target"]["name"] == "perf" && m["executable"].is_string())
-        .map(|m| PathBuf::from(m["executable"].as_str().unwrap()))
-        .expect("cargo reports the perf binary")
-}
+use common::{perf_binary, scratch};
 
 fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -79,7 +58,8 @@ impl Run {
         let args = ["--exact", "hyg::long", "--skip", &marker];
         let mut command = if via_cargo {
             let mut c = cargo();
-            c.args(["test", "--quiet", "--test", "perf", "--"]).args(args);
+            c.args(["test", "--quiet", "--test", "perf", "--"])
+                .args(args);
             c
         } else {
             let mut c = Command::new(perf_binary());
@@ -203,20 +183,25 @@ fn interrupted_run_leaves_nothing(signal: i32, name: &str, said: &str) {
     // The trial says it was interrupted, not that its target died.
     let out = run.output();
     assert!(
-        out.contains(&format!(
-            "{said}: perfspec stopped the load and the target"
-        )),
+        out.contains(&format!("{said}: perfspec stopped the load and the target")),
         "{out}"
     );
     assert!(!out.contains("target exited during the run"), "{out}");
     let result = std::fs::read_to_string(run.dir.join("out/results/hyg/long.json")).unwrap();
     assert!(result.contains(said), "{result}");
-    assert!(run.dir.join("out/junit.xml").is_file(), "the reports were written");
+    assert!(
+        run.dir.join("out/junit.xml").is_file(),
+        "the reports were written"
+    );
 }
 
 #[test]
 fn ctrl_c_tears_every_target_down() {
-    interrupted_run_leaves_nothing(libc::SIGINT, "hygiene-int", "interrupted by Ctrl-C (SIGINT)");
+    interrupted_run_leaves_nothing(
+        libc::SIGINT,
+        "hygiene-int",
+        "interrupted by Ctrl-C (SIGINT)",
+    );
 }
 
 #[test]
@@ -230,7 +215,10 @@ fn killed_harness_leaves_nothing(name: &str, ready_timeout: &str, target: &str) 
     assert_eq!(run.count(), PROCESSES, "what runs before");
     run.signal(libc::SIGKILL);
     let status = run.wait(Duration::from_secs(5));
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
     // The keeper notices, and stops everything with the target's stop-timeout (1 s).
     assert_eq!(
         run.survivors(Duration::from_secs(10)),
@@ -270,4 +258,3 @@ fn sigterm_to_cargo_alone_leaves_nothing() {
         "the harness said why it stopped: {out}"
     );
 }
-

@@ -195,8 +195,10 @@ fn pids_in(file: &std::path::Path) -> Vec<i32> {
 
 /// A zombie (exited, waiting to be reaped) does not count as running.
 fn running(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| !r.starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    })
 }
 
 #[test]
@@ -262,7 +264,11 @@ fn a_missing_program_or_working_directory_is_a_located_error() {
             "[target]\ncommand = [{command}]\n{cwd}\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1 }}\nduration = \"1s\"\n"
         )
     };
-    let s = spec(&dir, "noprog", &with(r#""no-such-program-perfspec", "--port", "{port}""#, ""));
+    let s = spec(
+        &dir,
+        "noprog",
+        &with(r#""no-such-program-perfspec", "--port", "{port}""#, ""),
+    );
     let err = run(&dir, &s, "s").outcome.expect_err("must not start");
     assert!(err.contains("noprog.toml:2:12"), "{err}");
     assert!(
@@ -273,7 +279,11 @@ fn a_missing_program_or_working_directory_is_a_located_error() {
     let err = run(&dir, &s, "s").outcome.expect_err("must not start");
     assert!(err.contains("relprog.toml:2:12"), "{err}");
     assert!(err.contains("`./bin/server`: no such file"), "{err}");
-    let s = spec(&dir, "nocwd", &with(r#""sleep", "30""#, r#"cwd = "no/such/folder""#));
+    let s = spec(
+        &dir,
+        "nocwd",
+        &with(r#""sleep", "30""#, r#"cwd = "no/such/folder""#),
+    );
     let err = run(&dir, &s, "s").outcome.expect_err("must not start");
     assert!(err.contains("nocwd.toml:3:7"), "{err}");
     assert!(

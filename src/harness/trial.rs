@@ -72,11 +72,14 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
     let text = crate::report::redact(&json::render(&report), &spec.secrets);
-    if let Err(e) = write_atomic(&path, text.as_bytes())
-        && let Ok(m) = &mut report.outcome
-    {
-        m.verdict.problems.push(e.to_string());
-        m.verdict.status = Status::Fail;
+    if let Err(e) = write_atomic(&path, text.as_bytes()) {
+        match &mut report.outcome {
+            Ok(m) => {
+                m.verdict.problems.push(e.to_string());
+                m.verdict.status = Status::Fail;
+            }
+            Err(why) => why.push_str(&format!("\n(its result file was not written either: {e})")),
+        }
     }
     report
 }

@@ -254,7 +254,11 @@ unsafe fn close_all_but(a: c_int, b: c_int) {
     unsafe {
         #[cfg(target_os = "linux")]
         {
-            let ranges = [(0, lo.wrapping_sub(1)), (lo + 1, hi - 1), (hi + 1, u32::MAX)];
+            let ranges = [
+                (0, lo.wrapping_sub(1)),
+                (lo + 1, hi - 1),
+                (hi + 1, u32::MAX),
+            ];
             let mut ok = true;
             for (first, last) in ranges {
                 if first <= last {

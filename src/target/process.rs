@@ -41,7 +41,10 @@ impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.status {
             Some(s) => write!(f, "{s}"),
-            None => write!(f, "its perfspec keeper process was killed, and it with SIGKILL"),
+            None => write!(
+                f,
+                "its perfspec keeper process was killed, and it with SIGKILL"
+            ),
         }
     }
 }
@@ -239,7 +242,9 @@ fn lock_live() -> std::sync::MutexGuard<'static, Vec<Live>> {
 /// Tells a keeper to stop everything, SIGKILL after `grace`. A keeper that is gone already
 /// does not mind (the error is EPIPE: Rust programs ignore SIGPIPE).
 fn send_stop(ctl: RawFd, grace: Duration) {
-    let ms = u32::try_from(grace.as_millis()).unwrap_or(u32::MAX).to_le_bytes();
+    let ms = u32::try_from(grace.as_millis())
+        .unwrap_or(u32::MAX)
+        .to_le_bytes();
     let cmd = [keeper::STOP, ms[0], ms[1], ms[2], ms[3]];
     // SAFETY: write(2) of a stack buffer to a pipe we own.
     unsafe {

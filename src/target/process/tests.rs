@@ -2,8 +2,10 @@ use super::*;
 
 fn running(pid: i32) -> bool {
     // A zombie (exited, not yet reaped by whoever inherited it) does not run.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| !r.starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    })
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -31,7 +33,11 @@ fn pids(path: &Path, n: usize) -> Vec<i32> {
         if found.len() >= n {
             return found;
         }
-        assert!(Instant::now() < deadline, "{} never held {n} pids", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never held {n} pids",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -40,7 +46,10 @@ fn pids(path: &Path, n: usize) -> Vec<i32> {
 fn a_panic_while_the_target_runs_still_tears_its_tree_down() {
     let dir = scratch("panic");
     let file = dir.join("pids");
-    let script = format!("sleep 300 & echo $! >> {0}; echo $$ >> {0}; wait", file.display());
+    let script = format!(
+        "sleep 300 & echo $! >> {0}; echo $$ >> {0}; wait",
+        file.display()
+    );
     let outcome = std::thread::spawn({
         let dir = dir.clone();
         move || {
@@ -71,7 +80,11 @@ fn a_daemon_in_a_session_of_its_own_is_stopped_too() {
     assert!(p.exited().is_none());
     let t = Instant::now();
     assert!(!p.teardown(), "sleep stops on SIGTERM: no SIGKILL needed");
-    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
     for pid in all {
         assert!(!running(pid), "pid {pid} outlived the teardown");
     }
@@ -103,7 +116,10 @@ fn a_target_that_daemonises_and_exits_reports_what_it_left() {
     assert_eq!(exit.left, 1, "the daemon was left running");
     assert!(exit.left_note().contains("left 1 process running"));
     assert!(running(daemon));
-    assert!(p.teardown(), "the daemon ignores SIGTERM: SIGKILL was needed");
+    assert!(
+        p.teardown(),
+        "the daemon ignores SIGTERM: SIGKILL was needed"
+    );
     assert!(!running(daemon), "the daemon outlived the teardown");
 }
 
@@ -112,7 +128,14 @@ fn a_program_that_cannot_be_executed_is_an_error_and_leaves_no_keeper() {
     let dir = scratch("noexec");
     let log = dir.join("t.log");
     let argv = ["/nonexistent/program".to_string()];
-    let e = Process::spawn(&argv, &[], &dir, create_log(&log).unwrap(), &log, Duration::ZERO)
-        .unwrap_err();
+    let e = Process::spawn(
+        &argv,
+        &[],
+        &dir,
+        create_log(&log).unwrap(),
+        &log,
+        Duration::ZERO,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
 }

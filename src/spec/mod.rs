@@ -22,6 +22,7 @@ use std::time::Duration;
 
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
 pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};

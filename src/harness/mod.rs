@@ -253,14 +253,14 @@ impl Harness {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let spec = match std::fs::read_to_string(&path) {
+            let spec = match std::fs::read(&path) {
                 Err(e) => Err(format!("{}: cannot read the spec: {e}", shown.display())),
-                Ok(text) => {
+                Ok(bytes) => {
                     let cx = crate::spec::Context {
                         display_path: Some(shown.clone()),
                         ..Default::default()
                     };
-                    Spec::parse(&text, &path, &cx).map_err(|e| e.to_string())
+                    Spec::parse_bytes(&bytes, &path, &cx).map_err(|e| e.to_string())
                 }
             };
             match spec {

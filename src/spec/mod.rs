@@ -48,7 +48,9 @@ pub struct Spec {
     pub data: Vec<DataSource>,
     /// Scenarios, in file order.
     pub scenarios: Vec<Scenario>,
-    /// Values taken from the environment (`{{env:NAME}}`): redacted in every artifact.
+    /// Values redacted in every artifact: from the environment (`{{env:NAME}}`), of
+    /// credential headers, of `[target] env` variables with credential-like names or listed in
+    /// `secret-env`, and the strings of data sources marked `secret = true`.
     pub secrets: Vec<String>,
 }
 
@@ -362,11 +364,21 @@ impl Context {
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Spec::parse(&text, path, &Context::default())
+        Spec::parse_bytes(&bytes, path, &Context::default())
+    }
+
+    /// [`Spec::parse`] for the bytes of a file: text that is not UTF-8 is a located error.
+    pub fn parse_bytes(bytes: &[u8], path: &Path, cx: &Context) -> Result<Spec, SpecError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Spec::parse(text, path, cx),
+            Err(e) => Err(
+                error::not_utf8(cx.display_path.as_deref().unwrap_or(path), bytes, &e).into_error(),
+            ),
+        }
     }
 
     /// Validates spec text; `path` anchors relative paths and names the file in errors

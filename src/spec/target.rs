@@ -24,6 +24,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             ("command", t.command.as_ref().map(S::span)),
             ("url", t.url.as_ref().map(S::span)),
             ("env", t.env.first().map(|(k, _)| k.span())),
+            ("secret-env", t.secret_env.as_ref().map(S::span)),
             ("cwd", t.cwd.as_ref().map(S::span)),
             ("ready", t.ready.as_ref().map(S::span)),
             ("ready-timeout", t.ready_timeout.as_ref().map(S::span)),
@@ -34,6 +35,17 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             return Err(cx.err(span, format!("`{key}` does not apply to a `component` target"), Some("a component is an async function registered in tests/perf.rs with Harness::component: nothing to start or reach".into())));
         }
         let name = c.get_ref();
+        if name.chars().count() > super::cx::MAX_NAME {
+            return Err(cx.err(
+                c.span(),
+                format!(
+                    "the component name is {} characters long; names are at most {}",
+                    name.chars().count(),
+                    super::cx::MAX_NAME
+                ),
+                Some("the name it was registered under with Harness::component".into()),
+            ));
+        }
         if name.is_empty()
             || !name
                 .chars()
@@ -79,6 +91,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 }
                 env.push((k.get_ref().clone(), arg_parts(cx, v)?));
             }
+            env_secrets(cx, t, &env)?;
             let cwd = match &t.cwd {
                 Some(c) => dir.join(c.get_ref()),
                 None => dir.to_path_buf(),
@@ -100,6 +113,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
         (None, Some(url)) => {
             let command_only = [
                 ("env", t.env.first().map(|(k, _)| k.span())),
+                ("secret-env", t.secret_env.as_ref().map(S::span)),
                 ("cwd", t.cwd.as_ref().map(S::span)),
                 ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
             ];
@@ -125,6 +139,63 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"], url = \"http://127.0.0.1:8080\" or component = \"search\"".into(),
         ))),
     }
+}
+
+/// Whether an environment variable's name says it holds a credential: its value is redacted
+/// in every artifact, like the value of a credential header.
+pub(crate) fn secret_env_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "passw",
+        "key",
+        "credential",
+        "auth",
+        "cookie",
+        "session",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// The values of `[target] env` that are secrets: those of credential-like names and those
+/// `secret-env` lists (which must name variables of `env`). Only literal values: `{port}` and
+/// `{bin:…}` are known to everyone.
+fn env_secrets(cx: &Cx, t: &RawTarget, env: &[(String, Vec<ArgPart>)]) -> R<()> {
+    let listed = t
+        .secret_env
+        .as_ref()
+        .map_or(&[][..], |l| l.get_ref().as_slice());
+    for name in listed {
+        if !env.iter().any(|(k, _)| k == name.get_ref()) {
+            let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+            let mut help = if names.is_empty() {
+                "[target] env sets no variable; `secret-env` lists names of [target] env whose values are secrets".to_string()
+            } else {
+                format!("variables of [target] env: {}", names.join(", "))
+            };
+            if let Some(close) = super::cx::closest(name.get_ref(), names.iter().copied()) {
+                help = format!("did you mean `{close}`? {help}");
+            }
+            return Err(cx.err(
+                name.span(),
+                format!(
+                    "`secret-env` names `{}`, which [target] env does not set",
+                    name.get_ref()
+                ),
+                Some(help),
+            ));
+        }
+    }
+    let mut secrets = cx.secrets.borrow_mut();
+    for (name, parts) in env {
+        let marked = listed.iter().any(|l| l.get_ref() == name) || secret_env_name(name);
+        if let (true, [ArgPart::Lit(value)]) = (marked, parts.as_slice()) {
+            secrets.push(value.clone());
+        }
+    }
+    Ok(())
 }
 
 /// `pid`, `pid-file` or `process-name` of a `url` target: at most one.

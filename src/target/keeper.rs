@@ -298,6 +298,8 @@ unsafe fn send(status: c_int, tag: u8, a: i32, b: i32) {
     }
 }
 
+// time_t and c_long are i64 here, narrower on 32-bit targets.
+#[allow(clippy::useless_conversion)]
 fn now_ns() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -307,9 +309,9 @@ fn now_ns() -> i64 {
     unsafe {
         libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
     }
-    (ts.tv_sec as i64)
+    i64::from(ts.tv_sec)
         .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as i64)
+        .saturating_add(i64::from(ts.tv_nsec))
 }
 
 /// This thread's errno (no allocation: an OS error is a plain code).

@@ -4,7 +4,7 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
-//!                [--echo-credentials] [--print-env NAME]
+//!                [--echo-credentials] [--print-env NAME]…
 //!                [--leak-kib N] [--churn-kib N]
 //!                [--daemonize] [--exit-after-daemonize] [--log-requests]
 //! ```
@@ -92,7 +92,8 @@ fn main() {
     let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
     let echo = has("--echo-credentials");
     let log_requests = has("--log-requests");
-    if let Some(name) = value("--print-env") {
+    for (i, _) in args.iter().enumerate().filter(|(_, a)| *a == "--print-env") {
+        let name = args.get(i + 1).cloned().unwrap_or_default();
         eprintln!(
             "testkit-target: {name}={}",
             std::env::var(&name).unwrap_or_default()

@@ -8,6 +8,7 @@
 use super::Doubt;
 use crate::assertion::{Metric, Op, Stat};
 use crate::measure::Measurement;
+use crate::resources::Quantity;
 use crate::spec::{Load, Scenario};
 use crate::units::{fmt_percent, fmt_us};
 
@@ -19,6 +20,8 @@ const TAIL_RATIO: f64 = 5.0;
 const FLOOR_US: f64 = 50_000.0;
 /// Fewer whole measured seconds than this say nothing about dips.
 const MIN_SECONDS: usize = 3;
+/// System CPU (percent of all cores) from which the machine itself may be the stall.
+const BUSY_PERCENT: f64 = 95.0;
 
 /// The doubt, when a closed run shows the signature of a hidden stall.
 pub(crate) fn closed_stall(s: &Scenario, m: &Measurement) -> Option<Doubt> {
@@ -78,9 +81,21 @@ pub(crate) fn closed_stall(s: &Scenario, m: &Measurement) -> Option<Doubt> {
     let above = limit.map_or(String::new(), |l| {
         format!(", above the limit of {}", fmt_us(l))
     });
+    // A machine busy to the last core stalls the service too: say so, the cure differs.
+    let busy = m
+        .resources
+        .as_ref()
+        .and_then(|r| r.summary("system", Quantity::Cpu))
+        .filter(|cpu| cpu.max >= BUSY_PERCENT)
+        .map_or(String::new(), |cpu| {
+            format!(
+                " (the machine's CPU reached {} during the run: other processes may have stalled it rather than the service)",
+                fmt_percent(cpu.max / 100.0)
+            )
+        });
     Some(Doubt {
         reason: format!(
-            "the closed model may hide a stall: the slowest request took {} ({:.0}x p99 of {}{above}) and throughput fell to {} of its median second in {} of {} seconds; closed-loop users wait for the service, so the requests a stall would have delayed were never sent and are missing from the percentiles (coordinated omission): measure with the open model (load = {{ model = \"open\", rate = \"…/s\" }}) to see what users arriving on their own schedule feel",
+            "the closed model may hide a stall: the slowest request took {} ({:.0}x p99 of {}{above}) and throughput fell to {} of its median second in {} of {} seconds{busy}; closed-loop users wait for the service, so the requests a stall would have delayed were never sent and are missing from the percentiles (coordinated omission): measure with the open model (load = {{ model = \"open\", rate = \"…/s\" }}) to see what users arriving on their own schedule feel",
             fmt_us(slowest),
             slowest / p99.max(1.0),
             fmt_us(p99),

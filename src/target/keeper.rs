@@ -249,11 +249,11 @@ unsafe fn for_each_child(mut f: impl FnMut(pid_t)) {
 
 /// Closes every descriptor except `a` and `b`.
 unsafe fn close_all_but(a: c_int, b: c_int) {
-    let (lo, hi) = (a.min(b) as u32, a.max(b) as u32);
     // SAFETY: closing descriptors of this process, which only runs this module's code.
     unsafe {
         #[cfg(target_os = "linux")]
         {
+            let (lo, hi) = (a.min(b) as u32, a.max(b) as u32);
             let ranges = [
                 (0, lo.wrapping_sub(1)),
                 (lo + 1, hi - 1),

@@ -137,3 +137,41 @@ fn too_short_a_run_says_nothing() {
         None
     );
 }
+
+#[test]
+fn a_machine_busy_to_the_last_core_is_named_as_a_possible_cause() {
+    use crate::resources::{Entity, GpuStatus, Point, Quantity, Resources, SamplingCost};
+    let scenario = closed(&["p99 < 100ms"]);
+    let with_cpu = |percent: f64| {
+        let mut m = ten((500, FROZEN));
+        let points = (0..=10)
+            .map(|t| Point {
+                t: f64::from(t),
+                v: percent,
+            })
+            .collect();
+        m.resources = Some(Resources {
+            interval: Duration::from_secs(1),
+            window: m.window,
+            entities: vec![Entity {
+                name: "system".into(),
+                series: [(Quantity::Cpu, points)].into(),
+            }],
+            cost: SamplingCost {
+                samples: 11,
+                cpu: Duration::ZERO,
+                wall: Duration::from_secs(10),
+            },
+            gpu: GpuStatus::Devices(0),
+            cpus: 2,
+            sut: None,
+        });
+        closed_stall(&scenario, &m).expect("a stall").reason
+    };
+    assert!(
+        with_cpu(100.0).contains("the machine's CPU reached 100.0% during the run"),
+        "{}",
+        with_cpu(100.0)
+    );
+    assert!(!with_cpu(40.0).contains("the machine's CPU"));
+}

@@ -82,6 +82,9 @@ pub enum Metric {
     /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
     /// and not windowable.
     Resource(ResourceMetric),
+    /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
+    /// request and not windowable.
+    Scraped(super::ScrapedMetric),
 }
 
 /// Token timing of streams.
@@ -121,6 +124,7 @@ impl Metric {
                 Unit::Count
             }
             Metric::Resource(r) => r.unit(),
+            Metric::Scraped(s) => s.unit(),
         }
     }
 
@@ -149,6 +153,7 @@ impl Metric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
             }) => Some(*p),
+            Metric::Scraped(s) => s.percentile(),
             _ => None,
         }
     }
@@ -178,6 +183,7 @@ impl Metric {
             Metric::Goodput => "goodput".into(),
             Metric::GoodputRate => "goodput-rate".into(),
             Metric::Resource(r) => r.name(),
+            Metric::Scraped(s) => s.name(),
         }
     }
 
@@ -201,7 +207,9 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
     for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
-    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
+    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …; \
+    the service's own metrics (with `metrics = \"/metrics\"` on [target]) are metric.NAME.delta, \
+    metric.NAME.rate, metric.NAME.max, …";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {

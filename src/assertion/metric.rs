@@ -207,9 +207,7 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
     for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
-    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …; \
-    the service's own metrics (with `metrics = \"/metrics\"` on [target]) are metric.NAME.delta, \
-    metric.NAME.rate, metric.NAME.max, …";
+    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {

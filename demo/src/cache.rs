@@ -4,11 +4,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+/// Embeddings by query, and queries in insertion order (the oldest leaves first).
+type Entries = (HashMap<String, Arc<[f32]>>, VecDeque<String>);
+
 /// A bounded map from query text to its embedding.
 #[derive(Debug)]
 pub struct EmbedCache {
     capacity: usize,
-    inner: Mutex<(HashMap<String, Arc<[f32]>>, VecDeque<String>)>,
+    inner: Mutex<Entries>,
 }
 
 impl EmbedCache {
@@ -51,7 +54,7 @@ impl EmbedCache {
         (v, false, len)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<String, Arc<[f32]>>, VecDeque<String>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -31,10 +31,13 @@ enum Msg {
     Final,
 }
 
+/// A series as read: name, labels, values with the instant of their read.
+type RawSeries = (String, Vec<(String, String)>, Vec<(Instant, f64)>);
+
 #[derive(Default)]
 struct Store {
     index: HashMap<String, usize>,
-    series: Vec<(String, Vec<(String, String)>, Vec<(Instant, f64)>)>,
+    series: Vec<RawSeries>,
     types: BTreeMap<String, Kind>,
     attempts: Vec<(Instant, Option<String>)>,
 }

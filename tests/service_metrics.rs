@@ -127,9 +127,17 @@ fn counters_gauges_and_mistakes_against_a_real_metrics_endpoint() {
         scraped.scrapes.first().unwrap().t < 0.0,
         "the first read is before the load"
     );
-    // The result file carries the series; the schema test validates every result shape.
-    let json: serde_json::Value =
-        serde_json::from_str(&perfspec::report::json::render(&r)).unwrap();
+    // The result file carries the series, in the shape its schema says.
+    let text = perfspec::report::json::render(&r);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/result.schema.json")).unwrap();
+    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let series = json["metrics"]["series"].as_array().unwrap();
     let hits = series.iter().find(|s| s["name"] == "hits_total").unwrap();
     assert_eq!(hits["kind"], "counter");

@@ -54,6 +54,14 @@ pub struct Options {
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body: usize,
+
+    /// Query embeddings `/search` keeps (0: no cache).
+    #[arg(long, default_value_t = 1024)]
+    pub cache: usize,
+
+    /// Extra constant series on `/metrics` (`demo_synthetic`), for scrape benchmarks.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub metrics_series: u32,
 }
 
 impl Options {

@@ -93,6 +93,9 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     if let Metric::Resource(r) = &a.metric {
         return resource(a, *r, m, make);
     }
+    if let Metric::Scraped(s) = &a.metric {
+        return scraped(a, s, m, make);
+    }
     let stats = match &a.scope {
         Some(name) => match m.request(name) {
             Some(s) => s.clone(),
@@ -164,6 +167,50 @@ fn resource(
         Observed::NotMeasurable(why) => {
             let mut check = make(None, 0, None);
             check.outcome = Outcome::NotMeasurable(why);
+            check
+        }
+    }
+}
+
+/// A metric of the service: from its scraped series. A metric or label it does not export
+/// fails with what it does export; scrapes that allow no number are inconclusive.
+fn scraped(
+    a: &Assertion,
+    s: &super::ScrapedMetric,
+    m: &Measurement,
+    make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+) -> Check {
+    use crate::scrape::Reading;
+    let Some(scraped) = &m.metrics else {
+        let mut check = make(None, 0, None);
+        check.outcome = Outcome::Inconclusive(
+            "the service's metrics were not read in this run (the target has no `metrics` endpoint)"
+                .into(),
+        );
+        return check;
+    };
+    match scraped.observe(s) {
+        Reading::Value {
+            value,
+            samples,
+            note,
+        } => {
+            let mut check = make(Some(value), samples, note);
+            if let Some(p) = a.metric.percentile()
+                && samples < samples_needed(p)
+            {
+                check.outcome = Outcome::Inconclusive(format!(
+                    "{} from {samples} reads: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    a.metric.name(),
+                    samples_needed(p)
+                ));
+            }
+            check
+        }
+        Reading::Missing(why) => make(None, 0, Some(why)),
+        Reading::Undecided(why) => {
+            let mut check = make(None, 0, None);
+            check.outcome = Outcome::Inconclusive(why);
             check
         }
     }
@@ -250,8 +297,8 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
-        // Resources are read from their series before this point.
-        Metric::Resource(_) => (None, 0, None),
+        // Resources and the service's metrics are read from their series before this point.
+        Metric::Resource(_) | Metric::Scraped(_) => (None, 0, None),
     }
 }
 

@@ -15,9 +15,9 @@ use crate::load::{Endpoint, Plan, drive};
 use crate::measure::Measurement;
 use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json, views};
-use crate::resources;
 use crate::spec::{Spec, Target};
 use crate::target::{self, Running};
+use crate::{resources, scrape};
 
 /// Runs scenario `index` of `spec` and writes its result file.
 pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
@@ -55,12 +55,16 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     };
     if let Ok(m) = &report.outcome {
         report.series = views::series_of(&m.measurement);
+        report
+            .series
+            .extend(views::metric_series(&m.measurement, &scenario.assertions));
         report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
     }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
     report.redact(&spec.secrets);
     redact_log(&log, &spec.secrets);
+    push(&mut report, config);
     let path = config
         .out_dir
         .join("results")
@@ -74,6 +78,26 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         m.verdict.status = Status::Fail;
     }
     report
+}
+
+/// An id for one run of a scenario on the live endpoint: microseconds since the epoch, in hex.
+fn run_id() -> String {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{us:x}")
+}
+
+/// Pushes the trial's final figures when the run asks for it; a failed push fails the trial.
+fn push(report: &mut TrialReport, config: &Config) {
+    let Some(dest) = &config.push else { return };
+    let result = dest.as_ref().map_err(String::clone).and_then(|d| {
+        crate::export::push::push(d, report, &crate::export::push::commit(&config.workspace))
+    });
+    if let (Err(e), Ok(m)) = (result, &mut report.outcome) {
+        m.verdict.problems.push(e);
+        m.verdict.status = Status::Fail;
+    }
 }
 
 /// Rewrites the target's log without secrets (the target may have printed what it received).
@@ -152,6 +176,22 @@ async fn measure(
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
+        live: match config.live.server(config.allow_remote) {
+            None => None,
+            Some(Err(e)) => return Err(e),
+            Some(Ok(server)) => Some(
+                server.feed(
+                    &spec.name,
+                    &scenario.name,
+                    &run_id(),
+                    &spec
+                        .requests
+                        .iter()
+                        .map(|r| r.name.clone())
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+        },
     };
     // Samplers start once the target is ready and stop after load, before teardown.
     let spawned = running
@@ -159,11 +199,29 @@ async fn measure(
         .and_then(|r| r.process.as_ref())
         .map(target::Process::pid);
     let sut = resources::find_target(&spec.target, spawned)?;
+    // The service's own metrics: read once before the load, then on the sampler's clock.
+    let scraping = match (spec.target.metrics_path(), running.as_ref()) {
+        (Some(path), Some(r)) => Some(scrape::start(
+            scrape::Endpoint {
+                addr: r.addr,
+                host: r.host.clone(),
+                path: path.to_string(),
+            },
+            scenario.sample_interval,
+        )),
+        _ => None,
+    };
+    let mut extra: Vec<Box<dyn resources::Sampler>> = scraping
+        .iter()
+        .filter_map(scrape::Scraping::ticker)
+        .collect();
+    extra.extend(plan.live.as_ref().map(|feed| feed.sampler()));
     let sampling = resources::start(
         scenario.sample_interval,
         sut.as_deref(),
         config.gpu.clone(),
         scenario.wants_gpu(),
+        extra,
     );
     let name = format!("{}::{}", spec.name, scenario.name);
     let progress = config
@@ -174,6 +232,8 @@ async fn measure(
     let mut measurement = drive_watching(plan, running.as_mut(), t0, progress).await;
     let measure_from = (t0 + scenario.warmup).into_std();
     let sampled = sampling.finish(measure_from, measurement.window);
+    // After the sampler stopped: the last read of the service's metrics follows the load.
+    measurement.metrics = scraping.map(|s| s.finish(measure_from, measurement.window));
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {

@@ -42,6 +42,8 @@ struct ResultFile<'a> {
     target_log: Option<&'a str>,
     /// Resources sampled during the run (target, machine, generator, GPUs).
     resources: Option<super::resource_json::ResourcesJson>,
+    /// The service's own metrics, read from its `/metrics`.
+    metrics: Option<super::metrics_json::MetricsJson>,
 }
 
 /// A named time series (resources of the target …): `[t_s, value]` points.
@@ -310,6 +312,9 @@ pub fn render(r: &TrialReport) -> String {
         resources: m
             .and_then(|m| m.resources.as_ref())
             .map(super::resource_json::ResourcesJson::of),
+        metrics: m
+            .and_then(|m| m.metrics.as_ref())
+            .map(|s| super::metrics_json::MetricsJson::of(s, &r.scenario.assertions)),
     };
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');

@@ -18,6 +18,7 @@ pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod metrics_json;
 pub mod progress;
 mod resource_json;
 mod resource_table;

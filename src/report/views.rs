@@ -101,6 +101,70 @@ fn resource_series(r: &Resources) -> Vec<Series> {
     out
 }
 
+/// The service's metrics that `assertions` read, as chart series: gauges as read (matching
+/// series added up), counters as their rate between consecutive reads (a restart counts from
+/// zero).
+pub fn metric_series(m: &Measurement, assertions: &[crate::assertion::Assertion]) -> Vec<Series> {
+    let Some(scraped) = &m.metrics else {
+        return Vec::new();
+    };
+    let mut out: Vec<Series> = Vec::new();
+    for r in super::metrics_json::refs(assertions) {
+        let mut label = r.text();
+        label.truncate(label.len() - r.figure.name().len() - 1);
+        let counter =
+            r.figure.of_counter() || scraped.kind(&r.name) == crate::scrape::Kind::Counter;
+        let name = if counter {
+            format!("{label} /s")
+        } else {
+            label.clone()
+        };
+        if out.iter().any(|s| s.name == name) {
+            continue;
+        }
+        let mut sums: std::collections::BTreeMap<u64, (f64, f64)> = Default::default();
+        for s in scraped
+            .series
+            .iter()
+            .filter(|s| s.name == r.name && r.matchers.iter().all(|m| m.matches(&s.labels)))
+        {
+            for p in &s.points {
+                sums.entry(p.t.to_bits()).or_insert((p.t, 0.0)).1 += p.v;
+            }
+        }
+        let mut points: Vec<(f64, f64)> = sums.into_values().collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if counter {
+            points = points
+                .windows(2)
+                .filter(|w| w[1].0 > w[0].0)
+                .map(|w| {
+                    let increase = if w[1].1 >= w[0].1 {
+                        w[1].1 - w[0].1
+                    } else {
+                        w[1].1
+                    };
+                    (w[1].0, increase / (w[1].0 - w[0].0))
+                })
+                .collect();
+        }
+        if points.is_empty() {
+            continue;
+        }
+        out.push(Series {
+            chart: format!("Service: {label}"),
+            name,
+            unit: if counter {
+                Unit::PerSecond
+            } else {
+                Unit::Number
+            },
+            points,
+        });
+    }
+    out
+}
+
 /// The baseline as the reports show it, when the trial was compared with one.
 pub fn baseline_view(b: &BaselineOutcome) -> Option<BaselineView> {
     let BaselineOutcome::Compared {

@@ -23,8 +23,8 @@ pub use leak::{Fit, MIN_FIT_POINTS, fit_window, theil_sen};
 pub use observe::Observed;
 pub(crate) use process::{ProcessTree, find_target};
 pub use sampling::SamplingCost;
-pub(crate) use sampling::start;
-pub use series::{Point, Summary, in_window};
+pub(crate) use sampling::{start, thread_cpu};
+pub use series::{Point, Summary, in_window, stat};
 pub(crate) use system::SystemWide;
 
 /// The default time between two samples.

@@ -352,6 +352,7 @@ mod tests {
                     timeout: Duration::from_secs(1),
                 },
                 process: how,
+                metrics: None,
             })
         };
         assert_eq!(

@@ -50,13 +50,16 @@ pub(crate) struct Sampling {
 }
 
 /// Starts sampling the target's process tree (`sut_roots`; `None` when unknown), the machine,
-/// this process and the GPUs of `gpu` every `interval`. `wants_gpu`: a scenario asks for GPU
-/// figures, so their absence deserves the run's one warning.
+/// this process and the GPUs of `gpu` every `interval`, then calls the `extra` samplers, which
+/// see the tick's readings (the service's metrics scraper, the live endpoint's feed).
+/// `wants_gpu`: a scenario asks for GPU figures, so their absence deserves the run's one
+/// warning.
 pub(crate) fn start(
     interval: Duration,
     sut_roots: Option<&[u32]>,
     gpu: Arc<dyn Gpu>,
     wants_gpu: bool,
+    extra: Vec<Box<dyn Sampler>>,
 ) -> Sampling {
     let mut samplers: Vec<Box<dyn Sampler>> = Vec::new();
     // The tree first: later samplers read its PIDs.
@@ -93,7 +96,7 @@ pub(crate) fn start(
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("perfspec-sampler".into())
-            .spawn(move || run(samplers, system, interval, &stop, first_tx))
+            .spawn(move || run(samplers, extra, system, interval, &stop, first_tx))
             .ok()
     };
     // The first sample is the baseline (disk counters, CPU times): take it before load starts.
@@ -109,6 +112,7 @@ pub(crate) fn start(
 
 fn run(
     mut samplers: Vec<Box<dyn Sampler>>,
+    mut extra: Vec<Box<dyn Sampler>>,
     mut system: Option<SystemWide>,
     interval: Duration,
     stop: &(Mutex<bool>, Condvar),
@@ -127,6 +131,9 @@ fn run(
             s.sample(&mut out);
         }
         if let Some(s) = &mut system {
+            s.sample(&mut out);
+        }
+        for s in &mut extra {
             s.sample(&mut out);
         }
         samples += 1;
@@ -220,7 +227,7 @@ impl Sampling {
 }
 
 /// CPU time the calling thread has used.
-fn thread_cpu() -> Duration {
+pub(crate) fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

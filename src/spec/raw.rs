@@ -37,6 +37,7 @@ pub(super) struct RawTarget {
     pub pid: Option<S<i64>>,
     pub pid_file: Option<S<String>>,
     pub process_name: Option<S<String>>,
+    pub metrics: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -38,3 +38,4 @@ pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
 }
 
 pub mod fixtures;
+pub mod prom;

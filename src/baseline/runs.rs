@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Baseline, decode};
 use crate::assertion::{Metric, Stat, Token};
+use crate::gate::{Side, quantile_se};
 use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
-use crate::regression::{Side, quantile_se};
 
 /// The statistics kept for every run.
 const STATS: [Stat; 9] = [

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use super::Config;
 use crate::assertion::evaluate;
 use crate::client::Prepared;
-use crate::compare::{Status, Verdict, doubts};
+use crate::compare::{Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
@@ -55,7 +55,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     };
     if let Ok(m) = &report.outcome {
         report.series = views::series_of(&m.measurement);
-        report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
+        report.baseline = m.verdict.gate().and_then(views::baseline_view);
     }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
@@ -70,8 +70,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     if let Err(e) = write_atomic(&path, text.as_bytes())
         && let Ok(m) = &mut report.outcome
     {
-        m.verdict.problems.push(e.to_string());
-        m.verdict.status = Status::Fail;
+        let verdict = std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
+        m.verdict = verdict.with_problem(e.to_string());
     }
     report
 }

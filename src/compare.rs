@@ -300,6 +300,7 @@ pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
 mod tests {
     use super::*;
     use crate::assertion::Assertion;
+    use crate::gate::Decision;
 
     fn check(text: &str, outcome: Outcome) -> Check {
         Check {
@@ -355,6 +356,84 @@ mod tests {
             Status::Fail,
             "problems fail whatever else"
         );
+    }
+
+    fn gate(decision: Decision, problems: Vec<String>) -> GateOutcome {
+        use crate::gate::{Change, Comparison, Source};
+        GateOutcome::Compared {
+            source: Source::Ab {
+                base: "main".into(),
+                control: false,
+            },
+            latency: None,
+            binding: true,
+            changes: vec![Change {
+                metric: "p95".into(),
+                unit: crate::assertion::Unit::Micros,
+                compared: Some(Comparison {
+                    base: 100.0,
+                    head: 120.0,
+                    change: 0.2,
+                    interval: (0.15, 0.25),
+                    decision,
+                    worse: 0.2,
+                    runs: (3, 3),
+                    paired: true,
+                    needed: None,
+                }),
+                note: None,
+            }],
+            problems,
+        }
+    }
+
+    #[test]
+    fn the_gate_decides_inside_the_verdict() {
+        let pass = || check("p50 < 1s", Outcome::Pass);
+        let build = |g| Verdict::build(vec![pass()], vec![], vec![], Some(g));
+        assert_eq!(
+            build(gate(Decision::Regressed, vec![])).status(),
+            Status::Fail
+        );
+        assert_eq!(build(gate(Decision::Pass, vec![])).status(), Status::Pass);
+        let undecided = build(gate(Decision::Inconclusive, vec![]));
+        assert_eq!(
+            undecided.status(),
+            Status::Inconclusive,
+            "undecided is shown"
+        );
+        let text = "[target]\nurl = \"http://127.0.0.1:1\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = { model = \"closed\", users = 1 }\nduration = \"1s\"\n";
+        let spec =
+            crate::spec::Spec::parse(text, std::path::Path::new("x.toml"), &Default::default())
+                .unwrap();
+        let mut scenario = spec.scenarios[0].clone();
+        assert!(
+            undecided.passes(&scenario),
+            "regression.inconclusive = \"pass\" by default"
+        );
+        scenario.regression.inconclusive = Inconclusive::Fail;
+        assert!(!undecided.passes(&scenario));
+    }
+
+    /// A confirmation run or an A/B round that could not measure is a problem of the gate: the
+    /// trial fails whatever the metrics said, and rebuilding keeps it failed.
+    #[test]
+    fn a_round_that_cannot_measure_fails_the_trial_by_construction() {
+        let pass = || check("p50 < 1s", Outcome::Pass);
+        for decision in [Decision::Pass, Decision::Regressed, Decision::Inconclusive] {
+            let g = gate(
+                decision,
+                vec!["A/B round 2: the base run could not measure: target not ready".into()],
+            );
+            let v = Verdict::new(vec![pass()], vec![], vec![]).with_gate(g.clone());
+            assert_eq!(v.status(), Status::Fail, "{decision:?}");
+            assert_eq!(v.problems().len(), 1);
+            let v = v.with_problem("result not written".into());
+            assert_eq!((v.status(), v.problems().len()), (Status::Fail, 2));
+            // Replacing the gate's outcome does not keep the old gate's problems.
+            let v = v.with_gate(gate(Decision::Pass, vec![]));
+            assert_eq!(v.problems(), ["result not written".to_string()]);
+        }
     }
 
     #[test]

@@ -151,6 +151,9 @@ fn resource(
     make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
 ) -> Check {
     let observed = match &m.resources {
+        Some(res) if r.reduce == crate::assertion::Reduce::PerRequest => {
+            res.per_request(r, m.total().requests())
+        }
         Some(res) => res.observe(r),
         None => Observed::NotMeasurable("resources were not sampled in this run".into()),
     };

@@ -101,12 +101,18 @@ pub(super) fn check(b: &Baseline, text: &str, path: &Path) -> Result<(), Baselin
             tables.push(("service_us", service));
         }
         for (key, table) in tables {
-            if let Some((stat, message)) = statistics(table, b.runs) {
+            if let Some((stat, message)) = statistics(table, b.runs, MAX_MICROS) {
                 return fail(&["scopes", name, key, &stat], message);
             }
         }
         for (family, table) in &s.extra {
-            if let Some((stat, message)) = statistics(table, b.runs) {
+            // Times are µs; counts and rates (instructions, tokens per second) only need to
+            // be finite and not absurd.
+            let max = match family.as_str() {
+                "sut.instructions-per-request" | "output-tokens-per-second" => 1e15,
+                _ => MAX_MICROS,
+            };
+            if let Some((stat, message)) = statistics(table, b.runs, max) {
                 return fail(&["scopes", name, "extra", family, &stat], message);
             }
         }
@@ -139,7 +145,11 @@ pub(super) fn check(b: &Baseline, text: &str, path: &Path) -> Result<(), Baselin
 
 /// The first statistic of `table` that cannot come from a run: wrong count, negative, not a
 /// number, absurdly large, or out of order with the others of its run.
-fn statistics(table: &BTreeMap<String, Vec<f64>>, runs: usize) -> Option<(String, String)> {
+fn statistics(
+    table: &BTreeMap<String, Vec<f64>>,
+    runs: usize,
+    max: f64,
+) -> Option<(String, String)> {
     for (stat, values) in table {
         if values.len() != runs {
             return Some((
@@ -150,12 +160,12 @@ fn statistics(table: &BTreeMap<String, Vec<f64>>, runs: usize) -> Option<(String
         if let Some((i, v)) = values
             .iter()
             .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v >= 0.0 && **v <= MAX_MICROS))
+            .find(|(_, v)| !(v.is_finite() && **v >= 0.0 && **v <= max))
         {
             return Some((
                 stat.clone(),
                 format!(
-                    "run {}: {v} is not a value a run records (0 to {MAX_MICROS} µs)",
+                    "run {}: {v} is not a value a run records (0 to {max})",
                     i + 1
                 ),
             ));

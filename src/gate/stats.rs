@@ -149,27 +149,22 @@ pub fn compare(
     let (decision, worse, interval) = judge(d, half, higher_is_better, rule);
     let needed = (decision == Decision::Inconclusive).then(|| {
         let h = room(worse, rule.threshold);
-        // t·σ·√(1/N + 1/M') < h  ⇔  1/M' < (h / tσ)² − 1/N.
-        let spare = (h / (z * sigma)).powi(2) - 1.0 / n;
-        if h < 1e-9 {
-            Needed::Never
-        } else if spare <= 0.0 {
-            // Even endless runs here leave the baseline's 1/N: the baseline needs N' with
-            // 2/N' < (h / tσ)² (as many runs here as there).
-            let runs = (2.0 / (h / (z * sigma)).powi(2)).ceil();
-            if runs > MAX_RUNS as f64 {
-                Needed::Never
-            } else {
-                Needed::BaselineRuns(runs as u32)
-            }
-        } else {
-            let total = (1.0 / spare).ceil();
-            if total > MAX_RUNS as f64 {
-                Needed::Never
-            } else {
-                Needed::Runs((total - m).max(1.0) as u32)
-            }
-        }
+        let (nb, nc) = (b.len(), c.len());
+        let half_at = |bn: usize, cn: usize| {
+            t975(bn + cn - 2) * sigma * (1.0 / bn as f64 + 1.0 / cn as f64).sqrt()
+        };
+        // More runs here, at the noise seen so far; if even endless ones leave the
+        // baseline's share of the interval too wide, a baseline of more runs (and as many
+        // here).
+        (nc + 1..=MAX_RUNS)
+            .find(|&k| half_at(nb, k) < h)
+            .map(|k| Needed::Runs((k - nc) as u32))
+            .or_else(|| {
+                (nb + 1..=MAX_RUNS)
+                    .find(|&k| half_at(k, k) < h)
+                    .map(|k| Needed::BaselineRuns(k as u32))
+            })
+            .unwrap_or(Needed::Never)
     });
     Some(Comparison {
         base: mean(&b).exp(),
@@ -392,6 +387,60 @@ mod tests {
             compare(&side(&[0.0]), &side(&[1.0]), false, RULE).is_none(),
             "no positive baseline value"
         );
+    }
+
+    #[test]
+    fn paired_rounds_cancel_what_both_sides_share() {
+        // The machine's slow episodes hit both sides of a round: the pairs decide at once
+        // where two independent groups of the same numbers could not.
+        let base = [100.0, 140.0, 95.0, 170.0, 110.0];
+        let head: Vec<f64> = base.iter().map(|b| b * 1.10).collect();
+        let rule = Rule {
+            threshold: 0.05,
+            warn: 0.025,
+            noise_floor: 0.01,
+        };
+        let p = paired(&base, &head, false, rule).unwrap();
+        assert_eq!(p.decision, Decision::Regressed, "{p:?}");
+        assert!(p.paired && p.runs == (5, 5));
+        let independent = compare(&side(&base), &side(&head), false, rule).unwrap();
+        assert_eq!(
+            independent.decision,
+            Decision::Inconclusive,
+            "{independent:?}"
+        );
+        // Unchanged: within the threshold.
+        let same = paired(&base, &base.map(|b| b * 1.002), false, rule).unwrap();
+        assert_eq!(same.decision, Decision::Pass, "{same:?}");
+        assert!(paired(&[0.0], &[1.0], false, rule).is_none());
+    }
+
+    #[test]
+    fn undecided_comparisons_say_what_would_decide_them() {
+        let rule = Rule {
+            threshold: 0.05,
+            warn: 0.025,
+            noise_floor: 0.01,
+        };
+        // Two noisy rounds around +10 %: more rounds would decide.
+        let p = paired(&[100.0, 100.0], &[104.0, 117.0], false, rule).unwrap();
+        assert_eq!(p.decision, Decision::Inconclusive, "{p:?}");
+        let Some(Needed::Runs(n)) = p.needed else {
+            panic!("{p:?}")
+        };
+        assert!((1..50).contains(&n), "{n}");
+        // One pair has no spread: undecided whatever the numbers.
+        let one = paired(&[100.0], &[150.0], false, rule).unwrap();
+        assert_eq!(one.decision, Decision::Inconclusive);
+        // Right on the threshold: no number of rounds moves it off.
+        let edge = paired(&[100.0, 100.0, 100.0], &[104.0, 106.0, 105.0], false, rule).unwrap();
+        assert_eq!(edge.needed, Some(Needed::Never), "{edge:?}");
+        // Against a stored baseline too noisy to decide, only a better baseline helps.
+        let base = side(&[100.0, 160.0]);
+        let c = compare(&base, &side(&[118.0]), false, RULE).unwrap();
+        assert!(matches!(c.needed, Some(Needed::BaselineRuns(_))), "{c:?}");
+        let decided = compare(&side(&[100.0, 101.0, 99.0]), &side(&[100.5]), false, RULE).unwrap();
+        assert_eq!(decided.needed, None);
     }
 
     #[test]

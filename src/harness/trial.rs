@@ -159,11 +159,19 @@ async fn measure(
         .and_then(|r| r.process.as_ref())
         .map(target::Process::pid);
     let sut = resources::find_target(&spec.target, spawned)?;
+    let component = match &spec.target {
+        Target::Component(c) => config.components.get(&c.name).map(|k| (c.name.as_str(), k)),
+        _ => None,
+    };
     let sampling = resources::start(
         scenario.sample_interval,
-        sut.as_deref(),
+        resources::Watch {
+            sut_roots: sut.as_deref(),
+            component,
+            instructions: counts_instructions(scenario),
+            wants_gpu: scenario.wants_gpu(),
+        },
         config.gpu.clone(),
-        scenario.wants_gpu(),
     );
     let name = format!("{}::{}", spec.name, scenario.name);
     let progress = config
@@ -193,6 +201,18 @@ async fn measure(
         measurement,
         verdict,
     })
+}
+
+/// Whether the scenario asserts or gates on instructions (counters are opened only then).
+fn counts_instructions(s: &crate::spec::Scenario) -> bool {
+    s.assertions
+        .iter()
+        .map(|a| &a.metric)
+        .chain(s.regression.metrics.iter().map(|(_, _, m)| m))
+        .any(|m| {
+            matches!(m, crate::assertion::Metric::Resource(r)
+                if r.quantity == crate::resources::Quantity::Instructions)
+        })
 }
 
 /// A component the spec names but `tests/perf.rs` did not register.

@@ -6,6 +6,8 @@
 pub mod assertion;
 pub mod baseline;
 mod client;
+#[cfg(feature = "commands")]
+pub mod commands;
 pub mod compare;
 pub mod component;
 pub mod data;

@@ -34,6 +34,8 @@ pub(crate) struct Ab {
     pub min_rounds: u32,
     /// The most rounds.
     pub max_rounds: u32,
+    /// Variables of this process the base runs do not inherit (`PERFSPEC_AB_HEAD_ONLY`).
+    pub head_only: Vec<String>,
 }
 
 impl Ab {
@@ -61,6 +63,13 @@ impl Ab {
             control: std::env::var("PERFSPEC_AB_CONTROL").is_ok_and(|v| v == "1" || v == "true"),
             min_rounds: number("PERFSPEC_AB_MIN_ROUNDS", 3).min(max_rounds),
             max_rounds,
+            head_only: std::env::var("PERFSPEC_AB_HEAD_ONLY")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+                .collect(),
             base_exe,
         })
     }
@@ -190,6 +199,9 @@ fn base_run(spec: &Spec, scenario: &Scenario, ab: &Ab, round: u32) -> Result<Bas
         if key.to_string_lossy().starts_with("PERFSPEC_AB_") {
             cmd.env_remove(key);
         }
+    }
+    for name in &ab.head_only {
+        cmd.env_remove(name);
     }
     match &ab.base_bin_dir {
         Some(d) => cmd.env("PERFSPEC_BIN_DIR", d),

@@ -83,15 +83,8 @@ impl Future for CatchUnwind {
 
 /// CPU time of the calling thread, ns (0 where the clock cannot be read).
 fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return 0;
-    }
-    ts.tv_sec.max(0) as u64 * 1_000_000_000 + ts.tv_nsec.clamp(0, 999_999_999) as u64
+    crate::resources::cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(0, |t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

@@ -237,3 +237,62 @@ fn corrupt_and_foreign_baselines() {
         measured(&r).verdict.problems()
     );
 }
+
+/// A clear regression whose confirmation run cannot measure must not pass: the gate could not
+/// finish, so the trial fails, naming the run.
+#[test]
+fn a_confirmation_run_that_cannot_measure_fails_the_trial() {
+    use std::sync::atomic::AtomicBool;
+    let delay = Arc::new(AtomicU64::new(5_000));
+    let served = Arc::new(AtomicU64::new(0));
+    let break_after_load = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (delay, served, breaking) = (delay.clone(), served.clone(), break_after_load.clone());
+        Server::http(1, move |req| {
+            let health = req.uri().path() == "/health";
+            let us = delay.load(Ordering::Relaxed);
+            // Once load has been served in the gated run, the service stops being ready.
+            let down =
+                health && breaking.load(Ordering::Relaxed) && served.load(Ordering::Relaxed) > 0;
+            if !health {
+                served.fetch_add(1, Ordering::Relaxed);
+            }
+            async move {
+                if down {
+                    return text(503, "down");
+                }
+                tokio::time::sleep(Duration::from_micros(us)).await;
+                text(200, "ok")
+            }
+        })
+    };
+    let dir = scratch("gate-confirm-fails");
+    let s = spec(
+        &dir,
+        "gate",
+        &gated(&server.url(), "").replace(
+            "[[request]]",
+            "ready = \"/health\"\nready-timeout = \"1s\"\n[[request]]",
+        ),
+    );
+    harness(&dir).bless(2, false).run_scenario(&s, "s").unwrap();
+    delay.store(20_000, Ordering::Relaxed);
+    served.store(0, Ordering::Relaxed);
+    break_after_load.store(true, Ordering::Relaxed);
+    let r = harness(&dir).run_scenario(&s, "s").unwrap();
+    let m = measured(&r);
+    assert_eq!(
+        m.verdict.status(),
+        Status::Fail,
+        "{:?}",
+        m.verdict.problems()
+    );
+    assert!(
+        m.verdict
+            .problems()
+            .iter()
+            .any(|p| p.starts_with("confirmation run 1 could not measure")),
+        "{:?}",
+        m.verdict.problems()
+    );
+}

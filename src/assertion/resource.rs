@@ -283,6 +283,15 @@ pub(super) fn resolve(text: &str, segs: &[&str]) -> Result<ResourceMetric, (Stri
                 format!("write `{}.{path}`", segs[0]),
             ));
         }
+        (Shape::Fixed(Reduce::PerRequest), _) => {
+            return Err((
+                format!(
+                    "`{}.{path}` is one cost per request over the measured time and takes no statistic",
+                    segs[0]
+                ),
+                format!("write `{}.{path}`", segs[0]),
+            ));
+        }
         (Shape::Fixed(_), _) => {
             return Err((
                 format!(

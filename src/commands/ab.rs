@@ -173,21 +173,43 @@ pub fn ab(options: &AbOptions) -> Result<AbReport, AbError> {
         git(&package, &["rev-parse", "--show-toplevel"])
             .map_err(|_| AbError::NotGit(package.clone()))?,
     );
-    let rel = package.strip_prefix(&top).unwrap_or(Path::new("")).to_path_buf();
+    let rel = package
+        .strip_prefix(&top)
+        .unwrap_or(Path::new(""))
+        .to_path_buf();
     let scratch = package.join("target").join("perfspec-ab");
     let started = Instant::now();
     eprintln!("perfspec ab: building the head ({})", package.display());
-    let head = build(&options.cargo, &package, None, &options.test, options.release)?;
+    let head = build(
+        &options.cargo,
+        &package,
+        None,
+        &options.test,
+        options.release,
+    )?;
     let (base_built, base_dir, label) = if options.control {
-        let label = format!("the head itself ({})", short(&git(&package, &["rev-parse", "HEAD"])?));
+        let label = format!(
+            "the head itself ({})",
+            short(&git(&package, &["rev-parse", "HEAD"])?)
+        );
         (head.clone(), package.clone(), label)
     } else {
-        let commit = git(&package, &["rev-parse", "--verify", &format!("{}^{{commit}}", options.base)])?;
+        let commit = git(
+            &package,
+            &[
+                "rev-parse",
+                "--verify",
+                &format!("{}^{{commit}}", options.base),
+            ],
+        )?;
         let label = format!("{} ({})", options.base, short(&commit));
         let tree = scratch.join("base");
         checkout(&top, &tree, &commit)?;
         let base_package = tree.join(&rel);
-        eprintln!("perfspec ab: building the base, {label}, in {}", tree.display());
+        eprintln!(
+            "perfspec ab: building the base, {label}, in {}",
+            tree.display()
+        );
         let built = build(
             &options.cargo,
             &base_package,
@@ -203,7 +225,16 @@ pub fn ab(options: &AbOptions) -> Result<AbReport, AbError> {
         .clone()
         .unwrap_or_else(|| package.join("target").join("perfspec"));
     let run_started = Instant::now();
-    let exit_code = run_head(options, &package, &head, &base_built, &base_dir, &label, &scratch, &out)?;
+    let exit_code = run_head(
+        options,
+        &package,
+        &head,
+        &base_built,
+        &base_dir,
+        &label,
+        &scratch,
+        &out,
+    )?;
     let decisions = decisions(&out);
     Ok(AbReport {
         exit_code,
@@ -223,12 +254,20 @@ fn short(commit: &str) -> &str {
 fn checkout(top: &Path, tree: &Path, commit: &str) -> Result<(), AbError> {
     git(top, &["worktree", "prune"])?;
     if tree.join(".git").exists() {
-        git(tree, &["checkout", "--quiet", "--detach", "--force", commit])?;
+        git(
+            tree,
+            &["checkout", "--quiet", "--detach", "--force", commit],
+        )?;
         git(tree, &["clean", "--quiet", "-fdx", "--exclude=target"])?;
     } else {
         let _ = std::fs::remove_dir_all(tree);
         let path = tree.display().to_string();
-        git(top, &["worktree", "add", "--quiet", "--detach", "--force", &path, commit])?;
+        git(
+            top,
+            &[
+                "worktree", "add", "--quiet", "--detach", "--force", &path, commit,
+            ],
+        )?;
     }
     Ok(())
 }
@@ -252,7 +291,10 @@ fn run_head(
         .env("PERFSPEC_AB_BASE_DIR", base_dir)
         .env("PERFSPEC_AB_WORK", scratch.join("runs"))
         .env("PERFSPEC_AB_LABEL", label)
-        .env("PERFSPEC_AB_CONTROL", if options.control { "1" } else { "0" })
+        .env(
+            "PERFSPEC_AB_CONTROL",
+            if options.control { "1" } else { "0" },
+        )
         .env("PERFSPEC_AB_MIN_ROUNDS", options.min_rounds.to_string())
         .env("PERFSPEC_AB_MAX_ROUNDS", options.max_rounds.to_string())
         .env_remove("PERFSPEC_BLESS");
@@ -303,7 +345,11 @@ fn decisions(out: &Path) -> Vec<AbDecision> {
             continue;
         };
         let scenario = t["name"].as_str().unwrap_or_default().to_string();
-        for c in result["baseline"]["checks"].as_array().into_iter().flatten() {
+        for c in result["baseline"]["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let f = |k: &str| c[k].as_f64();
             all.push(AbDecision {
                 scenario: scenario.clone(),

@@ -26,7 +26,7 @@ pub use leak::{Fit, MIN_FIT_POINTS, fit_window, theil_sen};
 pub use observe::Observed;
 pub(crate) use process::{ProcessTree, find_target};
 pub use sampling::SamplingCost;
-pub(crate) use sampling::{Watch, start};
+pub(crate) use sampling::{Watch, cpu_clock, start};
 pub use series::{Point, Summary, in_window, window_increase};
 pub(crate) use system::SystemWide;
 

@@ -202,19 +202,12 @@ impl Sampler for ProcessTree {
 pub(super) fn process_cpu_ns(pid: u32) -> Option<u64> {
     let pid = i32::try_from(pid).ok()?;
     let mut clock: libc::clockid_t = 0;
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: both calls write only into values we own.
-    unsafe {
-        if libc::clock_getcpuclockid(pid, &mut clock) != 0
-            || libc::clock_gettime(clock, &mut ts) != 0
-        {
-            return None;
-        }
+    // SAFETY: writes only into the clock id we own.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
     }
-    Some(ts.tv_sec.max(0) as u64 * 1_000_000_000 + ts.tv_nsec.clamp(0, 999_999_999) as u64)
+    let t = super::cpu_clock(clock)?;
+    u64::try_from(t.as_nanos()).ok()
 }
 
 /// Threads of a process (`num_threads` of `/proc/PID/stat`); `None` off Linux.

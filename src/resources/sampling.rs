@@ -259,18 +259,23 @@ impl Sampling {
 
 /// CPU time the calling thread has used.
 fn thread_cpu() -> Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID).unwrap_or_default()
+}
+
+/// The time of a CPU-time clock (this thread's, a process's); `None` when it cannot be read.
+pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes into the timespec we own.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
     }
-    Duration::new(
+    Some(Duration::new(
         ts.tv_sec.max(0) as u64,
         ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
+    ))
 }
 
 impl Drop for Sampling {

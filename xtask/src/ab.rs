@@ -59,9 +59,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
             None => "not compared".into(),
         };
         let change = d.change.map_or("-".into(), fmt_change);
-        let interval = d
-            .interval
-            .map_or("-".into(), |(lo, hi)| format!("{} .. {}", fmt_change(lo), fmt_change(hi)));
+        let interval = d.interval.map_or("-".into(), |(lo, hi)| {
+            format!("{} .. {}", fmt_change(lo), fmt_change(hi))
+        });
         let rounds = d.rounds.map_or(String::new(), |n| format!(", {n} rounds"));
         println!(
             "  {:<28} {:<26} {:>8}  [{interval}]  {decided}{rounds}",

@@ -127,8 +127,14 @@ fn perf(root: &Path, name: &str, env: &[(&str, String)]) -> Result<(bool, Value)
 
 /// How a gated run's result file ended.
 fn ending_of(v: &Value) -> (Ending, String, u64) {
-    let checks = v["baseline"]["checks"].as_array().cloned().unwrap_or_default();
-    let outcomes: Vec<&str> = checks.iter().filter_map(|c| c["outcome"].as_str()).collect();
+    let checks = v["baseline"]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let outcomes: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| c["outcome"].as_str())
+        .collect();
     let changes = checks
         .iter()
         .map(|c| {
@@ -179,7 +185,9 @@ fn write_specs(root: &Path, rate: f64, threshold: f64) -> Result<()> {
     );
     std::fs::write(
         dir.join("calibrate.toml"),
-        format!("{target}\n[scenario.probe]\nload = {{ model = \"closed\", users = 1 }}\nwarmup = \"1s\"\nduration = \"4s\"\n"),
+        format!(
+            "{target}\n[scenario.probe]\nload = {{ model = \"closed\", users = 1 }}\nwarmup = \"1s\"\nduration = \"4s\"\n"
+        ),
     )?;
     std::fs::write(
         dir.join("gate.toml"),
@@ -321,7 +329,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         args.pairs,
         args.slowdown,
-        if args.kind == Kind::Cpu { "cpu" } else { "latency" },
+        if args.kind == Kind::Cpu {
+            "cpu"
+        } else {
+            "latency"
+        },
         args.threshold,
         args.utilization * 100.0,
         threshold * 100.0
@@ -337,7 +349,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
             let (ok, v) = perf(
                 &root,
                 "gate::steady",
-                &[("PERFSPEC_BLESS", args.bless_runs.to_string()), ("PERFSPEC_BLESS_FORCE", "1".into())],
+                &[
+                    ("PERFSPEC_BLESS", args.bless_runs.to_string()),
+                    ("PERFSPEC_BLESS_FORCE", "1".into()),
+                ],
             )?;
             if !ok {
                 bail!("blessing failed: {}", v["problems"]);
@@ -358,7 +373,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
             same.push(a);
             slowed.push(b);
         }
-        md.push_str(&row(&format!("{label}: unchanged (A/A)"), &same, "false alarms"));
+        md.push_str(&row(
+            &format!("{label}: unchanged (A/A)"),
+            &same,
+            "false alarms",
+        ));
         md.push_str(&row(&format!("{label}: slowed"), &slowed, "detections"));
     }
     md.push_str(&format!(

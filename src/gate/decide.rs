@@ -9,7 +9,7 @@ use crate::spec::Regression;
 #[derive(Debug, Clone, PartialEq)]
 pub enum BaseRuns {
     /// A blessed baseline: independent of the head runs.
-    Stored(Baseline),
+    Stored(Box<Baseline>),
     /// One file per A/B round, in round order: the i-th pairs with the i-th head run.
     Rounds(Vec<Baseline>),
 }

@@ -230,7 +230,7 @@ fn stored(
             blessed: blessed_label(&b),
             other_host,
         },
-        runs: BaseRuns::Stored(b),
+        runs: BaseRuns::Stored(Box::new(b)),
         binding,
         problems,
     };

@@ -92,7 +92,11 @@ fn results_pushed_with_remote_write_land_in_prometheus() {
         .run_scenario(&s, "live")
         .unwrap();
     let m = measured(&report);
-    assert!(m.verdict.problems.is_empty(), "{:?}", m.verdict.problems);
+    assert!(
+        m.verdict.problems().is_empty(),
+        "{:?}",
+        m.verdict.problems()
+    );
     let total = m.measurement.total();
     let p95 = prom.wait_for(
         "perfspec_result_latency_seconds{spec=\"pushed\",scenario=\"live\",request=\"all\",stat=\"p95\"}",
@@ -148,7 +152,7 @@ fn a_push_that_fails_fails_the_trial() {
         .push(&format!("http://127.0.0.1:{port}/api/v1/write"))
         .run_scenario(&s, "s")
         .unwrap();
-    let problems = &measured(&report).verdict.problems;
+    let problems = measured(&report).verdict.problems();
     assert!(
         problems.iter().any(|p| p.contains("pushing results")),
         "{problems:?}"
@@ -162,7 +166,7 @@ fn a_push_that_fails_fails_the_trial() {
     assert!(
         measured(&remote)
             .verdict
-            .problems
+            .problems()
             .iter()
             .any(|p| p.contains("not on loopback")),
         "a remote push is refused before anything is sent"

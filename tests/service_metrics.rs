@@ -63,7 +63,7 @@ fn trial(name: &str, path: &str, asserts: &[&str]) -> TrialReport {
 fn check<'a>(r: &'a TrialReport, text: &str) -> &'a perfspec::assertion::Check {
     measured(r)
         .verdict
-        .checks
+        .checks()
         .iter()
         .find(|c| c.assertion.text == text)
         .unwrap_or_else(|| panic!("no check {text}"))
@@ -156,7 +156,7 @@ fn a_metrics_endpoint_that_is_not_the_text_format_is_inconclusive_and_says_why()
         "/metrics-html",
         &["metric.hits_total.delta > 1"],
     );
-    match &measured(&r).verdict.checks[0].outcome {
+    match &measured(&r).verdict.checks()[0].outcome {
         Outcome::Inconclusive(why) => assert!(
             why.contains("line 1 is not in the Prometheus text format") && why.contains("<html>"),
             "{why}"
@@ -173,7 +173,7 @@ fn a_metrics_endpoint_that_never_answers_is_inconclusive_and_says_why() {
         "/metrics-stuck",
         &["metric.hits_total.delta > 1"],
     );
-    match &measured(&r).verdict.checks[0].outcome {
+    match &measured(&r).verdict.checks()[0].outcome {
         Outcome::Inconclusive(why) => assert!(why.contains("no complete answer"), "{why}"),
         other => panic!("{other:?}"),
     }

@@ -42,7 +42,8 @@ impl AppState {
             corpus: OnceLock::new(),
             corpus_size: opts.corpus as usize,
             embedder: Embedder::new(opts.dim as usize),
-            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints),
+            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints)
+                .with_added_latency(Duration::from_micros(opts.added_latency_us)),
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
             max_body: opts.max_body,

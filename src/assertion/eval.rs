@@ -71,6 +71,22 @@ pub fn samples_needed(percentile: f64) -> u64 {
     ((5.0 / (1.0 - percentile / 100.0) * 1e6).round() / 1e6).ceil() as u64
 }
 
+/// What would decide a percentile from too few samples: the measured time that gives `needed`
+/// samples at the rate `samples` arrived in `window`.
+fn duration_needed(samples: u64, needed: u64, window: Duration) -> String {
+    if samples == 0 || window.is_zero() {
+        return String::new();
+    }
+    let rate = samples as f64 / window.as_secs_f64();
+    // Whole seconds, rounded up: what a spec would say.
+    let secs = (needed as f64 / rate).ceil().max(1.0);
+    format!(
+        "; at the observed {} that takes about `duration = \"{}s\"`",
+        crate::units::fmt_rate(rate),
+        secs as u64
+    )
+}
+
 /// Evaluates every assertion.
 pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
     assertions.iter().map(|a| evaluate_one(a, m)).collect()
@@ -118,9 +134,10 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
                 && samples < samples_needed(p)
             {
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it)",
+                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it){}",
                     a.metric.name(),
-                    samples_needed(p)
+                    samples_needed(p),
+                    duration_needed(samples, samples_needed(p), m.window)
                 ));
             }
             check
@@ -137,6 +154,9 @@ fn resource(
     make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
 ) -> Check {
     let observed = match &m.resources {
+        Some(res) if r.reduce == crate::assertion::Reduce::PerRequest => {
+            res.per_request(r, m.total().requests())
+        }
         Some(res) => res.observe(r),
         None => Observed::NotMeasurable("resources were not sampled in this run".into()),
     };
@@ -151,8 +171,16 @@ fn resource(
             if let Some(p) = a.metric.percentile()
                 && samples < samples_needed(p)
             {
+                let interval = m.resources.as_ref().map(|r| r.interval);
+                let takes = interval.map_or(String::new(), |i| {
+                    format!(
+                        "; at one sample every {} that takes a `duration` of at least {}",
+                        crate::units::fmt_duration(i),
+                        crate::units::fmt_duration(i * samples_needed(p) as u32)
+                    )
+                });
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`){takes}",
                     a.metric.name(),
                     samples_needed(p)
                 ));

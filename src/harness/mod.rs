@@ -1,6 +1,7 @@
 //! libtest-mimic glue: discover the specs, make one trial per scenario (`SPEC::SCENARIO`), run
 //! them one at a time, and print a summary at the end.
 
+mod ab;
 mod export;
 mod gate;
 mod signals;
@@ -29,6 +30,9 @@ pub(crate) struct Config {
     pub threads: Option<usize>,
     /// Set when this run blesses baselines instead of comparing with them.
     pub bless: Option<gate::Bless>,
+    /// Set when this run compares with the base revision in A/B rounds
+    /// (`perfspec::commands::ab` sets it up through `PERFSPEC_AB_*`).
+    pub ab: Option<ab::Ab>,
     /// Whether the run is in CI (`CI` set), where a gated scenario needs its baseline.
     pub ci: bool,
     /// The baselines folder.
@@ -89,6 +93,7 @@ impl Harness {
                 allow_remote,
                 threads,
                 bless: gate::Bless::from_env(),
+                ab: ab::Ab::from_env(),
                 ci: std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
                 baselines: crate::baseline::dir(&workspace),
                 profile: crate::baseline::profile(),

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use super::Config;
 use crate::assertion::evaluate;
 use crate::client::Prepared;
-use crate::compare::{Status, Verdict, doubts};
+use crate::compare::{Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
@@ -58,7 +58,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         report
             .series
             .extend(views::metric_series(&m.measurement, &scenario.assertions));
-        report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
+        report.baseline = m.verdict.gate().and_then(views::baseline_view);
     }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
@@ -74,8 +74,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     if let Err(e) = write_atomic(&path, text.as_bytes())
         && let Ok(m) = &mut report.outcome
     {
-        m.verdict.problems.push(e.to_string());
-        m.verdict.status = Status::Fail;
+        let verdict = std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
+        m.verdict = verdict.with_problem(e.to_string());
     }
     report
 }
@@ -95,8 +95,7 @@ fn push(report: &mut TrialReport, config: &Config) {
         crate::export::push::push(d, report, &crate::export::push::commit(&config.workspace))
     });
     if let (Err(e), Ok(m)) = (result, &mut report.outcome) {
-        m.verdict.problems.push(e);
-        m.verdict.status = Status::Fail;
+        m.verdict = m.verdict.clone().with_problem(e);
     }
 }
 
@@ -216,11 +215,19 @@ async fn measure(
         .filter_map(scrape::Scraping::ticker)
         .collect();
     extra.extend(plan.live.as_ref().map(|feed| feed.sampler()));
+    let component = match &spec.target {
+        Target::Component(c) => config.components.get(&c.name).map(|k| (c.name.as_str(), k)),
+        _ => None,
+    };
     let sampling = resources::start(
         scenario.sample_interval,
-        sut.as_deref(),
+        resources::Watch {
+            sut_roots: sut.as_deref(),
+            component,
+            instructions: counts_instructions(scenario),
+            wants_gpu: scenario.wants_gpu(),
+        },
         config.gpu.clone(),
-        scenario.wants_gpu(),
         extra,
     );
     let name = format!("{}::{}", spec.name, scenario.name);
@@ -253,6 +260,18 @@ async fn measure(
         measurement,
         verdict,
     })
+}
+
+/// Whether the scenario asserts or gates on instructions (counters are opened only then).
+fn counts_instructions(s: &crate::spec::Scenario) -> bool {
+    s.assertions
+        .iter()
+        .map(|a| &a.metric)
+        .chain(s.regression.metrics.iter().map(|(_, _, m)| m))
+        .any(|m| {
+            matches!(m, crate::assertion::Metric::Resource(r)
+                if r.quantity == crate::resources::Quantity::Instructions)
+        })
 }
 
 /// A component the spec names but `tests/perf.rs` did not register.

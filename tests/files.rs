@@ -217,13 +217,13 @@ fn a_result_that_cannot_be_written_fails_its_trial_with_the_path() {
     std::fs::write(out.join("results"), "not a folder").unwrap();
     let report = Harness::new().out_dir(&out).run_scenario(&s, "s").unwrap();
     let m = report.outcome.as_ref().expect("measured");
-    assert_eq!(m.verdict.status, perfspec::compare::Status::Fail);
+    assert_eq!(m.verdict.status(), perfspec::compare::Status::Fail);
     assert!(
         m.verdict
-            .problems
+            .problems()
             .iter()
             .any(|p| p.contains("results/w/s.json")),
         "{:?}",
-        m.verdict.problems
+        m.verdict.problems()
     );
 }

@@ -231,7 +231,7 @@ fn body_contains_takes_environment_values_and_keeps_them_secret() {
         .unwrap();
     let m = report.outcome.as_ref().expect("measured");
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         perfspec::compare::Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)

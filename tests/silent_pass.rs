@@ -73,9 +73,9 @@ fn a_healthy_scenario_without_assertions_passes_its_default_check() {
     );
     let report = run(&dir, &s, "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Pass);
-    assert_eq!(m.verdict.checks.len(), 1);
-    assert_eq!(m.verdict.checks[0].assertion.text, NOTE);
+    assert_eq!(m.verdict.status(), Status::Pass);
+    assert_eq!(m.verdict.checks().len(), 1);
+    assert_eq!(m.verdict.checks()[0].assertion.text, NOTE);
 }
 
 /// The case, shortened: a service that freezes 500 ms every 2.5 s. The closed loop's
@@ -107,15 +107,15 @@ fn a_closed_scenario_that_hides_a_stall_is_not_trusted() {
     let table = perfspec::report::console::trial_table(&report);
     assert!(
         m.verdict
-            .checks
+            .checks()
             .iter()
             .all(|c| c.outcome == perfspec::assertion::Outcome::Pass),
         "the percentiles hide the stall:\n{table}"
     );
-    assert_eq!(m.verdict.status, Status::Inconclusive, "{table}");
+    assert_eq!(m.verdict.status(), Status::Inconclusive, "{table}");
     let doubt = &m
         .verdict
-        .doubts
+        .doubts()
         .iter()
         .find(|d| d.reason.contains("may hide a stall"));
     assert!(doubt.is_some(), "{table}");

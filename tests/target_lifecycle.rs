@@ -45,7 +45,7 @@ fn a_healthy_target_is_started_measured_and_stopped() {
     let report = run(&dir, &s, "s");
     let m = measured(&report);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)
@@ -115,8 +115,8 @@ fn a_crash_mid_run_fails_the_trial_and_stops_load_early() {
     let t = Instant::now();
     let report = run(&dir, &s, "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Fail);
-    let problem = m.verdict.problems.join("\n");
+    assert_eq!(m.verdict.status(), Status::Fail);
+    let problem = m.verdict.problems().join("\n");
     assert!(
         problem.contains("target exited during the run (exit status: 3)"),
         "{problem}"
@@ -146,7 +146,7 @@ fn the_whole_group_is_killed_even_when_it_ignores_sigterm() {
         ),
     );
     let report = run(&dir, &s, "s");
-    assert_eq!(measured(&report).verdict.status, Status::Pass);
+    assert_eq!(measured(&report).verdict.status(), Status::Pass);
     let pids: Vec<i32> = std::fs::read_to_string(&pids)
         .unwrap()
         .lines()
@@ -217,7 +217,11 @@ fn a_daemon_that_escaped_the_process_group_is_stopped_with_its_target() {
     );
     let report = run(&dir, &s, "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Pass, "the daemon served the load");
+    assert_eq!(
+        m.verdict.status(),
+        Status::Pass,
+        "the daemon served the load"
+    );
     let pids = pids_in(&pids);
     assert_eq!(pids.len(), 2, "the target and its daemon: {pids:?}");
     for pid in pids {

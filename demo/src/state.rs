@@ -4,9 +4,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::cache::EmbedCache;
 use crate::cli::Options;
 use crate::corpus::Corpus;
 use crate::embed::Embedder;
+use crate::metrics::Metrics;
 use crate::slowdown::Slowdown;
 
 /// Configuration and data shared by every request.
@@ -26,6 +28,10 @@ pub struct AppState {
     pub token_delay: Duration,
     /// Largest accepted request body.
     pub max_body: usize,
+    /// Query embeddings of `/search`.
+    pub cache: EmbedCache,
+    /// The service's own metrics (`GET /metrics`).
+    pub metrics: Metrics,
     next_id: AtomicU64,
 }
 
@@ -36,10 +42,13 @@ impl AppState {
             corpus: OnceLock::new(),
             corpus_size: opts.corpus as usize,
             embedder: Embedder::new(opts.dim as usize),
-            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints),
+            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints)
+                .with_added_latency(Duration::from_micros(opts.added_latency_us)),
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
             max_body: opts.max_body,
+            cache: EmbedCache::new(opts.cache),
+            metrics: Metrics::new(opts.metrics_series),
             next_id: AtomicU64::new(1),
         }
     }

@@ -82,6 +82,9 @@ pub enum Metric {
     /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
     /// and not windowable.
     Resource(ResourceMetric),
+    /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
+    /// request and not windowable.
+    Scraped(super::ScrapedMetric),
 }
 
 /// Token timing of streams.
@@ -121,6 +124,7 @@ impl Metric {
                 Unit::Count
             }
             Metric::Resource(r) => r.unit(),
+            Metric::Scraped(s) => s.unit(),
         }
     }
 
@@ -149,6 +153,7 @@ impl Metric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
             }) => Some(*p),
+            Metric::Scraped(s) => s.percentile(),
             _ => None,
         }
     }
@@ -178,6 +183,7 @@ impl Metric {
             Metric::Goodput => "goodput".into(),
             Metric::GoodputRate => "goodput-rate".into(),
             Metric::Resource(r) => r.name(),
+            Metric::Scraped(s) => s.name(),
         }
     }
 

@@ -8,16 +8,16 @@ use tokio::sync::watch;
 use super::Config;
 use crate::assertion::evaluate;
 use crate::client::Prepared;
-use crate::compare::{Status, Verdict, doubts};
+use crate::compare::{Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
 use crate::measure::Measurement;
 use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json, views};
-use crate::resources;
 use crate::spec::{Spec, Target};
 use crate::target::{self, Running};
+use crate::{resources, scrape};
 
 /// Runs scenario `index` of `spec` and writes its result file.
 pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
@@ -60,12 +60,16 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     };
     if let Ok(m) = &report.outcome {
         report.series = views::series_of(&m.measurement);
-        report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
+        report
+            .series
+            .extend(views::metric_series(&m.measurement, &scenario.assertions));
+        report.baseline = m.verdict.gate().and_then(views::baseline_view);
     }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
     report.redact(&spec.secrets);
     redact_log(&log, &spec.secrets);
+    push(&mut report, config);
     let path = config
         .out_dir
         .join("results")
@@ -75,13 +79,36 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     if let Err(e) = write_atomic(&path, text.as_bytes()) {
         match &mut report.outcome {
             Ok(m) => {
-                m.verdict.problems.push(e.to_string());
-                m.verdict.status = Status::Fail;
+                let verdict =
+                    std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
+                m.verdict = verdict.with_problem(e.to_string());
             }
-            Err(why) => why.push_str(&format!("\n(its result file was not written either: {e})")),
+            Err(why) => why.push_str(&format!(
+                "
+(its result file was not written either: {e})"
+            )),
         }
     }
     report
+}
+
+/// An id for one run of a scenario on the live endpoint: microseconds since the epoch, in hex.
+fn run_id() -> String {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{us:x}")
+}
+
+/// Pushes the trial's final figures when the run asks for it; a failed push fails the trial.
+fn push(report: &mut TrialReport, config: &Config) {
+    let Some(dest) = &config.push else { return };
+    let result = dest.as_ref().map_err(String::clone).and_then(|d| {
+        crate::export::push::push(d, report, &crate::export::push::commit(&config.workspace))
+    });
+    if let (Err(e), Ok(m)) = (result, &mut report.outcome) {
+        m.verdict = m.verdict.clone().with_problem(e);
+    }
 }
 
 /// Rewrites the target's log without secrets (the target may have printed what it received).
@@ -163,6 +190,22 @@ async fn measure(
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
+        live: match config.live.server(config.allow_remote) {
+            None => None,
+            Some(Err(e)) => return Err(e),
+            Some(Ok(server)) => Some(
+                server.feed(
+                    &spec.name,
+                    &scenario.name,
+                    &run_id(),
+                    &spec
+                        .requests
+                        .iter()
+                        .map(|r| r.name.clone())
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+        },
     };
     // Samplers start once the target is ready and stop after load, before teardown.
     let spawned = running
@@ -170,11 +213,37 @@ async fn measure(
         .and_then(|r| r.process.as_ref())
         .map(target::Process::pid);
     let sut = resources::find_target(&spec.target, spawned)?;
+    // The service's own metrics: read once before the load, then on the sampler's clock.
+    let scraping = match (spec.target.metrics_path(), running.as_ref()) {
+        (Some(path), Some(r)) => Some(scrape::start(
+            scrape::Endpoint {
+                addr: r.addr,
+                host: r.host.clone(),
+                path: path.to_string(),
+            },
+            scenario.sample_interval,
+        )),
+        _ => None,
+    };
+    let mut extra: Vec<Box<dyn resources::Sampler>> = scraping
+        .iter()
+        .filter_map(scrape::Scraping::ticker)
+        .collect();
+    extra.extend(plan.live.as_ref().map(|feed| feed.sampler()));
+    let component = match &spec.target {
+        Target::Component(c) => config.components.get(&c.name).map(|k| (c.name.as_str(), k)),
+        _ => None,
+    };
     let sampling = resources::start(
         scenario.sample_interval,
-        sut.as_deref(),
+        resources::Watch {
+            sut_roots: sut.as_deref(),
+            component,
+            instructions: counts_instructions(scenario),
+            wants_gpu: scenario.wants_gpu(),
+        },
         config.gpu.clone(),
-        scenario.wants_gpu(),
+        extra,
     );
     let name = format!("{}::{}", spec.name, scenario.name);
     let progress = config
@@ -185,6 +254,8 @@ async fn measure(
     let mut measurement = drive_watching(plan, running.as_mut(), t0, progress).await;
     let measure_from = (t0 + scenario.warmup).into_std();
     let sampled = sampling.finish(measure_from, measurement.window);
+    // After the sampler stopped: the last read of the service's metrics follows the load.
+    measurement.metrics = scraping.map(|s| s.finish(measure_from, measurement.window));
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
     if let Some(why) = super::signals::interrupted() {
@@ -211,6 +282,18 @@ async fn measure(
         measurement,
         verdict,
     })
+}
+
+/// Whether the scenario asserts or gates on instructions (counters are opened only then).
+fn counts_instructions(s: &crate::spec::Scenario) -> bool {
+    s.assertions
+        .iter()
+        .map(|a| &a.metric)
+        .chain(s.regression.metrics.iter().map(|(_, _, m)| m))
+        .any(|m| {
+            matches!(m, crate::assertion::Metric::Resource(r)
+                if r.quantity == crate::resources::Quantity::Instructions)
+        })
 }
 
 /// A component the spec names but `tests/perf.rs` did not register.

@@ -44,6 +44,7 @@ async fn user(
         () = sleep_until(start_at) => {}
         () = &mut stop_signal => return,
     }
+    let _active = super::Active::enter(&sh);
     loop {
         let now = Instant::now();
         if *stop.borrow()

@@ -41,6 +41,8 @@ pub(crate) struct Plan {
     pub max_body: u64,
     /// Load shape and timing.
     pub scenario: Scenario,
+    /// The run's series on the live endpoint, when it is served.
+    pub live: Option<Arc<crate::export::RunFeed>>,
 }
 
 /// Where a run's requests go.
@@ -62,6 +64,8 @@ struct Shared {
     end: Instant,
     hard_stop: Instant,
     iterations: Option<AtomicU64>,
+    /// Users running now (for the live endpoint).
+    active: AtomicU64,
 }
 
 impl Shared {
@@ -94,16 +98,21 @@ pub(crate) async fn drive(
     let names = plan.requests.iter().map(|r| r.name.clone()).collect();
     let threads = tokio::runtime::Handle::current().metrics().num_workers();
     let open = matches!(s.load, Load::Open(_));
+    let recorder = Recorder::with_extras(
+        names,
+        plan.requests.iter().map(|r| r.stream.is_some()).collect(),
+        s.goodput,
+        measure_from,
+        4 * threads,
+        open,
+    );
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
-        recorder: Recorder::with_extras(
-            names,
-            plan.requests.iter().map(|r| r.stream.is_some()).collect(),
-            s.goodput,
-            measure_from,
-            4 * threads,
-            open,
-        ),
+        recorder: match plan.live {
+            Some(_) => recorder.with_live(),
+            None => recorder,
+        },
+        active: AtomicU64::new(0),
         iterations: s.iterations.map(AtomicU64::new),
         t0,
         measure_from,
@@ -118,7 +127,7 @@ pub(crate) async fn drive(
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                shared.recorder.collect();
+                collect(&shared);
                 if let Some(p) = &mut progress {
                     p.show(&snapshot(&shared));
                 }
@@ -137,6 +146,10 @@ pub(crate) async fn drive(
     // The task (and the progress line with it) is gone once this returns: the line is erased
     // before libtest prints the outcome.
     let _ = collector.await;
+    if let Some(live) = &shared.plan.live {
+        collect(&shared);
+        live.end();
+    }
     let wall = t0.elapsed();
     let cpu = match (cpu_before, cpu::worker_cpu()) {
         (Some(a), Some(b)) if !wall.is_zero() => {
@@ -155,6 +168,34 @@ pub(crate) async fn drive(
     shared
         .recorder
         .finish(shared.plan.scenario.warmup, window, generator)
+}
+
+/// Folds the users' records into the timeline, and hands what was new to the live endpoint.
+fn collect(sh: &Shared) {
+    match &sh.plan.live {
+        None => sh.recorder.collect(),
+        Some(live) => live.update(
+            &sh.recorder.collect_live(),
+            sh.active.load(Ordering::Relaxed),
+            Instant::now() >= sh.measure_from,
+        ),
+    }
+}
+
+/// Counts a user as active while it lives.
+struct Active<'a>(&'a AtomicU64);
+
+impl<'a> Active<'a> {
+    fn enter(sh: &'a Shared) -> Active<'a> {
+        sh.active.fetch_add(1, Ordering::Relaxed);
+        Active(&sh.active)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What the progress line shows now: the latest complete second's rate, the p95 of the

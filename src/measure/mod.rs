@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 
 pub use errors::ErrorKind;
-pub(crate) use recorder::{Record, Recorder};
+pub(crate) use recorder::{Collected, Record, Recorder};
 pub(crate) use stats::new_histogram;
 pub use stats::{Channel, RequestStats, Second, SecondStats, StreamStats, stat_of};
 
@@ -55,6 +55,9 @@ pub struct Measurement {
     /// Resources sampled while load ran (target, machine, generator, GPUs); `None` when
     /// nothing was sampled.
     pub resources: Option<crate::resources::Resources>,
+    /// The service's own metrics, read from its `/metrics` while load ran; `None` when the
+    /// target has no `metrics` endpoint.
+    pub metrics: Option<crate::scrape::Scraped>,
 }
 
 impl Measurement {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::artifacts::Written;
 use super::table::render;
-use super::{Change, Figures, Measured, RunReport, TrialReport, describe_load};
+use super::{Figures, Measured, RunReport, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
+use crate::gate::Change;
 use crate::measure::{Channel, ErrorKind, Measurement, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
@@ -36,15 +37,15 @@ pub fn trial_table(r: &TrialReport) -> String {
 
 fn measured(m: &Measured) -> String {
     let mut out = String::new();
-    for p in &m.verdict.problems {
+    for p in m.verdict.problems() {
         let _ = writeln!(out, "  problem: {}", p.replace('\n', "\n    "));
     }
-    for d in &m.verdict.doubts {
+    for d in m.verdict.doubts() {
         let _ = writeln!(out, "  inconclusive: {}", d.reason);
     }
-    if !m.verdict.checks.is_empty() {
+    if !m.verdict.checks().is_empty() {
         out.push('\n');
-        out.push_str(&checks_table(&m.verdict.checks));
+        out.push_str(&checks_table(m.verdict.checks()));
     }
     out.push('\n');
     out.push_str(&requests_table(&m.measurement));
@@ -55,7 +56,7 @@ fn measured(m: &Measured) -> String {
     }
     let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
     out.push_str(&super::resources_section(m));
-    if let Some(b) = &m.verdict.baseline {
+    if let Some(b) = m.verdict.gate() {
         out.push_str(&super::gate::baseline_section(b));
     }
     if m.measurement.interrupted > 0 {
@@ -258,7 +259,7 @@ pub fn summary(run: &RunReport) -> String {
                     us(f.p95),
                     us(f.p99),
                     fmt_percent(f.error_rate),
-                    format!("{}/{} passed", f.passed, f.checks),
+                    f.checks_text(),
                 ]);
             }
             None => {
@@ -269,7 +270,7 @@ pub fn summary(run: &RunReport) -> String {
             row.push(r.baseline.as_ref().map_or("-".into(), |b| {
                 b.changes
                     .iter()
-                    .map(Change::text)
+                    .map(Change::short)
                     .collect::<Vec<_>>()
                     .join(", ")
             }));

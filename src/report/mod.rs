@@ -18,6 +18,7 @@ pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod metrics_json;
 pub mod progress;
 mod resource_json;
 mod resource_table;
@@ -26,13 +27,13 @@ mod table;
 pub mod tokens;
 pub mod views;
 
-pub use extras::{BaselineView, Change, Judgement, Series};
+pub use extras::{BaselineView, Series};
 pub use resource_table::resources_section;
 pub use run::{BrokenSpec, Counts, Figures, RunReport};
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;
-use crate::spec::{Arrivals, Inconclusive, Load, Scenario, Stage, Think};
+use crate::spec::{Arrivals, Load, Scenario, Stage, Think};
 use crate::units::{fmt_duration, fmt_rate};
 
 /// Everything known about one trial, for every renderer.
@@ -71,7 +72,7 @@ impl TrialReport {
 
     /// The status; `None` when the trial could not measure.
     pub fn status(&self) -> Option<Status> {
-        self.outcome.as_ref().ok().map(|m| m.verdict.status)
+        self.outcome.as_ref().ok().map(|m| m.verdict.status())
     }
 
     /// `PASS`, `FAIL`, `INCONCLUSIVE` or `ERROR`.
@@ -90,13 +91,11 @@ impl TrialReport {
     }
 
     /// Whether the test passes: the trial passed, or it was inconclusive and the scenario
-    /// says `inconclusive = "pass"`.
+    /// lets what was undecided pass (`inconclusive = "pass"` for the run,
+    /// `regression.inconclusive = "pass"` for the comparison).
     pub fn passes(&self) -> bool {
-        match self.status() {
-            Some(Status::Pass) => true,
-            Some(Status::Inconclusive) => self.scenario.inconclusive == Inconclusive::Pass,
-            _ => false,
-        }
+        self.measured()
+            .is_some_and(|m| m.verdict.passes(&self.scenario))
     }
 
     /// The measurement, when the trial could measure.
@@ -141,17 +140,7 @@ impl TrialReport {
         }
         match &mut self.outcome {
             Err(e) => *e = redact(e, secrets),
-            Ok(m) => {
-                for p in &mut m.verdict.problems {
-                    *p = redact(p, secrets);
-                }
-                for d in &mut m.verdict.doubts {
-                    d.reason = redact(&d.reason, secrets);
-                }
-                for c in &mut m.verdict.checks {
-                    c.note = c.note.as_ref().map(|n| redact(n, secrets));
-                }
-            }
+            Ok(m) => m.verdict.redact(secrets),
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct CommandTarget {
     pub program_span: Range<usize>,
     /// Where `cwd` is in the spec, when given.
     pub cwd_span: Option<Range<usize>>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
 }
 
 /// A piece of a command argument.
@@ -124,6 +126,8 @@ pub struct UrlTarget {
     pub ready: Readiness,
     /// Its process, for resource metrics (`pid`, `pid-file` or `process-name`).
     pub process: Option<ProcessRef>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
 }
 
 /// How the process of a `url` target is found, for resource metrics.
@@ -137,6 +141,17 @@ pub enum ProcessRef {
     /// `process-name = "my-service"`: the process (or processes) with this name or executable
     /// file name, when the trial starts.
     Name(String),
+}
+
+impl Target {
+    /// The path of the service's Prometheus endpoint, when `[target]` names one.
+    pub fn metrics_path(&self) -> Option<&str> {
+        match self {
+            Target::Command(c) => c.metrics.as_deref(),
+            Target::Url(u) => u.metrics.as_deref(),
+            Target::Component(_) => None,
+        }
+    }
 }
 
 /// How the harness decides the target is ready.

@@ -38,6 +38,7 @@ pub(super) struct RawTarget {
     pub pid_file: Option<S<String>>,
     pub process_name: Option<S<String>>,
     pub secret_env: Option<S<Vec<S<String>>>>,
+    pub metrics: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]

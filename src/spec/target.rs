@@ -30,6 +30,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             ("ready-timeout", t.ready_timeout.as_ref().map(S::span)),
             ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
             ("allow-remote", t.allow_remote.as_ref().map(S::span)),
+            ("metrics", t.metrics.as_ref().map(S::span)),
         ];
         if let Some((key, span)) = others.iter().find_map(|(k, s)| s.clone().map(|s| (k, s))) {
             return Err(cx.err(span, format!("`{key}` does not apply to a `component` target"), Some("a component is an async function registered in tests/perf.rs with Harness::component: nothing to start or reach".into())));
@@ -100,6 +101,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 Some(v) => cx.duration(v, "stop-timeout")?,
                 None => Duration::from_secs(5),
             };
+            let metrics = metrics_path(cx, t.metrics.as_ref())?;
             Ok(Target::Command(CommandTarget {
                 argv,
                 env,
@@ -108,6 +110,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 stop_timeout,
                 program_span: program.span(),
                 cwd_span: t.cwd.as_ref().map(S::span),
+                metrics,
             }))
         }
         (None, Some(url)) => {
@@ -132,7 +135,8 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 )));
             }
             let process = process_ref(cx, t, dir)?;
-            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process }))
+            let metrics = metrics_path(cx, t.metrics.as_ref())?;
+            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process, metrics }))
         }
         (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
         (None, None) => Err(cx.err(raw.span(), "[target] needs `command`, `url` or `component`", Some(
@@ -254,18 +258,29 @@ fn process_ref(cx: &Cx, t: &RawTarget, dir: &Path) -> R<Option<ProcessRef>> {
 }
 
 fn ready_path(cx: &Cx, p: &S<String>) -> R<String> {
+    url_path(cx, p, "ready", "/health")
+}
+
+/// `metrics = "/metrics"`: the service's Prometheus endpoint.
+fn metrics_path(cx: &Cx, p: Option<&S<String>>) -> R<Option<String>> {
+    p.map(|p| url_path(cx, p, "metrics", "/metrics"))
+        .transpose()
+}
+
+/// A path on the target's host (`ready`, `metrics`).
+fn url_path(cx: &Cx, p: &S<String>, key: &str, example: &str) -> R<String> {
     let path = p.get_ref();
     if !path.starts_with('/') {
         return Err(cx.err(
             p.span(),
-            "`ready` must be a path starting with `/`",
-            Some("e.g. ready = \"/health\"".into()),
+            format!("`{key}` must be a path starting with `/`"),
+            Some(format!("e.g. {key} = \"{example}\"")),
         ));
     }
     if http::uri::PathAndQuery::try_from(path.as_str()).is_err() {
         return Err(cx.err(
             p.span(),
-            format!("`ready` {path:?} is not a valid URL path"),
+            format!("`{key}` {path:?} is not a valid URL path"),
             Some(
                 "spaces and other special characters must be percent-encoded (a space is %20)"
                     .into(),

@@ -62,3 +62,4 @@ pub fn perf_binary() -> PathBuf {
 }
 
 pub mod fixtures;
+pub mod prom;

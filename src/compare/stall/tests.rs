@@ -41,6 +41,7 @@ fn run(window: f64, seconds: &[(u64, &[u64])]) -> Measurement {
         interrupted: 0,
         generator: Generator::default(),
         resources: None,
+        metrics: None,
     }
 }
 
@@ -165,6 +166,7 @@ fn a_machine_busy_to_the_last_core_is_named_as_a_possible_cause() {
             gpu: GpuStatus::Devices(0),
             cpus: 2,
             sut: None,
+            counters: None,
         });
         closed_stall(&scenario, &m).expect("a stall").reason
     };

@@ -6,6 +6,8 @@
 //! assert_eq!(v.status(), Status::Fail);
 //! ```
 
+mod stall;
+
 use std::time::Duration;
 
 use crate::assertion::{Check, Metric, Op, Outcome};
@@ -281,6 +283,7 @@ pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
             }
         }
         Load::Closed(_) => {
+            doubts.extend(stall::closed_stall(s, m));
             if let Some(c) = g.cpu.filter(|&c| c >= 0.95) {
                 doubts.push(Doubt {
                     reason: format!(

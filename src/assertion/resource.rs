@@ -337,9 +337,7 @@ pub(super) fn unknown(text: &str, segs: &[String], help: &str) -> Option<(String
     if QUANTITY_WORDS.contains(&segs[0].as_str()) {
         return Some((
             format!("unknown metric `{text}`: say whose resources"),
-            format!(
-                "`sut.{text}` (the target's processes), `system.{text}` (the machine) or `generator.{text}` (perfspec itself)"
-            ),
+            whose_hint(text, segs),
         ));
     }
     let close = crate::spec::closest_name(text, EXAMPLES.iter().copied())?;
@@ -347,6 +345,40 @@ pub(super) fn unknown(text: &str, segs: &[String], help: &str) -> Option<(String
         format!("unknown metric `{text}`"),
         format!("did you mean `{close}`? {help}"),
     ))
+}
+
+/// "Say whose" for `cpu.mean`, `memory.growth`: only metrics that exist, with the quantity
+/// each owner calls it by (the target's memory is `rss`, the machine's `mem`).
+fn whose_hint(text: &str, segs: &[String]) -> String {
+    const WHOSE: [(&str, &str); 3] = [
+        ("sut", "the target's processes"),
+        ("system", "the machine"),
+        ("generator", "perfspec itself"),
+    ];
+    let rest = segs[1..].join(".");
+    let quantities = match segs[0].as_str() {
+        "mem" | "memory" | "rss" => vec!["rss", "mem"],
+        q => vec![q],
+    };
+    let mut valid = Vec::new();
+    for (who, what) in WHOSE {
+        for q in &quantities {
+            let candidate = format!("{who}.{q}.{rest}");
+            let parts: Vec<&str> = candidate.split('.').collect();
+            if resolve(&candidate, &parts).is_ok() {
+                valid.push(format!("`{candidate}` ({what})"));
+                break;
+            }
+        }
+    }
+    match valid.as_slice() {
+        [] => format!(
+            "resource metrics say whose they are: sut.…, system.… or generator.… (`{text}` fits none: {})",
+            listing("sut")
+        ),
+        [one] => format!("write {one}"),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// Limits that make a resource assertion meaningless.

@@ -221,7 +221,8 @@ impl Harness {
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
     /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
     /// prints the summary of what ran. Neither progress line nor step summary: the caller owns
-    /// the terminal and the CI job (a test of its own, say).
+    /// the terminal and the CI job (a test of its own, say). Reports that cannot be written
+    /// count as one more failed test in the conclusion.
     pub fn run_with(self, args: Arguments) -> Conclusion {
         self.execute(args, false)
     }
@@ -243,7 +244,7 @@ impl Harness {
                 let _ = self.config.progress.set(layout);
             }
         }
-        let conclusion = libtest_mimic::run(&args, trials);
+        let mut conclusion = libtest_mimic::run(&args, trials);
         let run = run.lock().unwrap_or_else(|p| p.into_inner());
         if args.list || run.is_empty() {
             return conclusion;
@@ -261,6 +262,14 @@ impl Harness {
             "{}",
             console::artifacts(&written, |p| display_path(p, &self.config.workspace))
         );
+        if !written.errors.is_empty() {
+            // CI must not pass a run whose JUnit or summary is missing: one more failure.
+            eprintln!(
+                "perfspec: the run fails: {} of its reports could not be written (above)",
+                written.errors.len()
+            );
+            conclusion.num_failed += 1;
+        }
         conclusion
     }
 
@@ -289,14 +298,14 @@ impl Harness {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let spec = match std::fs::read_to_string(&path) {
+            let spec = match std::fs::read(&path) {
                 Err(e) => Err(format!("{}: cannot read the spec: {e}", shown.display())),
-                Ok(text) => {
+                Ok(bytes) => {
                     let cx = crate::spec::Context {
                         display_path: Some(shown.clone()),
                         ..Default::default()
                     };
-                    Spec::parse(&text, &path, &cx).map_err(|e| e.to_string())
+                    Spec::parse_bytes(&bytes, &path, &cx).map_err(|e| e.to_string())
                 }
             };
             match spec {

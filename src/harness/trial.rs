@@ -43,6 +43,11 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     }
     let runtime = builder.build();
     report.outcome = match runtime {
+        // The trials after an interruption end at once: the harness is winding down.
+        _ if super::signals::interrupted().is_some() => Err(format!(
+            "not run: {}",
+            super::signals::interrupted().unwrap_or_default()
+        )),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
         Ok(rt) => {
             let mut outcome = rt.block_on(measure(spec, index, config, &log, &mut report.log));
@@ -71,11 +76,18 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
     let text = crate::report::redact(&json::render(&report), &spec.secrets);
-    if let Err(e) = write_atomic(&path, text.as_bytes())
-        && let Ok(m) = &mut report.outcome
-    {
-        let verdict = std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
-        m.verdict = verdict.with_problem(e.to_string());
+    if let Err(e) = write_atomic(&path, text.as_bytes()) {
+        match &mut report.outcome {
+            Ok(m) => {
+                let verdict =
+                    std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
+                m.verdict = verdict.with_problem(e.to_string());
+            }
+            Err(why) => why.push_str(&format!(
+                "
+(its result file was not written either: {e})"
+            )),
+        }
     }
     report
 }
@@ -147,7 +159,10 @@ async fn measure(
         _ => {
             let running = target::start(spec, log, &config.workspace, config.allow_remote)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match super::signals::interrupted() {
+                    Some(why) => format!("{why} while the target was starting"),
+                    None => e.to_string(),
+                })?;
             if running.process.is_some() {
                 *shown_log = Some(
                     log.strip_prefix(&config.workspace)
@@ -243,14 +258,21 @@ async fn measure(
     measurement.metrics = scraping.map(|s| s.finish(measure_from, measurement.window));
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
+    if let Some(why) = super::signals::interrupted() {
+        problems.push(format!(
+            "{why}: perfspec stopped the load and the target; the figures cover the run until then"
+        ));
+    } else if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut())
+        && let Some(exit) = p.exited()
+    {
+        problems.push(format!(
+            "target exited during the run ({exit}{})\n--- last lines of {} ---\n{}",
+            exit.left_note(),
+            p.log_path().display(),
+            p.log_tail(20)
+        ));
+    }
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
-        if let Some(status) = p.exited() {
-            problems.push(format!(
-                "target exited during the run ({status})\n--- last lines of {} ---\n{}",
-                p.log_path().display(),
-                p.log_tail(20)
-            ));
-        }
         // Tear down now, before the verdict: nothing outlives the trial.
         p.teardown();
     }
@@ -292,7 +314,8 @@ fn unknown_component(spec: &Spec, c: &crate::spec::ComponentTarget, config: &Con
     .to_string()
 }
 
-/// Drives load from `t0` while watching the target process: if it dies, load stops at once.
+/// Drives load from `t0` while watching the target process: if it dies, or the run is
+/// interrupted, load stops at once.
 async fn drive_watching(
     plan: Plan,
     mut running: Option<&mut Running>,
@@ -306,7 +329,8 @@ async fn drive_watching(
         tokio::select! {
             m = &mut run => return m,
             () = tokio::time::sleep(Duration::from_millis(100)) => {
-                if running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some()) {
+                let exited = running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some());
+                if exited || super::signals::interrupted().is_some() {
                     let _ = stop_tx.send(true);
                 }
             }

@@ -163,7 +163,11 @@ fn margin_text(margin: f64, limit: f64, unit: Unit) -> String {
 /// Per-request statistics and the total.
 pub fn requests_table(m: &Measurement) -> String {
     let two = m.requests.iter().any(|r| r.service.is_some());
-    let mut header = vec!["request", "count", "rate", "p50", "p95", "p99", "max"];
+    // `count/s`: completed requests (successful and failed) per second; `ok/s`: successful
+    // ones, which is what `throughput` asserts on.
+    let mut header = vec![
+        "request", "count", "count/s", "ok/s", "p50", "p95", "p99", "max",
+    ];
     if two {
         header.extend(["service p50", "service p99"]);
     }
@@ -175,9 +179,16 @@ pub fn requests_table(m: &Measurement) -> String {
             0 => "0".to_string(),
             n => format!("{} ({})", fmt_count(n as f64), fmt_percent(s.error_rate())),
         };
+        let secs = m.window.as_secs_f64();
+        let completed = if secs > 0.0 {
+            s.requests() as f64 / secs
+        } else {
+            0.0
+        };
         let mut row = vec![
             s.name.clone(),
             fmt_count(s.requests() as f64),
+            fmt_rate(completed),
             fmt_rate(m.throughput(s)),
         ];
         for st in [
@@ -229,7 +240,7 @@ pub fn errors_line(m: &Measurement) -> String {
 pub fn summary(run: &RunReport) -> String {
     let baselines = run.trials.iter().any(|t| t.baseline.is_some());
     let mut header = vec![
-        "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
+        "", "scenario", "requests", "ok/s", "p50", "p95", "p99", "errors", "checks",
     ];
     if baselines {
         header.push("vs baseline");
@@ -290,7 +301,7 @@ pub fn artifacts(written: &Written, show: impl Fn(&Path) -> PathBuf) -> String {
         out.push_str(&render_rows(&rows));
     }
     for e in &written.errors {
-        let _ = writeln!(out, "warning: {e}");
+        let _ = writeln!(out, "error: {e}");
     }
     out
 }

@@ -159,14 +159,14 @@ fn an_overloaded_generator_is_inconclusive_with_the_reason() {
     );
     let m = measured(&report);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Inconclusive,
         "{}",
         perfspec::report::console::trial_table(&report)
     );
     let reason = &m
         .verdict
-        .doubts
+        .doubts()
         .iter()
         .find(|d| d.reason.starts_with("generator saturated"))
         .expect("a saturation doubt")
@@ -206,13 +206,13 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         g.sent,
         g.dropped
     );
-    assert_eq!(m.verdict.status, Status::Inconclusive);
+    assert_eq!(m.verdict.status(), Status::Inconclusive);
     assert!(
-        m.verdict.doubts[0]
+        m.verdict.doubts()[0]
             .reason
             .contains("arrivals dropped: all 5 users were busy"),
         "{:?}",
-        m.verdict.doubts
+        m.verdict.doubts()
     );
     // Asserting on `dropped` turns it into a decision.
     let report = run(
@@ -224,7 +224,7 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         ),
         None,
     );
-    assert_eq!(measured(&report).verdict.status, Status::Fail);
+    assert_eq!(measured(&report).verdict.status(), Status::Fail);
 }
 
 #[test]

@@ -93,7 +93,7 @@ fn work_spec(url: &str, scenario: &str) -> String {
 /// Fails with the trial's table unless it passed.
 fn assert_passed(report: &perfspec::report::TrialReport) {
     assert_eq!(
-        measured(report).verdict.status,
+        measured(report).verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(report)
@@ -294,7 +294,7 @@ fn capacity_is_blessed_and_compared_like_other_metrics() {
             .baselines_dir(&baselines)
     };
     let blessed = harness().bless(1, false).run_scenario(&s, "s").unwrap();
-    assert_eq!(measured(&blessed).verdict.status, Status::Pass);
+    assert_eq!(measured(&blessed).verdict.status(), Status::Pass);
     let file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(baselines.join("gated/s.json")).unwrap()).unwrap();
     let kept = file["scopes"]["all"]["extra"]["capacity"]["value"][0]
@@ -311,14 +311,14 @@ fn capacity_is_blessed_and_compared_like_other_metrics() {
             .value
     );
     let again = harness().run_scenario(&s, "s").unwrap();
-    let Some(perfspec::compare::BaselineOutcome::Compared { checks, .. }) =
-        &measured(&again).verdict.baseline
+    let Some(perfspec::gate::GateOutcome::Compared { changes, .. }) =
+        measured(&again).verdict.gate()
     else {
-        panic!("not compared: {:?}", measured(&again).verdict.baseline);
+        panic!("not compared: {:?}", measured(&again).verdict.gate());
     };
-    let capacity = checks[0].comparison.as_ref().expect("compared");
-    assert_eq!(checks[0].metric, "capacity");
-    assert!((capacity.baseline - kept).abs() < 1e-6, "{capacity:?}");
+    let capacity = changes[0].compared.as_ref().expect("compared");
+    assert_eq!(changes[0].metric, "capacity");
+    assert!((capacity.base - kept).abs() < 1e-6, "{capacity:?}");
 }
 
 #[test]
@@ -380,14 +380,14 @@ fn abort_on_stops_the_run_within_a_window_of_the_breach() {
         a.at_s < 6.0 && took < Duration::from_secs(10),
         "{a:?} {took:?}"
     );
-    assert_eq!(m.verdict.status, Status::Fail);
+    assert_eq!(m.verdict.status(), Status::Fail);
     assert!(
         m.verdict
-            .problems
+            .problems()
             .iter()
             .any(|p| p.contains("aborted at") && p.contains("error-rate over 2s > 50%")),
         "{:?}",
-        m.verdict.problems
+        m.verdict.problems()
     );
     assert!(m.measurement.window.as_secs_f64() < 6.5);
 }
@@ -413,10 +413,10 @@ fn sut_alive_fails_when_the_target_dies() {
     };
     let healthy = spec(&dir, "healthy", &spec_text(""));
     let report = run(&dir, &healthy, "s");
-    assert_eq!(measured(&report).verdict.checks[0].outcome, Outcome::Pass);
+    assert_eq!(measured(&report).verdict.checks()[0].outcome, Outcome::Pass);
     let dying = spec(&dir, "dying", &spec_text(r#", "--crash-after-ms", "500""#));
     let report = run(&dir, &dying, "s");
-    let check = &measured(&report).verdict.checks[0];
+    let check = &measured(&report).verdict.checks()[0];
     assert_eq!(check.outcome, Outcome::Fail);
     assert!(
         check

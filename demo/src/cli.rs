@@ -39,7 +39,13 @@ pub struct Options {
     #[arg(long, env = "PERFSPEC_DEMO_SLOWDOWN", default_value_t = 1.0, value_parser = parse_slowdown)]
     pub slowdown: f64,
 
-    /// Comma-separated endpoints affected by --slowdown: embed,search,chat.
+    /// Add this many microseconds of latency that costs no CPU to the chosen endpoints (a
+    /// blocking wait in the handler, like a synchronous call to another service). Also read
+    /// from PERFSPEC_DEMO_ADDED_LATENCY_US.
+    #[arg(long, env = "PERFSPEC_DEMO_ADDED_LATENCY_US", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub added_latency_us: u64,
+
+    /// Comma-separated endpoints affected by --slowdown and --added-latency-us: embed,search,chat.
     #[arg(long, default_value = "embed,search,chat", value_parser = parse_endpoints)]
     pub slowdown_endpoints: EndpointSet,
 
@@ -67,6 +73,13 @@ pub struct Options {
     /// Without it the queue has no limit.
     #[arg(long)]
     pub pool_queue: Option<u32>,
+    /// Query embeddings `/search` keeps (0: no cache).
+    #[arg(long, default_value_t = 1024)]
+    pub cache: usize,
+
+    /// Extra constant series on `/metrics` (`demo_synthetic`), for scrape benchmarks.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub metrics_series: u32,
 }
 
 impl Options {

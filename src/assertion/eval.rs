@@ -92,6 +92,22 @@ pub fn samples_needed(percentile: f64) -> u64 {
     ((5.0 / (1.0 - percentile / 100.0) * 1e6).round() / 1e6).ceil() as u64
 }
 
+/// What would decide a percentile from too few samples: the measured time that gives `needed`
+/// samples at the rate `samples` arrived in `window`.
+fn duration_needed(samples: u64, needed: u64, window: Duration) -> String {
+    if samples == 0 || window.is_zero() {
+        return String::new();
+    }
+    let rate = samples as f64 / window.as_secs_f64();
+    // Whole seconds, rounded up: what a spec would say.
+    let secs = (needed as f64 / rate).ceil().max(1.0);
+    format!(
+        "; at the observed {} that takes about `duration = \"{}s\"`",
+        crate::units::fmt_rate(rate),
+        secs as u64
+    )
+}
+
 /// Evaluates every assertion.
 pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
     assertions.iter().map(|a| evaluate_one(a, m)).collect()
@@ -107,6 +123,9 @@ pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     };
     if let Metric::Resource(r) = &a.metric {
         return resource(a, *r, m, make);
+    }
+    if let Metric::Scraped(s) = &a.metric {
+        return scraped(a, s, m, make);
     }
     let stats = match &a.scope {
         Some(name) => match m.request(name) {
@@ -130,9 +149,10 @@ pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
                 && samples < samples_needed(p)
             {
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it)",
+                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it){}",
                     a.metric.name(),
-                    samples_needed(p)
+                    samples_needed(p),
+                    duration_needed(samples, samples_needed(p), m.window)
                 ));
             }
             check
@@ -149,6 +169,9 @@ fn resource(
     make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
 ) -> Check {
     let observed = match &m.resources {
+        Some(res) if r.reduce == crate::assertion::Reduce::PerRequest => {
+            res.per_request(r, m.total().requests())
+        }
         Some(res) => res.observe(r),
         None => Observed::NotMeasurable("resources were not sampled in this run".into()),
     };
@@ -163,8 +186,16 @@ fn resource(
             if let Some(p) = a.metric.percentile()
                 && samples < samples_needed(p)
             {
+                let interval = m.resources.as_ref().map(|r| r.interval);
+                let takes = interval.map_or(String::new(), |i| {
+                    format!(
+                        "; at one sample every {} that takes a `duration` of at least {}",
+                        crate::units::fmt_duration(i),
+                        crate::units::fmt_duration(i * samples_needed(p) as u32)
+                    )
+                });
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`){takes}",
                     a.metric.name(),
                     samples_needed(p)
                 ));
@@ -179,6 +210,50 @@ fn resource(
         Observed::NotMeasurable(why) => {
             let mut check = make(None, 0, None);
             check.outcome = Outcome::NotMeasurable(why);
+            check
+        }
+    }
+}
+
+/// A metric of the service: from its scraped series. A metric or label it does not export
+/// fails with what it does export; scrapes that allow no number are inconclusive.
+fn scraped(
+    a: &Assertion,
+    s: &super::ScrapedMetric,
+    m: &Measurement,
+    make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+) -> Check {
+    use crate::scrape::Reading;
+    let Some(scraped) = &m.metrics else {
+        let mut check = make(None, 0, None);
+        check.outcome = Outcome::Inconclusive(
+            "the service's metrics were not read in this run (the target has no `metrics` endpoint)"
+                .into(),
+        );
+        return check;
+    };
+    match scraped.observe(s) {
+        Reading::Value {
+            value,
+            samples,
+            note,
+        } => {
+            let mut check = make(Some(value), samples, note);
+            if let Some(p) = a.metric.percentile()
+                && samples < samples_needed(p)
+            {
+                check.outcome = Outcome::Inconclusive(format!(
+                    "{} from {samples} reads: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    a.metric.name(),
+                    samples_needed(p)
+                ));
+            }
+            check
+        }
+        Reading::Missing(why) => make(None, 0, Some(why)),
+        Reading::Undecided(why) => {
+            let mut check = make(None, 0, None);
+            check.outcome = Outcome::Inconclusive(why);
             check
         }
     }
@@ -265,9 +340,10 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
-        // Resources are read from their series, and stress metrics by `stress`, before this
-        // point.
+        // Resources and the service's metrics are read from their series, and stress metrics
+        // by `stress`, before this point.
         Metric::Resource(_)
+        | Metric::Scraped(_)
         | Metric::Availability
         | Metric::RecoveryTime
         | Metric::Capacity

@@ -94,6 +94,9 @@ pub enum Metric {
     CapacityUsers,
     /// Whether the target's process stayed alive for the whole run (1) or exited (0).
     SutAlive,
+    /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
+    /// request and not windowable.
+    Scraped(super::ScrapedMetric),
 }
 
 /// Token timing of streams.
@@ -138,6 +141,7 @@ impl Metric {
             | Metric::SutAlive => Unit::Count,
             Metric::RecoveryTime => Unit::Micros,
             Metric::Resource(r) => r.unit(),
+            Metric::Scraped(s) => s.unit(),
         }
     }
 
@@ -166,6 +170,7 @@ impl Metric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
             }) => Some(*p),
+            Metric::Scraped(s) => s.percentile(),
             _ => None,
         }
     }
@@ -200,6 +205,7 @@ impl Metric {
             Metric::Capacity => "capacity".into(),
             Metric::CapacityUsers => "capacity-users".into(),
             Metric::SutAlive => "sut.alive".into(),
+            Metric::Scraped(s) => s.name(),
         }
     }
 

@@ -12,6 +12,7 @@ mod eval;
 mod metric;
 mod phase;
 mod resource;
+mod scraped;
 mod stress;
 mod value;
 
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use eval::{Check, Outcome, evaluate, samples_needed};
 pub use metric::{Metric, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
+pub use scraped::{Figure, Matcher, MetricRef, ScrapedMetric};
 pub use stress::{breach, find_recovery};
 
 /// A parsed assertion.
@@ -107,7 +109,11 @@ fn error(
 /// Finds the comparison: the first run of `<`, `>`, `=`, `!` characters.
 fn operator(text: &str) -> Result<(usize, usize, Op), AssertionError> {
     let is_op = |c: char| matches!(c, '<' | '>' | '=' | '!');
-    let Some(at) = text.find(is_op) else {
+    // Label selectors (`metric.x{route="/a"}`) hold `=` and `!=` of their own.
+    let Some(at) = outside_braces(text)
+        .find(|&(_, c)| is_op(c))
+        .map(|(i, _)| i)
+    else {
         return Err(error(
             0..text.len(),
             format!("assertion {text:?} has no comparison"),
@@ -135,6 +141,23 @@ fn operator(text: &str) -> Result<(usize, usize, Op), AssertionError> {
     })
 }
 
+/// The characters of `text` (with their byte offsets) outside `{…}` and double quotes.
+fn outside_braces(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
+    text.char_indices().filter(move |&(_, c)| {
+        let inside = depth > 0 || quoted;
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        !inside && c != '{' && c != '"'
+    })
+}
+
 const OPS: [(&str, Op); 5] = [
     ("<=", Op::Le),
     (">=", Op::Ge),
@@ -156,6 +179,12 @@ pub fn parse_metric(
             "the metric name is empty",
             metric::HELP,
         ));
+    }
+    if scraped::is_scraped(trimmed) {
+        let lead = text.len() - text.trim_start().len();
+        return scraped::parse(trimmed)
+            .map(|s| (None, Metric::Scraped(s)))
+            .map_err(|(r, message, help)| error(lead + r.start..lead + r.end, message, help));
     }
     metric::resolve(trimmed, requests)
         .map_err(|(message, help)| error(0..text.len(), message, help))
@@ -221,8 +250,15 @@ impl Assertion {
                 metric::HELP,
             ));
         }
-        let (scope, metric) = metric::resolve(m_text, requests)
-            .map_err(|(message, help)| error(m_range.clone(), message, help))?;
+        let (scope, metric) = if scraped::is_scraped(m_text) {
+            let shift = |r: Range<usize>| m_start + r.start..m_start + r.end;
+            let s = scraped::parse(m_text)
+                .map_err(|(r, message, help)| error(shift(r), message, help))?;
+            (None, Metric::Scraped(s))
+        } else {
+            metric::resolve(m_text, requests)
+                .map_err(|(message, help)| error(m_range.clone(), message, help))?
+        };
         if phase.is_some() {
             phase::check_scoped(&metric, m_text, m_range.clone())?;
         }
@@ -233,6 +269,9 @@ impl Assertion {
                 match metric {
                     Metric::Resource(_) => {
                         "resources are checked over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                    Metric::Scraped(_) => {
+                        "the service's metrics are read over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
                     }
                     _ => {
                         "windows apply to latency stats, error-rate, errors, throughput and requests"

@@ -121,6 +121,7 @@ fn measurement() -> Measurement {
         generator: Generator::default(),
         resources: None,
         course: Default::default(),
+        metrics: None,
     }
 }
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Baseline, decode};
 use crate::assertion::{Metric, Stat, Token};
+use crate::gate::{Side, quantile_se};
 use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
-use crate::regression::{Side, quantile_se};
 
 /// The statistics kept for every run.
 const STATS: [Stat; 9] = [
@@ -121,6 +121,7 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
             }
         }
     }
+    add_costs(runs, &mut out);
     out
 }
 
@@ -152,6 +153,50 @@ fn capacity_side(m: &Measurement, metric: &Metric) -> Option<(f64, f64)> {
         _ => 0.0,
     };
     Some((value, within))
+}
+
+/// The cost metrics kept per run when every run measured them.
+const COSTS: [&str; 2] = ["sut.cpu-per-request", "sut.instructions-per-request"];
+
+/// A cost metric (`sut.cpu-per-request`) of one run, when measured.
+fn cost_of(m: &Measurement, metric: &crate::assertion::ResourceMetric) -> Option<f64> {
+    match m
+        .resources
+        .as_ref()?
+        .per_request(*metric, m.total().requests())
+    {
+        crate::resources::Observed::Value { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+fn cost_metric(name: &str) -> Option<crate::assertion::ResourceMetric> {
+    match crate::assertion::parse_metric(name, &[]).ok()?.1 {
+        Metric::Resource(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// Adds the cost metrics every run measured to the `all` scope.
+fn add_costs(runs: &[Measurement], scopes: &mut BTreeMap<String, Scope>) {
+    let Some(all) = scopes.get_mut("all") else {
+        return;
+    };
+    for name in COSTS {
+        let Some(metric) = cost_metric(name) else {
+            continue;
+        };
+        let values: Option<Vec<f64>> = runs
+            .iter()
+            .map(|m| cost_of(m, &metric).map(|v| (v * 1000.0).round() / 1000.0))
+            .collect();
+        if let Some(v) = values {
+            all.extra
+                .entry(name.to_string())
+                .or_default()
+                .insert("value".into(), v);
+        }
+    }
 }
 
 /// Per request: its response-time histogram of all runs merged, encoded.
@@ -204,6 +249,7 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) 
                 Some((v, w)) => (Some(v), w),
                 None => (None, 0.0),
             },
+            Metric::Resource(r) if scope.is_none() => (cost_of(m, r), 0.0),
             Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
             Metric::OutputTokensPerSecond => (
                 stats
@@ -292,6 +338,10 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> O
         }),
         Metric::Stage(name, stat) => Some(Side {
             runs: runs_of(s.extra.get(&format!("stage.{name}")), *stat)?,
+            within_se: 0.0,
+        }),
+        Metric::Resource(r) if scope.is_none() => Some(Side {
+            runs: s.extra.get(&r.name())?.get("value")?.clone(),
             within_se: 0.0,
         }),
         _ => None,

@@ -168,7 +168,11 @@ impl Search {
         let scenario = self.at(level.unwrap_or(self.rule.from));
         m.course.capacity = Some(capacity);
         let checks = evaluate(&self.scenario.assertions, &m);
-        let verdict = Verdict::new(checks, base.verdict.problems, doubts(&scenario, &m));
+        let verdict = Verdict::new(
+            checks,
+            base.verdict.problems().to_vec(),
+            doubts(&scenario, &m),
+        );
         Some(Measured {
             measurement: m,
             verdict,
@@ -235,7 +239,7 @@ fn step_run(run: &Measured) -> StepRun {
     let total = m.total();
     let p = |q| stat_of(&total.latency, crate::assertion::Stat::Percentile(q));
     let failed_check = v
-        .checks
+        .checks()
         .iter()
         .find(|c| c.outcome == Outcome::Fail)
         .map(|c| {
@@ -246,27 +250,27 @@ fn step_run(run: &Measured) -> StepRun {
                 c.observed.map_or("-".into(), |o| unit.format(o))
             )
         });
-    let masking = v.doubts.iter().find(|d| d.masks_failures);
-    let (outcome, reason) = match v.status {
+    let masking = v.doubts().iter().find(|d| d.masks_failures);
+    let (outcome, reason) = match v.status() {
         Status::Pass => (StepOutcome::Held, None),
-        _ if !v.problems.is_empty() => (StepOutcome::Failed, v.problems.first().cloned()),
+        _ if !v.problems().is_empty() => (StepOutcome::Failed, v.problems().first().cloned()),
         _ if masking.is_some() => (StepOutcome::Inconclusive, masking.map(|d| d.reason.clone())),
         Status::Fail => (StepOutcome::Failed, failed_check),
         // Drops mean the users could not keep up: the level did not hold.
-        Status::Inconclusive if !v.doubts.is_empty() => (
+        Status::Inconclusive if !v.doubts().is_empty() => (
             StepOutcome::Failed,
-            v.doubts.first().map(|d| d.reason.clone()),
+            v.doubts().first().map(|d| d.reason.clone()),
         ),
         Status::Inconclusive => (
             StepOutcome::Inconclusive,
-            v.checks.iter().find_map(|c| match &c.outcome {
+            v.checks().iter().find_map(|c| match &c.outcome {
                 Outcome::Inconclusive(why) => Some(why.clone()),
                 _ => None,
             }),
         ),
     };
     let noisy = outcome != StepOutcome::Inconclusive
-        && v.checks
+        && v.checks()
             .iter()
             .any(|c| match (c.margin(), c.assertion.limit) {
                 (Some(margin), limit) if limit != 0.0 => (margin / limit).abs() < NOISE,

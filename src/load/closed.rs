@@ -49,6 +49,8 @@ async fn user(
             () = sleep_until(sh.t0 + from) => {}
             () = &mut stop_signal => return,
         }
+        // Active while in its window (the live endpoint's count of users).
+        let _active = super::Active::enter(&sh);
         loop {
             let now = Instant::now();
             if now >= until {

@@ -133,6 +133,7 @@ async fn user(
     stop: watch::Receiver<bool>,
 ) {
     let mut user = User::new(u, &sh);
+    let _active = super::Active::enter(&sh);
     let stop_signal = stopped(stop);
     tokio::pin!(stop_signal);
     let mut intended = first;

@@ -18,7 +18,7 @@ pub use course::{
     StepRun,
 };
 pub use errors::ErrorKind;
-pub(crate) use recorder::{Record, Recorder};
+pub(crate) use recorder::{Collected, Record, Recorder};
 pub(crate) use stats::new_histogram;
 pub use stats::{Channel, RequestStats, Second, SecondStats, StreamStats, stat_of};
 
@@ -63,6 +63,9 @@ pub struct Measurement {
     pub resources: Option<crate::resources::Resources>,
     /// Phases, an abort, the recovery, a capacity search, the target's fate.
     pub course: Course,
+    /// The service's own metrics, read from its `/metrics` while load ran; `None` when the
+    /// target has no `metrics` endpoint.
+    pub metrics: Option<crate::scrape::Scraped>,
 }
 
 impl Measurement {

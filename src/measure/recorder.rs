@@ -37,6 +37,26 @@ struct Shard {
     lateness: Option<Histogram<u64>>,
     sent: u64,
     dropped: u64,
+    live: Option<Live>,
+}
+
+/// What the live endpoint needs beyond the timeline, warm-up included, drained by each
+/// collection.
+struct Live {
+    errors: Vec<[u64; ErrorKind::ALL.len()]>,
+    lateness: Option<Histogram<u32>>,
+}
+
+/// What one collection folded in: the records since the previous one (the live endpoint
+/// adds them to its counters and histograms).
+#[derive(Debug)]
+pub(crate) struct Collected {
+    /// Every new record merged into one second (its `t` means nothing).
+    pub second: Second,
+    /// Failed requests by kind, per request in spec order.
+    pub errors: Vec<[u64; ErrorKind::ALL.len()]>,
+    /// Schedule lateness of the new sends, µs (open model).
+    pub lateness: Option<Histogram<u32>>,
 }
 
 /// The outcome of one request as the recorder needs it.
@@ -154,6 +174,20 @@ impl Recorder {
         self.phases.iter().find_map(|p| p.recorder_at(at))
     }
 
+    /// Keeps what the live endpoint needs (errors by kind and lateness from the first
+    /// request), for [`Recorder::collect_live`].
+    pub fn with_live(self) -> Recorder {
+        for shard in self.shards.iter() {
+            lock(shard).live = Some(Live {
+                errors: vec![[0; ErrorKind::ALL.len()]; self.names.len()],
+                lateness: self
+                    .open
+                    .then(|| Histogram::new(2).expect("2 significant figures is valid")),
+            });
+        }
+        self
+    }
+
     /// The number of shards; user `u` records into shard `u % shards`.
     pub fn shards(&self) -> usize {
         self.shards.len()
@@ -188,6 +222,14 @@ impl Recorder {
                 let _ = sec.latency.record(response);
             }
             Err(_) => sec.errors += 1,
+        }
+        if let Some(live) = &mut s.live {
+            if let Err(kind) = r.result {
+                live.errors[r.request][kind.index()] += 1;
+            }
+            if let Some(l) = &mut live.lateness {
+                let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
+            }
         }
         if t < 0 {
             return;
@@ -232,10 +274,44 @@ impl Recorder {
 
     /// Moves the shards' seconds into the shared timeline (cheap; run about once a second).
     pub fn collect(&self) {
+        self.fold(None);
+    }
+
+    /// [`Recorder::collect`], and what it folded in (for the live endpoint; errors by kind
+    /// and lateness only after [`Recorder::with_live`]).
+    pub fn collect_live(&self) -> Collected {
+        let mut c = Collected {
+            second: Second::empty(0, self.names.len()),
+            errors: vec![[0; ErrorKind::ALL.len()]; self.names.len()],
+            lateness: self
+                .open
+                .then(|| Histogram::new(2).expect("2 significant figures is valid")),
+        };
+        self.fold(Some(&mut c));
+        c
+    }
+
+    fn fold(&self, mut out: Option<&mut Collected>) {
         let mut timeline = lock(&self.timeline);
         for shard in self.shards.iter() {
-            let seconds = std::mem::take(&mut lock(shard).seconds);
+            let mut s = lock(shard);
+            let seconds = std::mem::take(&mut s.seconds);
+            if let (Some(c), Some(live)) = (out.as_deref_mut(), s.live.as_mut()) {
+                for (total, new) in c.errors.iter_mut().zip(&mut live.errors) {
+                    for (a, b) in total.iter_mut().zip(new.iter_mut()) {
+                        *a += std::mem::take(b);
+                    }
+                }
+                if let (Some(total), Some(l)) = (&mut c.lateness, &mut live.lateness) {
+                    merge_into(total, l);
+                    l.reset();
+                }
+            }
+            drop(s);
             for (t, second) in seconds {
+                if let Some(c) = out.as_deref_mut() {
+                    c.second.merge(&second);
+                }
                 match timeline.get_mut(&t) {
                     Some(slot) => slot.merge(&second),
                     None => {
@@ -330,6 +406,7 @@ impl Recorder {
                 phases,
                 ..Course::default()
             },
+            metrics: None,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod metrics_json;
 pub mod progress;
 mod resource_json;
 mod resource_table;
@@ -28,13 +29,13 @@ mod table;
 pub mod tokens;
 pub mod views;
 
-pub use extras::{BaselineView, Change, Judgement, Series};
+pub use extras::{BaselineView, Series};
 pub use resource_table::resources_section;
 pub use run::{BrokenSpec, Counts, Figures, RunReport};
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;
-use crate::spec::{Arrivals, Inconclusive, Load, Scenario, Stage, Think};
+use crate::spec::{Arrivals, Load, Scenario, Stage, Think};
 use crate::units::{fmt_duration, fmt_rate};
 
 /// Everything known about one trial, for every renderer.
@@ -73,7 +74,7 @@ impl TrialReport {
 
     /// The status; `None` when the trial could not measure.
     pub fn status(&self) -> Option<Status> {
-        self.outcome.as_ref().ok().map(|m| m.verdict.status)
+        self.outcome.as_ref().ok().map(|m| m.verdict.status())
     }
 
     /// `PASS`, `FAIL`, `INCONCLUSIVE` or `ERROR`.
@@ -92,13 +93,11 @@ impl TrialReport {
     }
 
     /// Whether the test passes: the trial passed, or it was inconclusive and the scenario
-    /// says `inconclusive = "pass"`.
+    /// lets what was undecided pass (`inconclusive = "pass"` for the run,
+    /// `regression.inconclusive = "pass"` for the comparison).
     pub fn passes(&self) -> bool {
-        match self.status() {
-            Some(Status::Pass) => true,
-            Some(Status::Inconclusive) => self.scenario.inconclusive == Inconclusive::Pass,
-            _ => false,
-        }
+        self.measured()
+            .is_some_and(|m| m.verdict.passes(&self.scenario))
     }
 
     /// The measurement, when the trial could measure.
@@ -110,15 +109,28 @@ impl TrialReport {
 /// The text secrets become in every artifact.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// `text` with every secret (of at least 4 characters) replaced by [`REDACTED`].
+/// `text` with every secret (of at least 4 characters) replaced by [`REDACTED`]: in one pass,
+/// the longest secret first where two overlap (so no part of a longer one is left behind),
+/// fast with thousands of secrets (a data file marked `secret`).
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), REDACTED);
-        }
+    let patterns: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.len() >= 4)
+        .collect();
+    if patterns.is_empty() {
+        return text.to_string();
     }
-    out
+    match aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&patterns)
+    {
+        Ok(ac) => ac.replace_all(text, &vec![REDACTED; patterns.len()]),
+        // Only a pattern set too large for the automaton: replace one by one.
+        Err(_) => patterns
+            .iter()
+            .fold(text.to_string(), |out, s| out.replace(s, REDACTED)),
+    }
 }
 
 impl TrialReport {
@@ -130,17 +142,7 @@ impl TrialReport {
         }
         match &mut self.outcome {
             Err(e) => *e = redact(e, secrets),
-            Ok(m) => {
-                for p in &mut m.verdict.problems {
-                    *p = redact(p, secrets);
-                }
-                for d in &mut m.verdict.doubts {
-                    d.reason = redact(&d.reason, secrets);
-                }
-                for c in &mut m.verdict.checks {
-                    c.note = c.note.as_ref().map(|n| redact(n, secrets));
-                }
-            }
+            Ok(m) => m.verdict.redact(secrets),
         }
     }
 }

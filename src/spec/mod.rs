@@ -25,6 +25,7 @@ use std::time::Duration;
 pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
 pub use stress::RecoveryRule;
 pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
 
@@ -51,7 +52,9 @@ pub struct Spec {
     pub data: Vec<DataSource>,
     /// Scenarios, in file order.
     pub scenarios: Vec<Scenario>,
-    /// Values taken from the environment (`{{env:NAME}}`): redacted in every artifact.
+    /// Values redacted in every artifact: from the environment (`{{env:NAME}}`), of
+    /// credential headers, of `[target] env` variables with credential-like names or listed in
+    /// `secret-env`, and the strings of data sources marked `secret = true`.
     pub secrets: Vec<String>,
 }
 
@@ -88,6 +91,12 @@ pub struct CommandTarget {
     pub ready: Readiness,
     /// Grace between SIGTERM and SIGKILL at teardown.
     pub stop_timeout: Duration,
+    /// Where the program (the first element of `command`) is in the spec, for errors.
+    pub program_span: Range<usize>,
+    /// Where `cwd` is in the spec, when given.
+    pub cwd_span: Option<Range<usize>>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
 }
 
 /// A piece of a command argument.
@@ -121,6 +130,8 @@ pub struct UrlTarget {
     pub ready: Readiness,
     /// Its process, for resource metrics (`pid`, `pid-file` or `process-name`).
     pub process: Option<ProcessRef>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
 }
 
 /// How the process of a `url` target is found, for resource metrics.
@@ -134,6 +145,17 @@ pub enum ProcessRef {
     /// `process-name = "my-service"`: the process (or processes) with this name or executable
     /// file name, when the trial starts.
     Name(String),
+}
+
+impl Target {
+    /// The path of the service's Prometheus endpoint, when `[target]` names one.
+    pub fn metrics_path(&self) -> Option<&str> {
+        match self {
+            Target::Command(c) => c.metrics.as_deref(),
+            Target::Url(u) => u.metrics.as_deref(),
+            Target::Component(_) => None,
+        }
+    }
 }
 
 /// How the harness decides the target is ready.
@@ -369,11 +391,21 @@ impl Context {
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Spec::parse(&text, path, &Context::default())
+        Spec::parse_bytes(&bytes, path, &Context::default())
+    }
+
+    /// [`Spec::parse`] for the bytes of a file: text that is not UTF-8 is a located error.
+    pub fn parse_bytes(bytes: &[u8], path: &Path, cx: &Context) -> Result<Spec, SpecError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Spec::parse(text, path, cx),
+            Err(e) => Err(
+                error::not_utf8(cx.display_path.as_deref().unwrap_or(path), bytes, &e).into_error(),
+            ),
+        }
     }
 
     /// Validates spec text; `path` anchors relative paths and names the file in errors

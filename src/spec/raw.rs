@@ -37,6 +37,8 @@ pub(super) struct RawTarget {
     pub pid: Option<S<i64>>,
     pub pid_file: Option<S<String>>,
     pub process_name: Option<S<String>>,
+    pub secret_env: Option<S<Vec<S<String>>>>,
+    pub metrics: Option<S<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -82,6 +84,7 @@ pub(super) struct RawData {
     pub format: Option<S<String>>,
     pub pick: Option<S<String>>,
     pub seed: Option<S<i64>>,
+    pub secret: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]

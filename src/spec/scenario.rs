@@ -11,6 +11,11 @@ use super::{capacity, stress};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
 
+/// What a scenario without `assert` checks.
+pub const IMPLIED_CHECK: &str = "errors == 0";
+/// How reports mark that check.
+pub const IMPLIED_NOTE: &str = "(default: no assertions in the spec)";
+
 pub(super) fn convert_scenario(
     cx: &Cx,
     key: &S<String>,
@@ -152,6 +157,13 @@ pub(super) fn convert_scenario(
         Some(list) => stress::abort_on(cx, list, requests, &ctx, duration)?,
         None => Vec::new(),
     };
+    if s.assert.is_empty() {
+        // A scenario that checks nothing must not pass against a service that only fails.
+        let mut implied =
+            Assertion::parse(IMPLIED_CHECK, requests).expect("the implied assertion is valid");
+        implied.text = format!("{IMPLIED_CHECK} {IMPLIED_NOTE}");
+        assertions.push(implied);
+    }
     let max_lateness = match &s.max_lateness {
         Some(v) => Some(cx.positive(v, "max-lateness")?),
         None => None,

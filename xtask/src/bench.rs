@@ -21,6 +21,10 @@ const BENCHES: &[(&str, &str)] = &[
         "stress",
         "capacity search, recovery time and abort-on against known answers",
     ),
+    (
+        "metrics",
+        "scraping a 1,000-series /metrics every second; generator throughput with the live endpoint served",
+    ),
 ];
 
 #[derive(clap::Args)]

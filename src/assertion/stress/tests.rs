@@ -132,6 +132,7 @@ fn measurement(window_s: u64, rows: &[Row], from: i64) -> Measurement {
         generator: Generator::default(),
         resources: None,
         course: Default::default(),
+        metrics: None,
     }
 }
 

@@ -33,7 +33,7 @@ const MAX_TIPS: usize = 400;
 /// everything over time in page order.
 pub(crate) fn charts(measured: &Measured, r: &TrialReport) -> (Chart, Vec<Chart>) {
     let m = &measured.measurement;
-    let checks = &measured.verdict.checks;
+    let checks = measured.verdict.checks();
     let baseline = r.baseline.as_ref();
     let mut over_time = vec![
         latency_over_time(m, checks, baseline),

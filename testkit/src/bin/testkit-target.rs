@@ -4,9 +4,17 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
-//!                [--echo-credentials] [--print-env NAME]
+//!                [--echo-credentials] [--print-env NAME]…
 //!                [--leak-kib N] [--churn-kib N]
+//!                [--daemonize] [--exit-after-daemonize] [--log-requests]
 //! ```
+//!
+//! `--log-requests` prints a line for each request to `/` (so a test knows load arrived).
+//!
+//! `--daemonize` forks a daemon the classic way (fork, `setsid`, fork again): the daemon, in a
+//! session and process group of its own, appends its pid to the pid file and serves the port;
+//! the started process waits forever, or exits once the daemon runs with
+//! `--exit-after-daemonize`.
 //!
 //! `--leak-kib N` keeps N KiB per request (`/`) in memory it never frees: a leak.
 //! `--churn-kib N` allocates N KiB per request, touches every page and frees it: the same
@@ -55,6 +63,9 @@ fn main() {
             writeln!(f, "{p}").expect("write pid");
         }
     }
+    if has("--daemonize") {
+        daemonize(value("--pid-file"), has("--exit-after-daemonize"));
+    }
     let port: u16 = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
     if has("--canned") {
         // The fastest server we can write: answer every request head with the same bytes,
@@ -80,7 +91,9 @@ fn main() {
     };
     let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
     let echo = has("--echo-credentials");
-    if let Some(name) = value("--print-env") {
+    let log_requests = has("--log-requests");
+    for (i, _) in args.iter().enumerate().filter(|(_, a)| *a == "--print-env") {
+        let name = args.get(i + 1).cloned().unwrap_or_default();
         eprintln!(
             "testkit-target: {name}={}",
             std::env::var(&name).unwrap_or_default()
@@ -89,6 +102,9 @@ fn main() {
     let server = Server::http_on(port, 1, move |req| async move {
         if req.uri().path() == "/health" {
             return text(health, "health");
+        }
+        if log_requests {
+            eprintln!("testkit-target: served {}", req.uri().path());
         }
         if echo {
             for name in ["authorization", "cookie"] {
@@ -159,6 +175,51 @@ async fn canned(mut stream: tokio::net::TcpStream) {
                 return;
             }
             out.clear();
+        }
+    }
+}
+
+/// Forks a daemon (fork, `setsid`, fork) that returns from here and goes on to serve; the
+/// started process never returns: it waits, or exits with 0 once the daemon has written its pid.
+fn daemonize(pid_file: Option<String>, exit: bool) {
+    let mut fds = [0; 2];
+    // SAFETY: single-threaded so far (no runtime yet): fork, setsid and pipe are safe to call.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+        match libc::fork() {
+            -1 => panic!("fork failed"),
+            0 => {
+                libc::setsid();
+                match libc::fork() {
+                    -1 => libc::_exit(1),
+                    0 => {}
+                    _ => libc::_exit(0),
+                }
+                if let Some(path) = pid_file {
+                    let mut f = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(path)
+                        .expect("pid file");
+                    writeln!(f, "{}", std::process::id()).expect("write pid");
+                }
+                eprintln!("testkit-target: daemon {} running", std::process::id());
+                libc::write(fds[1], b"!".as_ptr().cast(), 1);
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            _ => {
+                libc::close(fds[1]);
+                let mut byte = 0u8;
+                libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+                if exit {
+                    eprintln!("testkit-target: daemonised, exiting");
+                    std::process::exit(0);
+                }
+                loop {
+                    std::thread::park();
+                }
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod assertion;
 pub mod baseline;
+mod capacity;
 mod client;
 #[cfg(feature = "commands")]
 pub mod commands;

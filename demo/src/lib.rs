@@ -6,6 +6,8 @@
 //! precisely scheduled token streaming, latency-bound). `--slowdown` makes chosen
 //! endpoints genuinely slower, to exercise regression gates. `GET /metrics` exports the
 //! service's own Prometheus metrics (requests, latency, the query-embedding cache).
+//! `GET /work` is a pool of `--pool-workers` workers of `--pool-ms` each: a known capacity
+//! and, with `--pool-queue`, a known recovery, for stress and capacity tests.
 
 pub mod cache;
 pub mod chat;
@@ -14,6 +16,7 @@ pub mod corpus;
 pub mod embed;
 pub mod handlers;
 pub mod metrics;
+pub mod pool;
 pub mod respond;
 pub mod server;
 pub mod slowdown;

@@ -27,6 +27,7 @@ enum Route {
     Embed,
     Search,
     Chat,
+    Work,
     Metrics,
 }
 
@@ -37,6 +38,7 @@ impl Route {
             "/embed" => Some(Self::Embed),
             "/search" => Some(Self::Search),
             "/v1/chat/completions" => Some(Self::Chat),
+            "/work" => Some(Self::Work),
             "/metrics" => Some(Self::Metrics),
             _ => None,
         }
@@ -44,7 +46,7 @@ impl Route {
 
     /// The one method the route accepts.
     fn method(self) -> &'static str {
-        if matches!(self, Self::Health | Self::Metrics) {
+        if matches!(self, Self::Health | Self::Work | Self::Metrics) {
             "GET"
         } else {
             "POST"
@@ -151,6 +153,9 @@ async fn route(
     if route == Route::Health {
         return Ok(handlers::health(state));
     }
+    if route == Route::Work {
+        return work(state).await;
+    }
     if route == Route::Metrics {
         let mut res = Response::new(crate::respond::full(state.metrics.render()));
         res.headers_mut().insert(
@@ -168,6 +173,25 @@ async fn route(
         Route::Search => handlers::search(state, corpus, &body),
         Route::Chat => chat::completions(state, corpus, &body, start).await,
         Route::Health | Route::Metrics => Ok(handlers::health(state)),
+        Route::Work => work(state).await,
+    }
+}
+
+/// `GET /work`: waits for a worker of the pool, answers when its work is done; 503 when the
+/// pool's queue is full.
+async fn work(state: &AppState) -> Result<Response<ResBody>, ApiError> {
+    match state.pool.admit(tokio::time::Instant::now()) {
+        Ok(done) => {
+            tokio::time::sleep_until(done).await;
+            Ok(crate::respond::json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "done" }),
+            ))
+        }
+        Err(crate::pool::Full) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the pool's queue is full",
+        )),
     }
 }
 

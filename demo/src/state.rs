@@ -9,6 +9,7 @@ use crate::cli::Options;
 use crate::corpus::Corpus;
 use crate::embed::Embedder;
 use crate::metrics::Metrics;
+use crate::pool::Pool;
 use crate::slowdown::Slowdown;
 
 /// Configuration and data shared by every request.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub token_delay: Duration,
     /// Largest accepted request body.
     pub max_body: usize,
+    /// `GET /work`: a pool of known capacity.
+    pub pool: Pool,
     /// Query embeddings of `/search`.
     pub cache: EmbedCache,
     /// The service's own metrics (`GET /metrics`).
@@ -47,6 +50,7 @@ impl AppState {
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
             max_body: opts.max_body,
+            pool: Pool::new(opts.pool_workers, opts.pool_work(), opts.pool_queue),
             cache: EmbedCache::new(opts.cache),
             metrics: Metrics::new(opts.metrics_series),
             next_id: AtomicU64::new(1),

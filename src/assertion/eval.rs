@@ -47,6 +47,27 @@ pub struct Check {
 }
 
 impl Check {
+    /// `a` judged on `observed`: a pass when the limit holds, a failure otherwise (no value
+    /// fails too).
+    pub(super) fn judged(
+        a: &Assertion,
+        observed: Option<f64>,
+        samples: u64,
+        note: Option<String>,
+    ) -> Check {
+        let outcome = match observed {
+            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
+            _ => Outcome::Fail,
+        };
+        Check {
+            assertion: a.clone(),
+            observed,
+            samples,
+            outcome,
+            note,
+        }
+    }
+
     /// The unit of observed and limit.
     pub fn unit(&self) -> Unit {
         self.assertion.metric.unit()
@@ -92,19 +113,13 @@ pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
     assertions.iter().map(|a| evaluate_one(a, m)).collect()
 }
 
-fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+    // Phases, recovery, capacity, availability and liveness.
+    if let Some(check) = super::stress::evaluate(a, m) {
+        return check;
+    }
     let make = |observed: Option<f64>, samples: u64, note: Option<String>| {
-        let outcome = match observed {
-            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
-            _ => Outcome::Fail,
-        };
-        Check {
-            assertion: a.clone(),
-            observed,
-            samples,
-            outcome,
-            note,
-        }
+        Check::judged(a, observed, samples, note)
     };
     if let Metric::Resource(r) = &a.metric {
         return resource(a, *r, m, make);
@@ -325,12 +340,19 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
-        // Resources and the service's metrics are read from their series before this point.
-        Metric::Resource(_) | Metric::Scraped(_) => (None, 0, None),
+        // Resources and the service's metrics are read from their series, and stress metrics
+        // by `stress`, before this point.
+        Metric::Resource(_)
+        | Metric::Scraped(_)
+        | Metric::Availability
+        | Metric::RecoveryTime
+        | Metric::Capacity
+        | Metric::CapacityUsers
+        | Metric::SutAlive => (None, 0, None),
     }
 }
 
-fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
+pub(super) fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
     let n = s.ok + s.errors;
     match metric {
         Metric::Latency(stat) => stat_of(&s.latency, *stat),

@@ -82,6 +82,18 @@ pub enum Metric {
     /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
     /// and not windowable.
     Resource(ResourceMetric),
+    /// Share of the measured seconds with requests in which every request succeeded.
+    Availability,
+    /// Time from the end of the phase named by `recovery = { after = … }` until latency and
+    /// errors are back within the reference; not scoped to a request.
+    RecoveryTime,
+    /// The result of a capacity search: the highest arrival rate held (open model), or the
+    /// throughput at the most users held (closed model).
+    Capacity,
+    /// The most users a closed-model capacity search held.
+    CapacityUsers,
+    /// Whether the target's process stayed alive for the whole run (1) or exited (0).
+    SutAlive,
     /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
     /// request and not windowable.
     Scraped(super::ScrapedMetric),
@@ -116,13 +128,18 @@ impl Metric {
             Metric::Latency(_) | Metric::Service(_) | Metric::Stream(..) | Metric::Stage(..) => {
                 Unit::Micros
             }
-            Metric::ErrorRate | Metric::Goodput => Unit::Fraction,
-            Metric::Throughput | Metric::OutputTokensPerSecond | Metric::GoodputRate => {
-                Unit::PerSecond
-            }
-            Metric::Errors | Metric::Requests | Metric::Dropped | Metric::OutputTokens => {
-                Unit::Count
-            }
+            Metric::ErrorRate | Metric::Goodput | Metric::Availability => Unit::Fraction,
+            Metric::Throughput
+            | Metric::OutputTokensPerSecond
+            | Metric::GoodputRate
+            | Metric::Capacity => Unit::PerSecond,
+            Metric::Errors
+            | Metric::Requests
+            | Metric::Dropped
+            | Metric::OutputTokens
+            | Metric::CapacityUsers
+            | Metric::SutAlive => Unit::Count,
+            Metric::RecoveryTime => Unit::Micros,
             Metric::Resource(r) => r.unit(),
             Metric::Scraped(s) => s.unit(),
         }
@@ -183,6 +200,11 @@ impl Metric {
             Metric::Goodput => "goodput".into(),
             Metric::GoodputRate => "goodput-rate".into(),
             Metric::Resource(r) => r.name(),
+            Metric::Availability => "availability".into(),
+            Metric::RecoveryTime => "recovery-time".into(),
+            Metric::Capacity => "capacity".into(),
+            Metric::CapacityUsers => "capacity-users".into(),
+            Metric::SutAlive => "sut.alive".into(),
             Metric::Scraped(s) => s.name(),
         }
     }
@@ -197,6 +219,19 @@ impl Metric {
                 | Metric::OutputTokensPerSecond
                 | Metric::Goodput
                 | Metric::GoodputRate
+                | Metric::Availability
+                | Metric::Capacity
+                | Metric::CapacityUsers
+                | Metric::SutAlive
+        )
+    }
+
+    /// Whether the metric belongs to the whole run rather than to requests (no `search.`
+    /// prefix).
+    fn whole_run(&self) -> bool {
+        matches!(
+            self,
+            Metric::RecoveryTime | Metric::Capacity | Metric::CapacityUsers | Metric::SutAlive
         )
     }
 }
@@ -205,7 +240,8 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
     time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
+    for Server-Timing stages; availability, recovery-time, capacity, capacity-users, sut.alive; \
+    prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
     sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
@@ -242,6 +278,11 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
+        ["sut", "alive"] => Metric::SutAlive,
+        ["availability"] => Metric::Availability,
+        ["recovery-time"] => Metric::RecoveryTime,
+        ["capacity"] => Metric::Capacity,
+        ["capacity-users"] => Metric::CapacityUsers,
         [whose, ..] if resource::Source::parse(whose).is_some() => {
             if scope.is_some() {
                 return Err((
@@ -295,6 +336,12 @@ pub(super) fn resolve(
         ["requests"] => Metric::Requests,
         _ => return Err(unknown(text, &segs, requests)),
     };
+    if scope.is_some() && metric.whole_run() {
+        return Err((
+            format!("`{text}`: {} belongs to no request", metric.name()),
+            format!("write `{}` without a request name", metric.name()),
+        ));
+    }
     Ok((scope, metric))
 }
 
@@ -367,4 +414,8 @@ const NAMES: &[&str] = &[
     "output-tokens-per-second",
     "goodput",
     "goodput-rate",
+    "availability",
+    "recovery-time",
+    "capacity",
+    "capacity-users",
 ];

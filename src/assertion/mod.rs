@@ -1,24 +1,29 @@
-//! The threshold grammar `"[request.]metric[.stat] [over WINDOW] OP value"` and its evaluation.
+//! The threshold grammar `"[request.]metric[.stat] [over WINDOW] [in PHASE] OP value"` and its
+//! evaluation.
 //!
 //! ```text
 //! p95 < 300ms            search.p99 <= 500ms        error-rate < 1%
 //! throughput > 20/s      requests >= 100            errors == 0
 //! p99 over 10s < 800ms   (holds in every 10 s window of the measured time)
+//! p95 in steady < 300ms  (the requests of one phase)
 //! ```
 
 mod eval;
 mod metric;
+mod phase;
 mod resource;
 mod scraped;
+mod stress;
 mod value;
 
 use std::ops::Range;
 use std::time::Duration;
 
-pub use eval::{Check, Outcome, evaluate};
+pub use eval::{Check, Outcome, evaluate, samples_needed};
 pub use metric::{Metric, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
 pub use scraped::{Figure, Matcher, MetricRef, ScrapedMetric};
+pub use stress::{breach, find_recovery};
 
 /// A parsed assertion.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +40,8 @@ pub struct Assertion {
     pub limit: f64,
     /// When set, the assertion must hold in every window of this length.
     pub window: Option<Duration>,
+    /// When set, the assertion reads only the requests of this phase (`p95 in steady`).
+    pub phase: Option<String>,
 }
 
 /// Comparison operators.
@@ -193,8 +200,11 @@ impl Assertion {
                 "write METRIC OP VALUE, e.g. \"p95 < 300ms\"",
             ));
         }
+        if let Some(alive) = phase::alive(text) {
+            return alive;
+        }
         let (op_at, op_len, op) = operator(text)?;
-        let lhs = &text[..op_at];
+        let (lhs, phase) = phase::clause(&text[..op_at])?;
         let rhs_at = op_at + op_len;
         let rhs = &text[rhs_at..];
         if let Some(i) = rhs.find(['<', '>', '=', '!', ',', ';']) {
@@ -249,6 +259,9 @@ impl Assertion {
             metric::resolve(m_text, requests)
                 .map_err(|(message, help)| error(m_range.clone(), message, help))?
         };
+        if phase.is_some() {
+            phase::check_scoped(&metric, m_text, m_range.clone())?;
+        }
         if window.is_some() && !metric.windowable() {
             return Err(error(
                 m_range,
@@ -282,6 +295,7 @@ impl Assertion {
             op,
             limit,
             window,
+            phase,
         })
     }
 }

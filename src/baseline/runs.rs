@@ -109,9 +109,50 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
                     .push((rate * 1000.0).round() / 1000.0);
             }
         }
+        // A capacity search's result belongs to the run as a whole.
+        if let Some(all) = out.get_mut("all") {
+            for (name, v) in capacity_of(m) {
+                all.extra
+                    .entry(name.into())
+                    .or_default()
+                    .entry("value".into())
+                    .or_default()
+                    .push((v * 1000.0).round() / 1000.0);
+            }
+        }
     }
     add_costs(runs, &mut out);
     out
+}
+
+/// The results of a capacity search a baseline keeps: `capacity` (a rate) and, closed model,
+/// `capacity-users`.
+fn capacity_of(m: &Measurement) -> Vec<(&'static str, f64)> {
+    let Some(c) = &m.course.capacity else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&'static str, f64)> = c.value.map(|v| ("capacity", v)).into_iter().collect();
+    if c.users
+        && let Some(users) = c.held
+    {
+        out.push(("capacity-users", users));
+    }
+    out
+}
+
+/// The capacity found in a run and its sampling error on the log scale: the knee lies
+/// somewhere between the highest level held and the lowest that failed, evenly likely.
+fn capacity_side(m: &Measurement, metric: &Metric) -> Option<(f64, f64)> {
+    let c = m.course.capacity.as_ref()?;
+    let value = match metric {
+        Metric::CapacityUsers => c.held?,
+        _ => c.value?,
+    };
+    let within = match (c.held, c.failed) {
+        (Some(h), Some(f)) if h > 0.0 && f > h => (f / h).ln() / 12f64.sqrt(),
+        _ => 0.0,
+    };
+    Some((value, within))
 }
 
 /// The cost metrics kept per run when every run measured them.
@@ -204,6 +245,10 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) 
             None => m.total(),
         };
         let (value, within) = match metric {
+            Metric::Capacity | Metric::CapacityUsers => match capacity_side(m, metric) {
+                Some((v, w)) => (Some(v), w),
+                None => (None, 0.0),
+            },
             Metric::Resource(r) if scope.is_none() => (cost_of(m, r), 0.0),
             Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
             Metric::OutputTokensPerSecond => (
@@ -264,6 +309,10 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> O
                 .get("output-tokens-per-second")?
                 .get("value")?
                 .clone(),
+            within_se: 0.0,
+        }),
+        Metric::Capacity | Metric::CapacityUsers => Some(Side {
+            runs: s.extra.get(metric.name().as_str())?.get("value")?.clone(),
             within_se: 0.0,
         }),
         Metric::Latency(stat) => match runs_of(Some(&s.latency_us), *stat) {

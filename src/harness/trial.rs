@@ -6,16 +6,17 @@ use libtest_mimic::Failed;
 use tokio::sync::watch;
 
 use super::Config;
-use crate::assertion::evaluate;
+use crate::assertion::{evaluate, find_recovery};
+use crate::capacity;
 use crate::client::Prepared;
 use crate::compare::{Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
-use crate::measure::Measurement;
+use crate::measure::{Liveness, Measurement};
 use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json, views};
-use crate::spec::{Spec, Target};
+use crate::spec::{Scenario, Spec, Target};
 use crate::target::{self, Running};
 use crate::{resources, scrape};
 
@@ -143,6 +144,32 @@ async fn measure(
     shown_log: &mut Option<String>,
 ) -> Result<Measured, String> {
     let scenario = &spec.scenarios[index];
+    let weights: Vec<(String, u32)> = spec
+        .requests
+        .iter()
+        .map(|r| (r.name.clone(), r.weight))
+        .collect();
+    // A capacity search is a loop of ordinary runs, one per level.
+    let Some(mut search) = capacity::Search::new(scenario, &weights) else {
+        return measure_once(spec, scenario, config, log, shown_log).await;
+    };
+    while let Some(step) = search.next_run() {
+        let run = measure_once(spec, &step, config, log, shown_log).await?;
+        search.record(run);
+    }
+    search
+        .finish()
+        .ok_or_else(|| "the capacity search ran no step".to_string())
+}
+
+/// One run of `scenario`: target up, load, target down, verdict.
+async fn measure_once(
+    spec: &Spec,
+    scenario: &Scenario,
+    config: &Config,
+    log: &std::path::Path,
+    shown_log: &mut Option<String>,
+) -> Result<Measured, String> {
     let (endpoint, mut running, host, base) = match &spec.target {
         Target::Component(c) => {
             let component = config
@@ -258,13 +285,27 @@ async fn measure(
     measurement.metrics = scraping.map(|s| s.finish(measure_from, measurement.window));
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
+    measurement.course.alive =
+        sut.as_deref().map(
+            |pids| match pids.iter().find(|&&pid| !resources::exists(pid)) {
+                Some(pid) => Liveness::Exited(format!("process {pid} is gone")),
+                None => Liveness::Alive,
+            },
+        );
+    let exited = running
+        .as_mut()
+        .and_then(|r| r.process.as_mut())
+        .and_then(|p| p.exited().map(|exit| (exit, p)));
+    if let Some((exit, _)) = &exited {
+        measurement.course.alive = Some(Liveness::Exited(format!(
+            "the target exited during the run ({exit})"
+        )));
+    }
     if let Some(why) = super::signals::interrupted() {
         problems.push(format!(
             "{why}: perfspec stopped the load and the target; the figures cover the run until then"
         ));
-    } else if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut())
-        && let Some(exit) = p.exited()
-    {
+    } else if let Some((exit, p)) = exited {
         problems.push(format!(
             "target exited during the run ({exit}{})\n--- last lines of {} ---\n{}",
             exit.left_note(),
@@ -275,6 +316,12 @@ async fn measure(
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
         // Tear down now, before the verdict: nothing outlives the trial.
         p.teardown();
+    }
+    if let Some(abort) = &measurement.course.aborted {
+        problems.push(abort.reason());
+    }
+    if let Some(rule) = &scenario.recovery {
+        measurement.course.recovery = Some(find_recovery(rule, &measurement));
     }
     let checks = evaluate(&scenario.assertions, &measurement);
     let verdict = Verdict::new(checks, problems, doubts(scenario, &measurement));

@@ -4,6 +4,7 @@
 //! a think time (closed), or when the schedule says (open). Every run is bounded in time
 //! (warm-up + duration + graceful stop) and, optionally, in count.
 
+mod abort;
 mod closed;
 mod cpu;
 mod mix;
@@ -64,6 +65,8 @@ struct Shared {
     end: Instant,
     hard_stop: Instant,
     iterations: Option<AtomicU64>,
+    /// Set when an `abort-on` condition held; the run then stops.
+    aborted: std::sync::Mutex<Option<crate::measure::Abort>>,
     /// Users running now (for the live endpoint).
     active: AtomicU64,
 }
@@ -98,6 +101,11 @@ pub(crate) async fn drive(
     let names = plan.requests.iter().map(|r| r.name.clone()).collect();
     let threads = tokio::runtime::Handle::current().metrics().num_workers();
     let open = matches!(s.load, Load::Open(_));
+    let phases = s
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), t0 + p.start, t0 + p.end))
+        .collect();
     let recorder = Recorder::with_extras(
         names,
         plan.requests.iter().map(|r| r.stream.is_some()).collect(),
@@ -105,7 +113,8 @@ pub(crate) async fn drive(
         measure_from,
         4 * threads,
         open,
-    );
+    )
+    .with_phases(phases);
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
         recorder: match plan.live {
@@ -114,12 +123,15 @@ pub(crate) async fn drive(
         },
         active: AtomicU64::new(0),
         iterations: s.iterations.map(AtomicU64::new),
+        aborted: std::sync::Mutex::new(None),
         t0,
         measure_from,
         end,
         hard_stop: end + s.graceful_stop,
         plan,
     });
+    // The models stop on `stop`, or when an abort condition held.
+    let (abort, stop) = abort::Switch::new(stop);
     let collector = {
         let shared = shared.clone();
         let mut progress = progress;
@@ -128,6 +140,7 @@ pub(crate) async fn drive(
             loop {
                 tick.tick().await;
                 collect(&shared);
+                abort.check(&shared);
                 if let Some(p) = &mut progress {
                     p.show(&snapshot(&shared));
                 }
@@ -165,9 +178,15 @@ pub(crate) async fn drive(
         threads,
         ..Generator::default()
     };
-    shared
+    let mut m = shared
         .recorder
-        .finish(shared.plan.scenario.warmup, window, generator)
+        .finish(shared.plan.scenario.warmup, window, generator);
+    m.course.aborted = shared
+        .aborted
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    m
 }
 
 /// Folds the users' records into the timeline, and hands what was new to the live endpoint.

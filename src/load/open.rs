@@ -23,9 +23,7 @@ use crate::spec::Open;
 /// Runs the schedule; returns the arrivals it asked for in the measured window.
 pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bool>) -> u64 {
     let schedule = Schedule::new(open, sh.end - sh.t0);
-    let requested = (schedule.expected(sh.end - sh.t0) - schedule.expected(sh.measure_from - sh.t0))
-        .round()
-        .max(0.0) as u64;
+    let rates = Schedule::new(open, sh.end - sh.t0);
     let halt = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (halt, stop) = (halt.clone(), stop.clone());
@@ -40,6 +38,16 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
         tokio::task::spawn_blocking(move || dispatch(&sh, &open, schedule, &runtime, &stop, &halt))
     };
     let users = dispatcher.await.unwrap_or_default();
+    // Arrivals the schedule asked for in the measured window: until its end, or until an
+    // earlier stop (an abort, a target that died).
+    let until = if halt.load(Ordering::Acquire) {
+        Instant::now().min(sh.end)
+    } else {
+        sh.end
+    } - sh.t0;
+    let requested = (rates.expected(until) - rates.expected(sh.measure_from - sh.t0))
+        .round()
+        .max(0.0) as u64;
     for user in users {
         let _ = user.await;
     }

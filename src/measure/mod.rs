@@ -2,8 +2,10 @@
 //! a per-second timeline, and what the generator itself did. The [`Recorder`] collects it while
 //! load runs; [`Measurement`] is the finished, immutable result everything downstream reads.
 
+mod course;
 mod errors;
 mod extras;
+mod phases;
 mod recorder;
 mod stats;
 
@@ -11,6 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 
+pub use course::{
+    Abort, Capacity, CapacityStep, Course, Liveness, PhaseMeasurement, Recovery, StepOutcome,
+    StepRun,
+};
 pub use errors::ErrorKind;
 pub(crate) use recorder::{Collected, Record, Recorder};
 pub(crate) use stats::new_histogram;
@@ -55,6 +61,8 @@ pub struct Measurement {
     /// Resources sampled while load ran (target, machine, generator, GPUs); `None` when
     /// nothing was sampled.
     pub resources: Option<crate::resources::Resources>,
+    /// Phases, an abort, the recovery, a capacity search, the target's fate.
+    pub course: Course,
     /// The service's own metrics, read from its `/metrics` while load ran; `None` when the
     /// target has no `metrics` endpoint.
     pub metrics: Option<crate::scrape::Scraped>,
@@ -84,6 +92,19 @@ impl Measurement {
         } else {
             0.0
         }
+    }
+
+    /// The phase called `name`.
+    pub fn phase(&self, name: &str) -> Option<&PhaseMeasurement> {
+        self.course.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The phase the second starting at `t` (seconds from the end of the warm-up) lies in.
+    pub fn phase_at(&self, t: f64) -> Option<&PhaseMeasurement> {
+        self.course
+            .phases
+            .iter()
+            .find(|p| p.from_s <= t && t < p.to_s)
     }
 
     /// The index of request `name` in spec order.

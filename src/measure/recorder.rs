@@ -10,8 +10,9 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::extras::Extras;
+use super::phases::PhaseRecorder;
 use super::stats::merge_into;
-use super::{ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
+use super::{Course, ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
 use crate::client::Detail;
 use crate::spec::Goodput;
 
@@ -82,12 +83,15 @@ fn micros(d: Duration) -> u64 {
 /// Thread-safe collection of a run's outcomes.
 pub(crate) struct Recorder {
     names: Vec<String>,
+    streams: Vec<bool>,
     measure_from: Instant,
     started_at: SystemTime,
     open: bool,
     goodput: Option<Goodput>,
     shards: Box<[Mutex<Shard>]>,
     timeline: Mutex<BTreeMap<i64, Second>>,
+    /// Each phase's own recorder, which sees the outcomes intended to start within it.
+    phases: Vec<PhaseRecorder>,
 }
 
 impl Recorder {
@@ -134,13 +138,40 @@ impl Recorder {
             .collect();
         Recorder {
             names,
+            streams,
             measure_from,
             started_at: SystemTime::now(),
             open,
             goodput,
             shards,
             timeline: Mutex::new(BTreeMap::new()),
+            phases: Vec::new(),
         }
+    }
+
+    /// Also records each phase (name, start, end) on its own: full-precision statistics of
+    /// the requests intended to start within it, from its measured part.
+    pub fn with_phases(mut self, phases: Vec<(String, Instant, Instant)>) -> Recorder {
+        self.phases = phases
+            .into_iter()
+            .map(|(name, start, end)| {
+                let recorder = Recorder::with_extras(
+                    self.names.clone(),
+                    self.streams.clone(),
+                    self.goodput,
+                    start.max(self.measure_from),
+                    self.shards.len(),
+                    self.open,
+                );
+                PhaseRecorder::new(name, start..end, recorder)
+            })
+            .collect();
+        self
+    }
+
+    /// The recorder of the phase an outcome intended at `at` belongs to.
+    fn phase_of(&self, at: Instant) -> Option<&Recorder> {
+        self.phases.iter().find_map(|p| p.recorder_at(at))
     }
 
     /// Keeps what the live endpoint needs (errors by kind and lateness from the first
@@ -178,6 +209,9 @@ impl Recorder {
 
     /// Records one outcome.
     pub fn record(&self, shard: usize, r: Record) {
+        if let Some(phase) = self.phase_of(r.intended) {
+            phase.record(shard, r.clone());
+        }
         let response = micros(r.done.saturating_duration_since(r.intended));
         let t = self.second_of(r.intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
@@ -222,6 +256,9 @@ impl Recorder {
 
     /// Counts an arrival that found no free user.
     pub fn dropped(&self, shard: usize, intended: Instant) {
+        if let Some(phase) = self.phase_of(intended) {
+            phase.dropped(shard, intended);
+        }
         let t = self.second_of(intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
         self.second(&mut s, t).dropped += 1;
@@ -351,6 +388,11 @@ impl Recorder {
             }
         }
         let timeline = std::mem::take(&mut *lock(&self.timeline));
+        let phases = self
+            .phases
+            .iter()
+            .map(|p| p.finish(self.measure_from, window, generator.threads))
+            .collect();
         Measurement {
             started_at: self.started_at,
             warmup,
@@ -360,6 +402,10 @@ impl Recorder {
             interrupted,
             generator,
             resources: None,
+            course: Course {
+                phases,
+                ..Course::default()
+            },
             metrics: None,
         }
     }

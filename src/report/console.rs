@@ -50,6 +50,7 @@ fn measured(m: &Measured) -> String {
     out.push('\n');
     out.push_str(&requests_table(&m.measurement));
     out.push_str(&super::tokens::tables(&m.measurement));
+    out.push_str(&super::stress::tables(&m.measurement));
     let errors = errors_line(&m.measurement);
     if !errors.is_empty() {
         let _ = writeln!(out, "\n  errors by kind: {errors}");

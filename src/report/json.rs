@@ -42,6 +42,8 @@ struct ResultFile<'a> {
     target_log: Option<&'a str>,
     /// Resources sampled during the run (target, machine, generator, GPUs).
     resources: Option<super::resource_json::ResourcesJson>,
+    /// Phases, an abort, the recovery, a capacity search, the target's fate.
+    course: Option<super::course_json::CourseJson>,
     /// The service's own metrics, read from its `/metrics`.
     metrics: Option<super::metrics_json::MetricsJson>,
 }
@@ -74,6 +76,7 @@ impl<'a> SeriesJson<'a> {
 struct CheckJson {
     assertion: String,
     scope: Option<String>,
+    phase: Option<String>,
     metric: String,
     op: &'static str,
     unit: &'static str,
@@ -214,6 +217,8 @@ impl RequestJson {
 struct SecondJson {
     t_s: i64,
     warmup: bool,
+    /// The phase the second starts in.
+    phase: Option<String>,
     ok: u64,
     errors: u64,
     dropped: u64,
@@ -224,12 +229,13 @@ struct SecondJson {
 }
 
 impl SecondJson {
-    fn of(s: &Second) -> SecondJson {
+    fn of(s: &Second, m: &Measurement) -> SecondJson {
         let t = s.total();
         let p = |q| stat_of(&t.latency, Stat::Percentile(q));
         SecondJson {
             t_s: s.t,
             warmup: s.t < 0,
+            phase: m.phase_at(s.t as f64).map(|p| p.name.clone()),
             ok: t.ok,
             errors: t.errors,
             dropped: s.dropped,
@@ -254,6 +260,7 @@ fn check_json(c: &Check) -> CheckJson {
     CheckJson {
         assertion: c.assertion.text.clone(),
         scope: c.assertion.scope.clone(),
+        phase: c.assertion.phase.clone(),
         metric: c.assertion.metric.name(),
         op: c.assertion.op.symbol(),
         unit: c.unit().json_suffix(),
@@ -310,12 +317,15 @@ pub fn render(r: &TrialReport) -> String {
         requests: m.map_or(vec![], |m| {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
         }),
-        timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
+        timeline: m.map_or(vec![], |m| {
+            m.timeline.iter().map(|s| SecondJson::of(s, m)).collect()
+        }),
         series: r.series.iter().map(SeriesJson::of).collect(),
         target_log: r.log.as_deref(),
         resources: m
             .and_then(|m| m.resources.as_ref())
             .map(super::resource_json::ResourcesJson::of),
+        course: m.map(|m| super::course_json::CourseJson::of(&m.course)),
         metrics: m
             .and_then(|m| m.metrics.as_ref())
             .map(|s| super::metrics_json::MetricsJson::of(s, &r.scenario.assertions)),

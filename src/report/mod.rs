@@ -10,6 +10,7 @@
 
 pub mod artifacts;
 pub mod console;
+mod course_json;
 mod escape;
 mod extras;
 pub mod gate;
@@ -23,6 +24,7 @@ pub mod progress;
 mod resource_json;
 mod resource_table;
 mod run;
+mod stress;
 mod table;
 pub mod tokens;
 pub mod views;
@@ -149,11 +151,10 @@ impl TrialReport {
 pub fn describe_load(s: &Scenario) -> String {
     let mut out = match &s.load {
         Load::Closed(c) => {
-            let mut t = format!(
-                "closed, {} user{}",
-                c.users,
-                if c.users == 1 { "" } else { "s" }
-            );
+            let mut t = match (c.users, c.stages.is_empty()) {
+                (0, false) => "closed".to_string(),
+                (n, _) => format!("closed, {n} user{}", if n == 1 { "" } else { "s" }),
+            };
             if !c.ramp_up.is_zero() {
                 t.push_str(&format!(", ramp-up {}", fmt_duration(c.ramp_up)));
             }
@@ -164,20 +165,12 @@ pub fn describe_load(s: &Scenario) -> String {
                     t.push_str(&format!(", think {}..{}", fmt_duration(a), fmt_duration(b)))
                 }
             }
+            t.push_str(&stages_text(&c.stages, |n| format!("{n:.0} users")));
             t
         }
         Load::Open(o) => {
             let mut t = format!("open, {}", fmt_rate(o.rate));
-            for stage in &o.stages {
-                match stage {
-                    Stage::Ramp { over, to } => t.push_str(&format!(
-                        ", ramp to {} over {}",
-                        fmt_rate(*to),
-                        fmt_duration(*over)
-                    )),
-                    Stage::Hold(d) => t.push_str(&format!(", hold {}", fmt_duration(*d))),
-                }
-            }
+            t.push_str(&stages_text(&o.stages, fmt_rate));
             if let Arrivals::Poisson { .. } = o.arrivals {
                 t.push_str(", poisson");
             }
@@ -185,6 +178,9 @@ pub fn describe_load(s: &Scenario) -> String {
             t
         }
     };
+    if let Some(c) = &s.capacity {
+        out.push_str(&capacity_text(c, matches!(s.load, Load::Closed(_))));
+    }
     if !s.warmup.is_zero() {
         out.push_str(&format!("; {} warm-up", fmt_duration(s.warmup)));
     }
@@ -196,6 +192,44 @@ pub fn describe_load(s: &Scenario) -> String {
         None => out.push_str(&format!("; {} measured", fmt_duration(s.duration))),
     }
     out
+}
+
+/// `, ramp to 50 users over 10s, hold 1m`.
+fn stages_text(stages: &[Stage], level: impl Fn(f64) -> String) -> String {
+    let mut t = String::new();
+    for stage in stages {
+        match stage {
+            Stage::Ramp { over, to } => t.push_str(&format!(
+                ", ramp to {} over {}",
+                level(*to),
+                fmt_duration(*over)
+            )),
+            Stage::Hold(d) => t.push_str(&format!(", hold {}", fmt_duration(*d))),
+        }
+    }
+    t
+}
+
+/// `; capacity search 50.0/s..2,000/s (bisect 5%)`: the load above is the first step's shape.
+fn capacity_text(c: &crate::spec::CapacityRule, users: bool) -> String {
+    let level = |v: f64| {
+        if users {
+            format!("{v:.0} users")
+        } else {
+            fmt_rate(v)
+        }
+    };
+    let how = match c.search {
+        crate::spec::Search::Bisect { precision } => {
+            format!("bisect {}", crate::units::fmt_percent(precision))
+        }
+        crate::spec::Search::Step(step) => format!("step {}", level(step)),
+    };
+    format!(
+        "; capacity search {}..{} ({how})",
+        level(c.from),
+        level(c.to)
+    )
 }
 
 /// Formats a wall-clock time as RFC 3339 UTC (`2026-11-24T08:30:00Z`).

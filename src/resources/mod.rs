@@ -24,7 +24,7 @@ pub use counters::{Instructions, open_instructions};
 pub use gpu::{FakeGpu, Gpu, GpuReading, GpuStatus, Nvml};
 pub use leak::{Fit, MIN_FIT_POINTS, fit_window, theil_sen};
 pub use observe::Observed;
-pub(crate) use process::{ProcessTree, find_target};
+pub(crate) use process::{ProcessTree, exists, find_target};
 pub use sampling::SamplingCost;
 pub(crate) use sampling::{Watch, cpu_clock, start, thread_cpu};
 pub use series::{Point, Summary, in_window, stat, window_increase};

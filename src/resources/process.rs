@@ -315,7 +315,7 @@ fn by_name(name: &str) -> Vec<u32> {
 }
 
 /// Whether process `pid` exists (also when it belongs to another user).
-fn exists(pid: u32) -> bool {
+pub(crate) fn exists(pid: u32) -> bool {
     let Ok(p) = i32::try_from(pid) else {
         return false;
     };

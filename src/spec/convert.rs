@@ -84,8 +84,9 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
     };
     let mut scenarios = Vec::new();
     for (key, value) in &raw.scenario {
+        let component = matches!(target, super::Target::Component(_));
         scenarios.push(convert_scenario(
-            &cx, key, value, &names, &streaming, sut_known,
+            &cx, key, value, &names, &streaming, sut_known, component,
         )?);
     }
     needs_metrics_endpoint(&cx, &raw, &target, &scenarios)?;

@@ -1,6 +1,7 @@
 //! Specs: the TOML schema (private serde structs in `raw`) converted into validated types.
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
+mod capacity;
 mod convert;
 mod cx;
 mod error;
@@ -11,6 +12,7 @@ mod regression;
 mod request;
 mod scenario;
 mod sources;
+mod stress;
 mod target;
 mod toml_error;
 mod workload;
@@ -20,10 +22,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
 pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
-pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
+pub use stress::RecoveryRule;
+pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};
 use crate::data::DataSource;
@@ -278,6 +282,14 @@ pub struct Scenario {
     pub regression: Regression,
     /// Per-request budgets a request must meet to count towards `goodput`.
     pub goodput: Option<Goodput>,
+    /// The phases the stages name, in time order.
+    pub phases: Vec<Phase>,
+    /// How recovery after a phase is measured (`recovery-time`).
+    pub recovery: Option<RecoveryRule>,
+    /// A capacity search instead of one run at one level.
+    pub capacity: Option<CapacityRule>,
+    /// Conditions that end the run early when they hold in a window (`abort-on`).
+    pub abort_on: Vec<Assertion>,
 }
 
 /// Per-request budgets: `goodput = { ttft = "300ms", tpot = "40ms", e2e = "2s" }`.

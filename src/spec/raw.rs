@@ -105,6 +105,33 @@ pub(super) struct RawScenario {
     pub require_gpu: Option<S<bool>>,
     pub regression: Option<S<RawRegression>>,
     pub goodput: Option<S<RawGoodput>>,
+    pub recovery: Option<S<RawRecovery>>,
+    pub capacity: Option<S<RawCapacity>>,
+    pub abort_on: Option<S<Vec<S<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRecovery {
+    pub after: S<String>,
+    pub reference: Option<S<String>>,
+    pub tolerance: Option<S<String>>,
+    pub p95: Option<S<String>>,
+    pub error_rate: Option<S<String>>,
+    pub window: Option<S<String>>,
+    pub hold: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawCapacity {
+    pub from: S<toml::Value>,
+    pub to: S<toml::Value>,
+    pub search: Option<S<String>>,
+    pub step: Option<S<toml::Value>>,
+    pub precision: Option<S<String>>,
+    pub repeat: Option<S<i64>>,
+    pub max_steps: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +172,8 @@ pub(super) struct RawLoad {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawStage {
     pub ramp: Option<S<String>>,
-    pub to: Option<S<String>>,
+    /// A rate (open model) or a number of users (closed model).
+    pub to: Option<S<toml::Value>>,
     pub hold: Option<S<String>>,
+    pub phase: Option<S<String>>,
 }

@@ -126,6 +126,7 @@ fn closed_measurement(median_us: f64, spike: bool) -> Measurement {
         timeline: timeline(median_us, 250, &[(3, 3), (6, 1)], spike),
         interrupted: 0,
         resources: None,
+        course: Default::default(),
         metrics: None,
         generator: Generator {
             lateness: None,

@@ -42,6 +42,7 @@ fn run(window: f64, seconds: &[(u64, &[u64])]) -> Measurement {
         generator: Generator::default(),
         resources: None,
         metrics: None,
+        course: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ mod axis;
 mod chart;
 mod figures;
 mod gate;
+mod stress;
 
 use std::fmt::Write;
 

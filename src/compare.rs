@@ -3,15 +3,17 @@
 //! ```
 //! use perfspec::compare::{Status, Verdict};
 //! let v = Verdict::new(vec![], vec!["target exited during the run".into()], vec![]);
-//! assert_eq!(v.status, Status::Fail);
+//! assert_eq!(v.status(), Status::Fail);
 //! ```
+
+mod stall;
 
 use std::time::Duration;
 
 use crate::assertion::{Check, Metric, Op, Outcome};
+use crate::gate::GateOutcome;
 use crate::measure::{Measurement, stat_of};
-use crate::regression::{Change, Comparison};
-use crate::spec::{Load, Scenario};
+use crate::spec::{Inconclusive, Load, Scenario};
 use crate::units::{fmt_percent, fmt_rate, fmt_us};
 
 /// The overall outcome of a trial.
@@ -48,84 +50,44 @@ pub struct Doubt {
     pub masks_failures: bool,
 }
 
-/// The checks of one trial and what they add up to.
+/// The checks of one trial and what they add up to, built once from its parts: the status is
+/// derived, never set, so nothing can add a problem without the status following.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// The overall status.
-    pub status: Status,
-    /// Every assertion, evaluated.
-    pub checks: Vec<Check>,
-    /// Problems with the run itself (the target crashed …): the trial fails.
-    pub problems: Vec<String>,
-    /// Reasons the measurement cannot be trusted: the trial is inconclusive.
-    pub doubts: Vec<Doubt>,
-    /// What the baseline said, when there was one to compare with (or to write).
-    pub baseline: Option<BaselineOutcome>,
-}
-
-/// One metric compared with the baseline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegressionCheck {
-    /// The metric as written (`p95`, `search.p99`, `throughput`).
-    pub metric: String,
-    /// The unit of its values.
-    pub unit: crate::assertion::Unit,
-    /// The comparison; `None` when a side lacks the metric (the note says why).
-    pub comparison: Option<Comparison>,
-    /// Why it was not compared.
-    pub note: Option<String>,
-}
-
-/// What happened with the baseline of a trial.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BaselineOutcome {
-    /// Compared with the blessed baseline.
-    Compared {
-        /// The baseline file.
-        path: String,
-        /// When and from what it was blessed: `2026-11-20T10:02:11Z, abc1234`.
-        blessed: String,
-        /// The baseline's response time of all requests (its runs merged, µs), for charts;
-        /// `None` when the file holds no histogram.
-        latency: Option<hdrhistogram::Histogram<u64>>,
-        /// Set when the baseline comes from another machine: both descriptions.
-        other_host: Option<String>,
-        /// Whether regressions fail the test (not when the baseline is from another machine
-        /// and the policy is to warn).
-        binding: bool,
-        /// Each metric.
-        checks: Vec<RegressionCheck>,
-    },
-    /// There is no baseline yet.
-    Missing {
-        /// Where it would be.
-        path: String,
-        /// The command that writes it.
-        command: String,
-        /// Whether its absence fails the test (under CI, for a scenario with a `regression`
-        /// table).
-        required: bool,
-    },
-    /// A baseline was written by this run.
-    Blessed {
-        /// The file.
-        path: String,
-        /// `metric: old -> new` for each regression metric.
-        changes: Vec<String>,
-    },
+    status: Status,
+    checks: Vec<Check>,
+    problems: Vec<String>,
+    doubts: Vec<Doubt>,
+    gate: Option<GateOutcome>,
 }
 
 impl Verdict {
-    /// Problems fail the trial. A doubt that masks failures makes it inconclusive whatever
-    /// the checks say. Otherwise a failed check fails it, and anything undecided (a doubt, an
-    /// inconclusive check) makes it inconclusive. Checks that could not be measured on this
-    /// machine neither pass nor fail the trial; reports show them.
+    /// A verdict without a gate outcome (see [`Verdict::build`]).
     pub fn new(checks: Vec<Check>, problems: Vec<String>, doubts: Vec<Doubt>) -> Verdict {
-        let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
+        Verdict::build(checks, problems, doubts, None)
+    }
+
+    /// Problems (the run's and the gate's) fail the trial. A doubt that masks failures makes it
+    /// inconclusive whatever the checks say. Otherwise a failed check or a binding regression
+    /// fails it, and anything undecided (a doubt, an inconclusive check, a binding comparison
+    /// the noise did not let decide) makes it inconclusive. Checks that could not be measured
+    /// on this machine neither pass nor fail the trial; reports show them.
+    pub fn build(
+        checks: Vec<Check>,
+        mut problems: Vec<String>,
+        doubts: Vec<Doubt>,
+        gate: Option<GateOutcome>,
+    ) -> Verdict {
+        if let Some(g) = &gate {
+            problems.extend(g.problems());
+        }
+        let failed = checks.iter().any(|c| c.outcome == Outcome::Fail)
+            || gate.as_ref().is_some_and(GateOutcome::regressed);
         let undecided = !doubts.is_empty()
             || checks
                 .iter()
-                .any(|c| matches!(c.outcome, Outcome::Inconclusive(_)));
+                .any(|c| matches!(c.outcome, Outcome::Inconclusive(_)))
+            || gate.as_ref().is_some_and(GateOutcome::undecided);
         let status = if !problems.is_empty() {
             Status::Fail
         } else if doubts.iter().any(|d| d.masks_failures) {
@@ -142,65 +104,92 @@ impl Verdict {
             checks,
             problems,
             doubts,
-            baseline: None,
+            gate,
         }
     }
 
-    /// Adds the baseline outcome and lets it decide where it must: a binding regression fails
-    /// (unless a saturated generator makes the run inconclusive anyway), an undecided
-    /// comparison is inconclusive when `inconclusive_fails`, a required but missing baseline
-    /// fails.
-    pub fn with_baseline(mut self, outcome: BaselineOutcome, inconclusive_fails: bool) -> Verdict {
-        let masked = self.doubts.iter().any(|d| d.masks_failures);
-        match &outcome {
-            BaselineOutcome::Compared {
-                binding: true,
-                checks,
-                ..
-            } => {
-                let changes = checks
-                    .iter()
-                    .filter_map(|c| c.comparison.as_ref())
-                    .map(|c| c.outcome);
-                let (mut regressed, mut undecided) = (false, false);
-                for change in changes {
-                    regressed |= change == Change::Regressed;
-                    undecided |= change == Change::Inconclusive;
-                }
-                if regressed && !masked && self.problems.is_empty() {
-                    self.status = Status::Fail;
-                } else if undecided && inconclusive_fails && self.status == Status::Pass {
-                    self.status = Status::Inconclusive;
-                }
+    /// The same parts with the gate's outcome (replacing any earlier one).
+    pub fn with_gate(self, gate: GateOutcome) -> Verdict {
+        let problems = self.own_problems();
+        Verdict::build(self.checks, problems, self.doubts, Some(gate))
+    }
+
+    /// The same parts and one more problem.
+    pub fn with_problem(self, problem: String) -> Verdict {
+        let mut problems = self.own_problems();
+        problems.push(problem);
+        Verdict::build(self.checks, problems, self.doubts, self.gate)
+    }
+
+    /// The problems the run itself had (those of the gate are added again when rebuilt).
+    fn own_problems(&self) -> Vec<String> {
+        let from_gate = self.gate.as_ref().map_or(0, |g| g.problems().len());
+        self.problems[..self.problems.len() - from_gate].to_vec()
+    }
+
+    /// The overall status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Every assertion, evaluated.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// Problems with the run itself (the target crashed …) and with the gate (a round that
+    /// could not measure, a missing baseline under CI): each fails the trial.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// Reasons the measurement cannot be trusted: the trial is inconclusive.
+    pub fn doubts(&self) -> &[Doubt] {
+        &self.doubts
+    }
+
+    /// What the gate said, when there was one to compare with (or to write).
+    pub fn gate(&self) -> Option<&GateOutcome> {
+        self.gate.as_ref()
+    }
+
+    /// Whether the test passes: it passed, or it is inconclusive and every source of doubt
+    /// is one the scenario lets pass (`inconclusive = "pass"` for the run,
+    /// `regression.inconclusive = "pass"` for the comparison).
+    pub fn passes(&self, scenario: &Scenario) -> bool {
+        match self.status {
+            Status::Pass => true,
+            Status::Fail => false,
+            Status::Inconclusive => {
+                let run_undecided = !self.doubts.is_empty()
+                    || self
+                        .checks
+                        .iter()
+                        .any(|c| matches!(c.outcome, Outcome::Inconclusive(_)));
+                let gate_undecided = self.gate.as_ref().is_some_and(GateOutcome::undecided);
+                (!run_undecided || scenario.inconclusive == Inconclusive::Pass)
+                    && (!gate_undecided || scenario.regression.inconclusive == Inconclusive::Pass)
             }
-            BaselineOutcome::Missing {
-                required: true,
-                path,
-                command,
-            } => {
-                self.problems.push(format!("no baseline at {path} (required under CI for a scenario with a `regression` table): run `{command}` and commit the file"));
-                self.status = Status::Fail;
-            }
-            _ => {}
         }
-        self.baseline = Some(outcome);
-        self
+    }
+
+    /// Replaces every secret in the texts of the verdict.
+    pub(crate) fn redact(&mut self, secrets: &[String]) {
+        let r = |t: &str| crate::report::redact(t, secrets);
+        for p in &mut self.problems {
+            *p = r(p);
+        }
+        for d in &mut self.doubts {
+            d.reason = r(&d.reason);
+        }
+        for c in &mut self.checks {
+            c.note = c.note.as_deref().map(r);
+        }
     }
 
     /// Whether a binding regression was found.
     pub fn regressed(&self) -> bool {
-        match &self.baseline {
-            Some(BaselineOutcome::Compared {
-                binding: true,
-                checks,
-                ..
-            }) => checks.iter().any(|c| {
-                c.comparison
-                    .as_ref()
-                    .is_some_and(|c| c.outcome == Change::Regressed)
-            }),
-            _ => false,
-        }
+        self.gate.as_ref().is_some_and(GateOutcome::regressed)
     }
 
     /// How many checks failed.
@@ -294,6 +283,7 @@ pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
             }
         }
         Load::Closed(_) => {
+            doubts.extend(stall::closed_stall(s, m));
             if let Some(c) = g.cpu.filter(|&c| c >= 0.95) {
                 doubts.push(Doubt {
                     reason: format!(
@@ -313,6 +303,7 @@ pub fn doubts(s: &Scenario, m: &Measurement) -> Vec<Doubt> {
 mod tests {
     use super::*;
     use crate::assertion::Assertion;
+    use crate::gate::Decision;
 
     fn check(text: &str, outcome: Outcome) -> Check {
         Check {
@@ -337,7 +328,7 @@ mod tests {
         let fail = || check("p50 < 1ms", Outcome::Fail);
         let thin = || check("p99 < 1s", Outcome::Inconclusive("few".into()));
         let status =
-            |checks, problems: Vec<String>, doubts| Verdict::new(checks, problems, doubts).status;
+            |checks, problems: Vec<String>, doubts| Verdict::new(checks, problems, doubts).status();
         assert_eq!(status(vec![pass()], vec![], vec![]), Status::Pass);
         assert_eq!(
             status(vec![pass(), thin()], vec![], vec![]),
@@ -368,6 +359,84 @@ mod tests {
             Status::Fail,
             "problems fail whatever else"
         );
+    }
+
+    fn gate(decision: Decision, problems: Vec<String>) -> GateOutcome {
+        use crate::gate::{Change, Comparison, Source};
+        GateOutcome::Compared {
+            source: Source::Ab {
+                base: "main".into(),
+                control: false,
+            },
+            latency: None,
+            binding: true,
+            changes: vec![Change {
+                metric: "p95".into(),
+                unit: crate::assertion::Unit::Micros,
+                compared: Some(Comparison {
+                    base: 100.0,
+                    head: 120.0,
+                    change: 0.2,
+                    interval: (0.15, 0.25),
+                    decision,
+                    worse: 0.2,
+                    runs: (3, 3),
+                    paired: true,
+                    needed: None,
+                }),
+                note: None,
+            }],
+            problems,
+        }
+    }
+
+    #[test]
+    fn the_gate_decides_inside_the_verdict() {
+        let pass = || check("p50 < 1s", Outcome::Pass);
+        let build = |g| Verdict::build(vec![pass()], vec![], vec![], Some(g));
+        assert_eq!(
+            build(gate(Decision::Regressed, vec![])).status(),
+            Status::Fail
+        );
+        assert_eq!(build(gate(Decision::Pass, vec![])).status(), Status::Pass);
+        let undecided = build(gate(Decision::Inconclusive, vec![]));
+        assert_eq!(
+            undecided.status(),
+            Status::Inconclusive,
+            "undecided is shown"
+        );
+        let text = "[target]\nurl = \"http://127.0.0.1:1\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = { model = \"closed\", users = 1 }\nduration = \"1s\"\n";
+        let spec =
+            crate::spec::Spec::parse(text, std::path::Path::new("x.toml"), &Default::default())
+                .unwrap();
+        let mut scenario = spec.scenarios[0].clone();
+        assert!(
+            undecided.passes(&scenario),
+            "regression.inconclusive = \"pass\" by default"
+        );
+        scenario.regression.inconclusive = Inconclusive::Fail;
+        assert!(!undecided.passes(&scenario));
+    }
+
+    /// A confirmation run or an A/B round that could not measure is a problem of the gate: the
+    /// trial fails whatever the metrics said, and rebuilding keeps it failed.
+    #[test]
+    fn a_round_that_cannot_measure_fails_the_trial_by_construction() {
+        let pass = || check("p50 < 1s", Outcome::Pass);
+        for decision in [Decision::Pass, Decision::Regressed, Decision::Inconclusive] {
+            let g = gate(
+                decision,
+                vec!["A/B round 2: the base run could not measure: target not ready".into()],
+            );
+            let v = Verdict::new(vec![pass()], vec![], vec![]).with_gate(g.clone());
+            assert_eq!(v.status(), Status::Fail, "{decision:?}");
+            assert_eq!(v.problems().len(), 1);
+            let v = v.with_problem("result not written".into());
+            assert_eq!((v.status(), v.problems().len()), (Status::Fail, 2));
+            // Replacing the gate's outcome does not keep the old gate's problems.
+            let v = v.with_gate(gate(Decision::Pass, vec![]));
+            assert_eq!(v.problems(), ["result not written".to_string()]);
+        }
     }
 
     #[test]

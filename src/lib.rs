@@ -5,17 +5,22 @@
 
 pub mod assertion;
 pub mod baseline;
+mod capacity;
 mod client;
+#[cfg(feature = "commands")]
+pub mod commands;
 pub mod compare;
 pub mod component;
 pub mod data;
+pub mod export;
 pub mod files;
+pub mod gate;
 mod harness;
 mod load;
 pub mod measure;
-pub mod regression;
 pub mod report;
 pub mod resources;
+pub mod scrape;
 pub mod spec;
 mod target;
 pub mod template;

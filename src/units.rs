@@ -223,6 +223,25 @@ pub fn fmt_rate(per_s: f64) -> String {
     }
 }
 
+/// Formats a number the service exported, in its own unit: whole numbers with thousands
+/// separators (`12,345`), others with four significant digits (`0.2718`, `1.235e-5`).
+pub fn fmt_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return fmt_count(v);
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{v:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 /// Formats a relative change: `+12.3%`, `-4.0%`; beyond ±1000 % it only says so, because
 /// such figures come from intervals too wide to mean more.
 pub fn fmt_change(change: f64) -> String {

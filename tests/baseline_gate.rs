@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::{measured, scratch, spec};
 use perfspec::Harness;
-use perfspec::compare::{BaselineOutcome, Status};
-use perfspec::regression::Change;
+use perfspec::compare::Status;
+use perfspec::gate::{Decision, GateOutcome};
 use perfspec::report::TrialReport;
 use testkit::{Server, text};
 
@@ -41,12 +41,8 @@ fn harness(dir: &Path) -> Harness {
         .ci(false)
 }
 
-fn baseline(report: &TrialReport) -> &BaselineOutcome {
-    measured(report)
-        .verdict
-        .baseline
-        .as_ref()
-        .expect("a baseline outcome")
+fn baseline(report: &TrialReport) -> &GateOutcome {
+    measured(report).verdict.gate().expect("a gate outcome")
 }
 
 #[test]
@@ -58,7 +54,7 @@ fn bless_then_compare_passes_unchanged_and_catches_a_slowdown() {
 
     let blessed = harness(&dir).bless(3, false).run_scenario(&s, "s").unwrap();
     assert!(
-        matches!(baseline(&blessed), BaselineOutcome::Blessed { changes, .. } if changes.len() == 2),
+        matches!(baseline(&blessed), GateOutcome::Blessed { changes, .. } if changes.len() == 2),
         "{:?}",
         baseline(&blessed)
     );
@@ -76,8 +72,8 @@ fn bless_then_compare_passes_unchanged_and_catches_a_slowdown() {
     );
 
     let same = harness(&dir).run_scenario(&s, "s").unwrap();
-    let BaselineOutcome::Compared {
-        checks,
+    let GateOutcome::Compared {
+        changes: checks,
         binding: true,
         ..
     } = baseline(&same)
@@ -87,23 +83,26 @@ fn bless_then_compare_passes_unchanged_and_catches_a_slowdown() {
     assert!(
         checks
             .iter()
-            .all(|c| c.comparison.as_ref().unwrap().outcome != Change::Regressed),
+            .all(|c| c.compared.as_ref().unwrap().decision != Decision::Regressed),
         "{checks:?}"
     );
-    assert_ne!(measured(&same).verdict.status, Status::Fail);
+    assert_ne!(measured(&same).verdict.status(), Status::Fail);
 
     // Twice as slow: regressed, confirmed by a second run (`confirm = 1`, the default), and the
     // test fails.
     delay.store(20_000, Ordering::Relaxed);
     let slow = harness(&dir).run_scenario(&s, "s").unwrap();
-    let BaselineOutcome::Compared { checks, .. } = baseline(&slow) else {
+    let GateOutcome::Compared {
+        changes: checks, ..
+    } = baseline(&slow)
+    else {
         panic!()
     };
-    let p50 = checks[0].comparison.as_ref().unwrap();
-    assert_eq!(p50.outcome, Change::Regressed, "{p50:?}");
+    let p50 = checks[0].compared.as_ref().unwrap();
+    assert_eq!(p50.decision, Decision::Regressed, "{p50:?}");
     assert_eq!(p50.runs, (3, 2), "confirmed by a second run");
     assert!(p50.change > 0.6 && p50.interval.0 > 0.10, "{p50:?}");
-    assert_eq!(measured(&slow).verdict.status, Status::Fail);
+    assert_eq!(measured(&slow).verdict.status(), Status::Fail);
     let table = perfspec::report::console::trial_table(&slow);
     assert!(
         table.contains("REGRESSED  <--") && table.contains("3 baseline run(s) vs 2 run(s)"),
@@ -120,18 +119,18 @@ fn a_failing_run_is_not_blessed_unless_forced() {
     let s = spec(&dir, "gate", &text);
     let refused = harness(&dir).bless(1, false).run_scenario(&s, "s").unwrap();
     let m = measured(&refused);
-    assert_eq!(m.verdict.status, Status::Fail);
+    assert_eq!(m.verdict.status(), Status::Fail);
     assert!(
         m.verdict
-            .problems
+            .problems()
             .iter()
             .any(|p| p.contains("not blessed: run 1 ended FAIL") && p.contains("--force")),
         "{:?}",
-        m.verdict.problems
+        m.verdict.problems()
     );
     assert!(!dir.join("baselines/gate/s.json").exists());
     let forced = harness(&dir).bless(1, true).run_scenario(&s, "s").unwrap();
-    assert!(matches!(baseline(&forced), BaselineOutcome::Blessed { .. }));
+    assert!(matches!(baseline(&forced), GateOutcome::Blessed { .. }));
     assert!(dir.join("baselines/gate/s.json").exists());
 }
 
@@ -142,7 +141,7 @@ fn a_missing_baseline_says_how_to_bless_and_fails_gated_scenarios_under_ci() {
     let dir = scratch("gate-missing");
     let s = spec(&dir, "gate", &gated(&server.url(), ""));
     let local = harness(&dir).run_scenario(&s, "s").unwrap();
-    let BaselineOutcome::Missing {
+    let GateOutcome::Missing {
         command,
         required: false,
         ..
@@ -151,15 +150,15 @@ fn a_missing_baseline_says_how_to_bless_and_fails_gated_scenarios_under_ci() {
         panic!("{:?}", baseline(&local))
     };
     assert_eq!(command, "cargo xtask bless-baseline --exact gate::s");
-    assert_eq!(measured(&local).verdict.status, Status::Pass);
+    assert_eq!(measured(&local).verdict.status(), Status::Pass);
 
     let ci = harness(&dir).ci(true).run_scenario(&s, "s").unwrap();
-    assert_eq!(measured(&ci).verdict.status, Status::Fail);
+    assert_eq!(measured(&ci).verdict.status(), Status::Fail);
     assert!(
-        measured(&ci).verdict.problems[0]
+        measured(&ci).verdict.problems()[0]
             .contains("run `cargo xtask bless-baseline --exact gate::s` and commit the file"),
         "{:?}",
-        measured(&ci).verdict.problems
+        measured(&ci).verdict.problems()
     );
 
     // Without a `regression` table the scenario is not gated: under CI it only notes.
@@ -169,7 +168,7 @@ fn a_missing_baseline_says_how_to_bless_and_fails_gated_scenarios_under_ci() {
         &gated(&server.url(), "").replace("regression = { metrics = [\"p50\", \"p95\"] }\n", ""),
     );
     let r = harness(&dir).ci(true).run_scenario(&ungated, "s").unwrap();
-    assert_eq!(measured(&r).verdict.status, Status::Pass);
+    assert_eq!(measured(&r).verdict.status(), Status::Pass);
 }
 
 #[test]
@@ -186,8 +185,8 @@ fn corrupt_and_foreign_baselines() {
     )
     .unwrap();
     let r = harness(&dir).run_scenario(&s, "s").unwrap();
-    assert_eq!(measured(&r).verdict.status, Status::Fail);
-    let problem = &measured(&r).verdict.problems[0];
+    assert_eq!(measured(&r).verdict.status(), Status::Fail);
+    let problem = &measured(&r).verdict.problems()[0];
     assert!(
         problem.contains("gate/s.json:2:") && problem.contains("corrupt"),
         "{problem}"
@@ -202,10 +201,14 @@ fn corrupt_and_foreign_baselines() {
     std::fs::write(&file, serde_json::to_string_pretty(&b).unwrap()).unwrap();
     delay.store(15_000, Ordering::Relaxed);
     let warn = harness(&dir).run_scenario(&s, "s").unwrap();
-    let BaselineOutcome::Compared {
-        other_host: Some(h),
+    let GateOutcome::Compared {
+        source:
+            perfspec::gate::Source::Baseline {
+                other_host: Some(h),
+                ..
+            },
         binding: false,
-        checks,
+        changes: checks,
         ..
     } = baseline(&warn)
     else {
@@ -213,11 +216,11 @@ fn corrupt_and_foreign_baselines() {
     };
     assert!(h.contains("Another CPU"), "{h}");
     assert_eq!(
-        checks[0].comparison.as_ref().unwrap().outcome,
-        Change::Regressed
+        checks[0].compared.as_ref().unwrap().decision,
+        Decision::Regressed
     );
     assert_eq!(
-        measured(&warn).verdict.status,
+        measured(&warn).verdict.status(),
         Status::Pass,
         "regressions against another machine only warn"
     );
@@ -227,10 +230,69 @@ fn corrupt_and_foreign_baselines() {
         &gated(&server.url(), ", host-mismatch = \"fail\""),
     );
     let r = harness(&dir).run_scenario(&strict, "s").unwrap();
-    assert_eq!(measured(&r).verdict.status, Status::Fail);
+    assert_eq!(measured(&r).verdict.status(), Status::Fail);
     assert!(
-        measured(&r).verdict.problems[0].contains("host-mismatch = \"fail\""),
+        measured(&r).verdict.problems()[0].contains("host-mismatch = \"fail\""),
         "{:?}",
-        measured(&r).verdict.problems
+        measured(&r).verdict.problems()
+    );
+}
+
+/// A clear regression whose confirmation run cannot measure must not pass: the gate could not
+/// finish, so the trial fails, naming the run.
+#[test]
+fn a_confirmation_run_that_cannot_measure_fails_the_trial() {
+    use std::sync::atomic::AtomicBool;
+    let delay = Arc::new(AtomicU64::new(5_000));
+    let served = Arc::new(AtomicU64::new(0));
+    let break_after_load = Arc::new(AtomicBool::new(false));
+    let server = {
+        let (delay, served, breaking) = (delay.clone(), served.clone(), break_after_load.clone());
+        Server::http(1, move |req| {
+            let health = req.uri().path() == "/health";
+            let us = delay.load(Ordering::Relaxed);
+            // Once load has been served in the gated run, the service stops being ready.
+            let down =
+                health && breaking.load(Ordering::Relaxed) && served.load(Ordering::Relaxed) > 0;
+            if !health {
+                served.fetch_add(1, Ordering::Relaxed);
+            }
+            async move {
+                if down {
+                    return text(503, "down");
+                }
+                tokio::time::sleep(Duration::from_micros(us)).await;
+                text(200, "ok")
+            }
+        })
+    };
+    let dir = scratch("gate-confirm-fails");
+    let s = spec(
+        &dir,
+        "gate",
+        &gated(&server.url(), "").replace(
+            "[[request]]",
+            "ready = \"/health\"\nready-timeout = \"1s\"\n[[request]]",
+        ),
+    );
+    harness(&dir).bless(2, false).run_scenario(&s, "s").unwrap();
+    delay.store(20_000, Ordering::Relaxed);
+    served.store(0, Ordering::Relaxed);
+    break_after_load.store(true, Ordering::Relaxed);
+    let r = harness(&dir).run_scenario(&s, "s").unwrap();
+    let m = measured(&r);
+    assert_eq!(
+        m.verdict.status(),
+        Status::Fail,
+        "{:?}",
+        m.verdict.problems()
+    );
+    assert!(
+        m.verdict
+            .problems()
+            .iter()
+            .any(|p| p.starts_with("confirmation run 1 could not measure")),
+        "{:?}",
+        m.verdict.problems()
     );
 }

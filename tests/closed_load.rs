@@ -49,7 +49,7 @@ fn measures_latency_of_a_fixed_delay_server() {
     assert!((20_000.0..30_000.0).contains(&p50), "p50 {p50} µs");
     assert_eq!(stats.error_count(), 0);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)
@@ -205,9 +205,9 @@ fn errors_are_classified_by_kind() {
     assert_eq!(kinds("wrong-body"), vec![ErrorKind::Expectation]);
     assert_eq!(kinds("right-body"), Vec::<ErrorKind>::new());
     assert_eq!(kinds("timeout"), vec![ErrorKind::Timeout]);
-    assert_eq!(m.verdict.status, Status::Fail);
-    assert_eq!(m.verdict.checks[0].outcome, Outcome::Fail);
-    assert_eq!(m.verdict.checks[1].outcome, Outcome::Pass);
+    assert_eq!(m.verdict.status(), Status::Fail);
+    assert_eq!(m.verdict.checks()[0].outcome, Outcome::Fail);
+    assert_eq!(m.verdict.checks()[1].outcome, Outcome::Pass);
     let table = perfspec::report::console::trial_table(&report);
     assert!(
         table.contains("FAIL  <--") && table.contains("timeout"),

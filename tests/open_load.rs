@@ -160,7 +160,7 @@ fn an_overloaded_generator_is_inconclusive_with_the_reason() {
     );
     let m = measured(&report);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Inconclusive,
         "{}",
         perfspec::report::console::trial_table(&report)
@@ -169,13 +169,13 @@ fn an_overloaded_generator_is_inconclusive_with_the_reason() {
     // is starved of CPU first: either way the run is not trusted, and says why.
     let reason = &m
         .verdict
-        .doubts
+        .doubts()
         .iter()
         .find(|d| {
             d.reason.starts_with("generator saturated")
                 || d.reason.starts_with("generator starved of CPU")
         })
-        .unwrap_or_else(|| panic!("a saturation doubt: {:?}", m.verdict.doubts))
+        .unwrap_or_else(|| panic!("a saturation doubt: {:?}", m.verdict.doubts()))
         .reason;
     assert!(
         reason.contains("of 400,000/s")
@@ -214,15 +214,15 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         g.sent,
         g.dropped
     );
-    assert_eq!(m.verdict.status, Status::Inconclusive);
+    assert_eq!(m.verdict.status(), Status::Inconclusive);
     // (A busy machine may add a starvation doubt before it.)
     assert!(
         m.verdict
-            .doubts
+            .doubts()
             .iter()
             .any(|d| d.reason.contains("arrivals dropped: all 5 users were busy")),
         "{:?}",
-        m.verdict.doubts
+        m.verdict.doubts()
     );
     // Asserting on `dropped` turns it into a decision.
     let report = run(
@@ -234,7 +234,7 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         ),
         None,
     );
-    assert_eq!(measured(&report).verdict.status, Status::Fail);
+    assert_eq!(measured(&report).verdict.status(), Status::Fail);
 }
 
 #[test]

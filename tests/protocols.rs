@@ -112,7 +112,7 @@ fn https_keep_alive_reuses_one_connection_per_user() {
         r.phases.connect.is_empty(),
         "no connection opened in the measured window"
     );
-    let checks = &measured(&report).verdict.checks;
+    let checks = &measured(&report).verdict.checks();
     assert!(
         matches!(&checks[0].outcome, Outcome::Inconclusive(why) if why.contains("kept-alive")),
         "{:?}",

@@ -94,8 +94,9 @@ fn html_is_one_self_contained_page_with_every_chart() {
         );
     }
     assert!(page.contains("Content-Security-Policy"));
-    // passing, inconclusive: 3 charts each; failing: 3 + CPU + memory; unmeasured: none.
-    assert_eq!(page.matches("<svg class=\"chart\"").count(), 11);
+    // passing, inconclusive, undecided: 3 charts each; failing: 3 + CPU + memory; unmeasured:
+    // none.
+    assert_eq!(page.matches("<svg class=\"chart\"").count(), 14);
     for want in [
         "Latency over time",
         "Latency distribution",
@@ -135,4 +136,67 @@ fn artifacts_are_written_and_the_step_summary_is_appended() {
         2,
         "appended, not replaced"
     );
+}
+
+/// Undecided is a result: a comparison the noise did not let the gate decide shows as
+/// undecided, with its interval and what would decide it, in every format people read.
+#[test]
+fn undecided_is_visible_in_every_format() {
+    let t = fixtures::undecided();
+    assert_eq!(t.status_name(), "inconclusive");
+    assert!(
+        t.passes(),
+        "regression.inconclusive = \"pass\" is the default"
+    );
+    let line =
+        "p95 ↑5.8% undecided (95% interval -3.1% .. +14.9%; about 4 more rounds would decide it)";
+    let run = perfspec::report::RunReport {
+        trials: vec![t.clone()],
+        broken: vec![],
+        ..fixtures::run()
+    };
+    let table = console::trial_table(&t);
+    assert!(
+        table.contains("UNDECIDED") && table.contains("-3.1% .. +14.9%"),
+        "{table}"
+    );
+    assert!(
+        table.contains("about 4 more rounds would decide it"),
+        "{table}"
+    );
+    let summary = console::summary(&run);
+    assert!(
+        summary.contains("INCONCLUSIVE") && summary.contains("p95 ↑5.8% undecided"),
+        "{summary}"
+    );
+    let notes = perfspec::report::gate::baseline_notes(&run.trials);
+    assert!(notes.contains(line), "{notes}");
+    let md = markdown::render(&run, None);
+    assert!(
+        md.contains(line) && md.contains("p95 ↑5.8% undecided ⚠️"),
+        "{md}"
+    );
+    let page = html::render(&run);
+    assert!(
+        page.contains("<span class=\"undecided\">p95 ↑5.8% undecided</span>")
+            && page.contains("UNDECIDED")
+            && page.contains("about 4 more rounds would decide it"),
+        "html"
+    );
+    let xml = junit::render(&run);
+    assert!(
+        xml.contains("<property name=\"perfspec.undecided\" value=\"p95 ↑5.8% undecided")
+            && xml.contains(
+                "<system-out>INCONCLUSIVE (passes: inconclusive = \"pass\"): p95 ↑5.8% undecided"
+            ),
+        "{xml}"
+    );
+    let json = perfspec::report::json::render(&t);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let p95 = &v["baseline"]["checks"][0];
+    assert_eq!(p95["outcome"], "inconclusive");
+    assert_eq!(p95["undecided"], line);
+    assert_eq!(p95["needed"]["count"], 4);
+    let index: serde_json::Value = serde_json::from_str(&index::render(&run)).unwrap();
+    assert_eq!(index["trials"][0]["changes"][0]["judgement"], "undecided");
 }

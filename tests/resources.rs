@@ -44,7 +44,7 @@ fn memory_spec(flag: &str) -> String {
 fn check<'a>(report: &'a TrialReport, text: &str) -> &'a Check {
     measured(report)
         .verdict
-        .checks
+        .checks()
         .iter()
         .find(|c| c.assertion.text == text)
         .unwrap_or_else(|| panic!("no check {text}"))
@@ -59,7 +59,7 @@ fn a_target_that_keeps_memory_per_request_is_a_leak() {
     let dir = scratch("leak");
     let report = run(&dir, &spec(&dir, "leak", &memory_spec("--leak-kib")), "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Fail, "{}", table(&report));
+    assert_eq!(m.verdict.status(), Status::Fail, "{}", table(&report));
     for text in ["sut.rss.growth < 10%", "sut.rss.slope < 1MiB/min"] {
         assert_eq!(
             check(&report, text).outcome,
@@ -100,7 +100,7 @@ fn a_target_that_frees_what_it_allocates_is_not() {
     let dir = scratch("churn");
     let report = run(&dir, &spec(&dir, "churn", &memory_spec("--churn-kib")), "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Pass, "{}", table(&report));
+    assert_eq!(m.verdict.status(), Status::Pass, "{}", table(&report));
     assert!(m.measurement.total().requests() > 50, "{}", table(&report));
 
     // The result file has the timeline of every sampled entity, aligned with the load's.
@@ -179,7 +179,7 @@ fn a_url_target_is_found_by_pid_pid_file_and_name() {
         );
         let report = run(&dir, &s, "s");
         assert_eq!(
-            measured(&report).verdict.status,
+            measured(&report).verdict.status(),
             Status::Pass,
             "{name}: {}",
             table(&report)
@@ -207,7 +207,7 @@ fn a_url_target_is_found_by_pid_pid_file_and_name() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
-        measured(&report).verdict.status,
+        measured(&report).verdict.status(),
         Status::Pass,
         "by name: {}",
         table(&report)
@@ -266,7 +266,12 @@ fn gpu_checks_read_the_fake_devices() {
         r#""gpu.util.max < 90%", "gpu0.util.max <= 40%", "gpu1.util.mean > 50%", "gpu.mem.max < 3GiB", "gpu.mem.sut < 2GiB", "gpu.power.mean < 300W", "gpu.temp.max < 85C", "gpu0.util.mean > 50%""#,
     );
     let m = measured(&report);
-    let outcomes: Vec<&str> = m.verdict.checks.iter().map(|c| c.outcome.label()).collect();
+    let outcomes: Vec<&str> = m
+        .verdict
+        .checks()
+        .iter()
+        .map(|c| c.outcome.label())
+        .collect();
     assert_eq!(
         outcomes,
         [
@@ -294,7 +299,7 @@ fn without_a_gpu_checks_are_not_measurable_unless_a_gpu_is_required() {
         asserts,
     );
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Pass, "{}", table(&report));
+    assert_eq!(m.verdict.status(), Status::Pass, "{}", table(&report));
     let c = check(&report, "gpu.util.max < 90%");
     assert!(
         matches!(&c.outcome, Outcome::NotMeasurable(why) if why.contains("driver not loaded")),
@@ -309,10 +314,10 @@ fn without_a_gpu_checks_are_not_measurable_unless_a_gpu_is_required() {
         asserts,
     );
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Fail, "{}", table(&report));
+    assert_eq!(m.verdict.status(), Status::Fail, "{}", table(&report));
     assert!(
-        m.verdict.problems[0].contains("require-gpu"),
+        m.verdict.problems()[0].contains("require-gpu"),
         "{:?}",
-        m.verdict.problems
+        m.verdict.problems()
     );
 }

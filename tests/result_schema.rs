@@ -109,6 +109,62 @@ fn result_files_of_real_runs_match_the_schema() {
     }
 }
 
+/// What stress runs add: phases, a recovery, an abort and a capacity search (which here
+/// holds up to its highest level: a lower bound).
+#[test]
+fn stress_results_with_phases_recovery_an_abort_and_a_capacity_search_match_the_schema() {
+    let v = validator("result.schema.json");
+    let server = server();
+    let dir = scratch("schema-stress");
+    let s = spec(
+        &dir,
+        "stress",
+        &format!(
+            r#"
+        [target]
+        url = "{}"
+        [[request]]
+        name = "a"
+        path = "/a"
+        [scenario.phased]
+        load = {{ model = "open", rate = "100/s", stages = [
+          {{ hold = "1300ms", phase = "steady" }},
+          {{ hold = "1s", phase = "stress" }},
+          {{ hold = "2s", phase = "after" }},
+        ] }}
+        warmup = "300ms"
+        recovery = {{ after = "stress", p95 = "1s", hold = "1s" }}
+        abort-on = ["error-rate over 1s > 90%"]
+        assert = ["p95 in steady < 1s", "availability > 1%", "recovery-time < 5s", "errors in after >= 0"]
+        [scenario.aborted]
+        load = {{ model = "closed", users = 2, think-time = "1ms" }}
+        duration = "10s"
+        abort-on = ["error-rate over 1s > 1%"]
+        [scenario.capacity]
+        load = {{ model = "closed", users = 1 }}
+        capacity = {{ from = 1, to = 3, search = "step", step = 1 }}
+        duration = "400ms"
+        assert = ["p95 < 1s", "capacity-users >= 1"]
+        "#,
+            server.url()
+        ),
+    );
+    let h = Harness::new().out_dir(dir.join("out"));
+    for scenario in ["phased", "aborted", "capacity"] {
+        h.run_scenario(&s, scenario).unwrap();
+        let path = dir.join(format!("out/results/stress/{scenario}.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_valid(&v, &path.display().to_string(), &text);
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        let course = &parsed["course"];
+        match scenario {
+            "phased" => assert_eq!(course["phases"].as_array().unwrap().len(), 3),
+            "aborted" => assert!(course["aborted"]["at_s"].is_number(), "{course}"),
+            _ => assert_eq!(course["capacity"]["steps"].as_array().unwrap().len(), 3),
+        }
+    }
+}
+
 #[test]
 fn hand_built_results_with_series_and_baselines_match_the_schema() {
     let v = validator("result.schema.json");

@@ -132,3 +132,110 @@ fn no_artifact_holds_a_secret() {
         }
     }
 }
+
+#[test]
+fn target_env_values_and_secret_data_stay_out_of_the_log_and_reports() {
+    let dir = scratch("env-secrets");
+    let text = r#"
+        [target]
+        command = ["{bin:testkit-target}", "--port", "{port}", "--echo-credentials",
+                   "--print-env", "API_TOKEN", "--print-env", "DATABASE_URL",
+                   "--print-env", "PLAIN_SETTING", "--crash-after-ms", "1200"]
+        ready = "/health"
+        env = { API_TOKEN = "envtok-9d8c7b6a", DATABASE_URL = "postgres://app:pw-5e4f3a2b@db/app", PLAIN_SETTING = "visible-value" }
+        secret-env = ["DATABASE_URL"]
+        [data]
+        user = { values = ["usertok-aaaa1111", "usertok-bbbb2222"], secret = true }
+        [[request]]
+        name = "r"
+        path = "/"
+        headers = { authorization = "Bearer {{user}}" }
+        [scenario.s]
+        load = { model = "closed", users = 1, think-time = "100ms" }
+        duration = "3s"
+    "#;
+    let path = dir.join("envsecret.toml");
+    std::fs::write(&path, text).unwrap();
+    let spec = Spec::parse(text, &path, &Context::default()).unwrap();
+    let secrets = [
+        "envtok-9d8c7b6a",
+        "postgres://app:pw-5e4f3a2b@db/app",
+        "usertok-aaaa1111",
+        "usertok-bbbb2222",
+    ];
+    let out = dir.join("out");
+    let report = Harness::new()
+        .out_dir(&out)
+        .run_scenario(&spec, "s")
+        .unwrap();
+    let table = perfspec::report::console::trial_table(&report);
+    assert!(
+        table.contains("API_TOKEN=[REDACTED]"),
+        "the log tail:\n{table}"
+    );
+    let log = std::fs::read_to_string(out.join("logs/envsecret/s.log")).unwrap();
+    for line in [
+        "API_TOKEN=[REDACTED]",
+        "DATABASE_URL=[REDACTED]",
+        "PLAIN_SETTING=visible-value",
+        "authorization: Bearer [REDACTED]",
+    ] {
+        assert!(log.contains(line), "{line}:\n{log}");
+    }
+    let mut all = Vec::new();
+    files(&out, &mut all);
+    for file in all {
+        let content = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in secrets {
+            assert!(
+                !content.contains(secret),
+                "{} holds {secret}",
+                file.display()
+            );
+        }
+    }
+    assert!(!table.contains("usertok-"), "{table}");
+}
+
+#[test]
+fn body_contains_takes_environment_values_and_keeps_them_secret() {
+    const VALUE: &str = "expected-token-77aa";
+    let server = testkit::Server::http(1, |req| async move {
+        // Echoes the query, so the body holds the value only when the request sent it.
+        testkit::text(200, format!("ok {}", req.uri().query().unwrap_or("")))
+    });
+    let dir = scratch("body-env");
+    let text = format!(
+        "[target]\nurl = \"{}\"\n[[request]]\nname = \"r\"\npath = \"/\"\nquery = {{ t = \"{{{{env:PERFSPEC_BODY_TOKEN}}}}\" }}\nexpect = {{ body-contains = \"{{{{env:PERFSPEC_BODY_TOKEN}}}}\" }}\n[scenario.s]\nload = {{ model = \"closed\", users = 1 }}\nduration = \"300ms\"\nassert = [\"errors == 0\", \"requests > 10\"]\n",
+        server.url()
+    );
+    let path = dir.join("body.toml");
+    std::fs::write(&path, &text).unwrap();
+    let cx = Context {
+        env: Some(BTreeMap::from([(
+            "PERFSPEC_BODY_TOKEN".to_string(),
+            VALUE.to_string(),
+        )])),
+        ..Default::default()
+    };
+    let spec = Spec::parse(&text, &path, &cx).unwrap();
+    assert_eq!(
+        spec.requests[0].expect.body_contains.as_deref(),
+        Some(VALUE),
+        "filled in when the spec loads"
+    );
+    let out = dir.join("out");
+    let report = Harness::new()
+        .out_dir(&out)
+        .run_scenario(&spec, "s")
+        .unwrap();
+    let m = report.outcome.as_ref().expect("measured");
+    assert_eq!(
+        m.verdict.status(),
+        perfspec::compare::Status::Pass,
+        "{}",
+        perfspec::report::console::trial_table(&report)
+    );
+    let result = std::fs::read_to_string(out.join("results/body/s.json")).unwrap();
+    assert!(!result.contains(VALUE));
+}

@@ -80,7 +80,7 @@ fn token_timing_matches_a_server_with_known_intervals() {
     assert_eq!(st.itl.len(), 9 * streams, "9 gaps per stream of 10 tokens");
     assert_eq!(st.counting(), "usage");
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)
@@ -169,15 +169,15 @@ fn goodput_counts_requests_within_every_budget() {
         "goodput = { ttft = \"200ms\", tpot = \"50ms\" }\nassert = [\"goodput > 95%\"]",
     );
     let report = run(&dir, &spec(&dir, "good", &lenient), "s");
-    assert_eq!(measured(&report).verdict.checks[0].outcome, Outcome::Pass);
-    assert_eq!(measured(&report).verdict.checks[0].observed, Some(1.0));
+    assert_eq!(measured(&report).verdict.checks()[0].outcome, Outcome::Pass);
+    assert_eq!(measured(&report).verdict.checks()[0].observed, Some(1.0));
     let strict = chat_spec(
         &server.url(),
         "goodput = { ttft = \"20ms\" }\nassert = [\"goodput > 95%\"]",
     );
     let report = run(&dir, &spec(&dir, "bad", &strict), "s");
     assert_eq!(
-        measured(&report).verdict.checks[0].observed,
+        measured(&report).verdict.checks()[0].observed,
         Some(0.0),
         "every TTFT is 40 ms > 20 ms"
     );
@@ -210,17 +210,17 @@ fn server_timing_stages_are_recorded_and_assertable() {
         search.min(),
         search.max()
     );
-    assert_eq!(m.verdict.checks[0].outcome, Outcome::Pass);
-    assert_eq!(m.verdict.checks[1].outcome, Outcome::Pass);
-    assert_eq!(m.verdict.checks[2].outcome, Outcome::Fail);
+    assert_eq!(m.verdict.checks()[0].outcome, Outcome::Pass);
+    assert_eq!(m.verdict.checks()[1].outcome, Outcome::Pass);
+    assert_eq!(m.verdict.checks()[2].outcome, Outcome::Fail);
     assert!(
-        m.verdict.checks[2]
+        m.verdict.checks()[2]
             .note
             .as_deref()
             .unwrap()
             .contains("stages seen: embed, search"),
         "{:?}",
-        m.verdict.checks[2].note
+        m.verdict.checks()[2].note
     );
 }
 
@@ -242,7 +242,7 @@ fn components_are_loaded_in_process() {
     let report = h.run_scenario(&s, "s").unwrap();
     let m = measured(&report);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)

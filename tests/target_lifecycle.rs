@@ -45,7 +45,7 @@ fn a_healthy_target_is_started_measured_and_stopped() {
     let report = run(&dir, &s, "s");
     let m = measured(&report);
     assert_eq!(
-        m.verdict.status,
+        m.verdict.status(),
         Status::Pass,
         "{}",
         perfspec::report::console::trial_table(&report)
@@ -115,8 +115,8 @@ fn a_crash_mid_run_fails_the_trial_and_stops_load_early() {
     let t = Instant::now();
     let report = run(&dir, &s, "s");
     let m = measured(&report);
-    assert_eq!(m.verdict.status, Status::Fail);
-    let problem = m.verdict.problems.join("\n");
+    assert_eq!(m.verdict.status(), Status::Fail);
+    let problem = m.verdict.problems().join("\n");
     assert!(
         problem.contains("target exited during the run (exit status: 3)"),
         "{problem}"
@@ -146,7 +146,7 @@ fn the_whole_group_is_killed_even_when_it_ignores_sigterm() {
         ),
     );
     let report = run(&dir, &s, "s");
-    assert_eq!(measured(&report).verdict.status, Status::Pass);
+    assert_eq!(measured(&report).verdict.status(), Status::Pass);
     let pids: Vec<i32> = std::fs::read_to_string(&pids)
         .unwrap()
         .lines()
@@ -183,4 +183,116 @@ fn an_unknown_bin_is_a_located_spec_error() {
         err.contains("no bin target named `no-such-binary`"),
         "{err}"
     );
+}
+
+fn pids_in(file: &std::path::Path) -> Vec<i32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+/// A zombie (exited, waiting to be reaped) does not count as running.
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| !r.starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_daemon_that_escaped_the_process_group_is_stopped_with_its_target() {
+    let dir = scratch("daemonised");
+    let pids = dir.join("pids");
+    // The started process stays; its daemon (setsid + second fork) serves the port.
+    let s = spec(
+        &dir,
+        "daemonised",
+        &target_spec(
+            &format!(r#""--daemonize", "--pid-file", "{}""#, pids.display()),
+            "",
+            SHORT,
+        ),
+    );
+    let report = run(&dir, &s, "s");
+    let m = measured(&report);
+    assert_eq!(
+        m.verdict.status(),
+        Status::Pass,
+        "the daemon served the load"
+    );
+    let pids = pids_in(&pids);
+    assert_eq!(pids.len(), 2, "the target and its daemon: {pids:?}");
+    for pid in pids {
+        assert!(!running(pid), "pid {pid} outlived the trial");
+    }
+}
+
+#[test]
+fn a_target_that_daemonises_and_exits_fails_and_its_daemon_is_stopped() {
+    let dir = scratch("daemon-exits");
+    let pids = dir.join("pids");
+    let s = spec(
+        &dir,
+        "gone",
+        &target_spec(
+            &format!(
+                r#""--daemonize", "--exit-after-daemonize", "--pid-file", "{}""#,
+                pids.display()
+            ),
+            "",
+            SHORT,
+        ),
+    );
+    let report = run(&dir, &s, "s");
+    let err = report.outcome.as_ref().expect_err("must not measure");
+    assert!(
+        err.contains("target exited before it was ready (exit status: 0; it left ")
+            && err.contains("running (did it daemonise?)"),
+        "{err}"
+    );
+    assert!(err.contains("run the service in the foreground"), "{err}");
+    let pids = pids_in(&pids);
+    assert_eq!(pids.len(), 2, "the target and its daemon: {pids:?}");
+    for pid in pids {
+        assert!(!running(pid), "pid {pid} outlived the trial");
+    }
+}
+
+#[test]
+fn a_missing_program_or_working_directory_is_a_located_error() {
+    let dir = scratch("missing-program");
+    let with = |command: &str, cwd: &str| {
+        format!(
+            "[target]\ncommand = [{command}]\n{cwd}\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1 }}\nduration = \"1s\"\n"
+        )
+    };
+    let s = spec(
+        &dir,
+        "noprog",
+        &with(r#""no-such-program-perfspec", "--port", "{port}""#, ""),
+    );
+    let err = run(&dir, &s, "s").outcome.expect_err("must not start");
+    assert!(err.contains("noprog.toml:2:12"), "{err}");
+    assert!(
+        err.contains("cannot start `no-such-program-perfspec`: no such program on PATH"),
+        "{err}"
+    );
+    let s = spec(&dir, "relprog", &with(r#""./bin/server""#, ""));
+    let err = run(&dir, &s, "s").outcome.expect_err("must not start");
+    assert!(err.contains("relprog.toml:2:12"), "{err}");
+    assert!(err.contains("`./bin/server`: no such file"), "{err}");
+    let s = spec(
+        &dir,
+        "nocwd",
+        &with(r#""sleep", "30""#, r#"cwd = "no/such/folder""#),
+    );
+    let err = run(&dir, &s, "s").outcome.expect_err("must not start");
+    assert!(err.contains("nocwd.toml:3:7"), "{err}");
+    assert!(
+        err.contains("the working directory") && err.contains("no/such/folder does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains("sleep"), "the program is not blamed: {err}");
 }

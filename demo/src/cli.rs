@@ -39,7 +39,13 @@ pub struct Options {
     #[arg(long, env = "PERFSPEC_DEMO_SLOWDOWN", default_value_t = 1.0, value_parser = parse_slowdown)]
     pub slowdown: f64,
 
-    /// Comma-separated endpoints affected by --slowdown: embed,search,chat.
+    /// Add this many microseconds of latency that costs no CPU to the chosen endpoints (a
+    /// blocking wait in the handler, like a synchronous call to another service). Also read
+    /// from PERFSPEC_DEMO_ADDED_LATENCY_US.
+    #[arg(long, env = "PERFSPEC_DEMO_ADDED_LATENCY_US", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    pub added_latency_us: u64,
+
+    /// Comma-separated endpoints affected by --slowdown and --added-latency-us: embed,search,chat.
     #[arg(long, default_value = "embed,search,chat", value_parser = parse_endpoints)]
     pub slowdown_endpoints: EndpointSet,
 
@@ -54,12 +60,44 @@ pub struct Options {
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body: usize,
+
+    /// `GET /work`: workers in the pool (capacity: workers / pool-ms per millisecond).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub pool_workers: u32,
+
+    /// `GET /work`: milliseconds each request takes a worker.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_pool_ms)]
+    pub pool_ms: f64,
+
+    /// `GET /work`: most requests that may wait for a worker; more are refused with 503.
+    /// Without it the queue has no limit.
+    #[arg(long)]
+    pub pool_queue: Option<u32>,
+    /// Query embeddings `/search` keeps (0: no cache).
+    #[arg(long, default_value_t = 1024)]
+    pub cache: usize,
+
+    /// Extra constant series on `/metrics` (`demo_synthetic`), for scrape benchmarks.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub metrics_series: u32,
 }
 
 impl Options {
+    /// Options from command-line words (without the program's name), as the binary reads
+    /// them: for tests that run the service in process.
+    pub fn from_words<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Options, String> {
+        Options::try_parse_from(std::iter::once("perfspec-demo").chain(words))
+            .map_err(|e| e.to_string())
+    }
+
     /// Time to first token as a `Duration`.
     pub fn ttft(&self) -> Duration {
         Duration::from_millis(self.ttft)
+    }
+
+    /// The pool's time per request as a `Duration`.
+    pub fn pool_work(&self) -> Duration {
+        Duration::from_secs_f64(self.pool_ms / 1000.0)
     }
 
     /// Inter-token delay as a `Duration`.
@@ -75,6 +113,15 @@ fn parse_slowdown(s: &str) -> Result<f64, String> {
         Ok(f)
     } else {
         Err("must be a number between 1.0 and 1000.0".into())
+    }
+}
+
+fn parse_pool_ms(s: &str) -> Result<f64, String> {
+    let f: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    if (0.001..=600_000.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err("must be a number of milliseconds between 0.001 and 600000".into())
     }
 }
 
@@ -108,6 +155,7 @@ mod tests {
         assert_eq!((o.ttft, o.token_delay, o.max_body), (40, 8, 1 << 20));
         assert_eq!(o.slowdown, 1.0);
         assert!(o.slowdown_endpoints.contains(Endpoint::Chat));
+        assert_eq!((o.pool_workers, o.pool_ms, o.pool_queue), (4, 10.0, None));
     }
 
     #[test]

@@ -145,7 +145,16 @@ pub fn search(
     let handler_start = Instant::now();
     let mut stages = state.slowdown.stages(Endpoint::Search);
     let req = SearchRequest::parse(body)?;
-    let query = stages.run("embed", || state.embedder.embed(&req.query));
+    let (query, hit, entries) = stages.run("embed", || {
+        state
+            .cache
+            .get_or_embed(&req.query, || state.embedder.embed(&req.query))
+    });
+    state.metrics.cache_lookups.inc();
+    if hit {
+        state.metrics.cache_hits.inc();
+    }
+    state.metrics.cache_entries.set(entries as i64);
     let hits = stages.run("search", || corpus.search(&query, req.k()));
     let results = hits
         .iter()

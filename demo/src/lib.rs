@@ -4,13 +4,19 @@
 //! embeddings, CPU-light), `POST /search` (exact cosine top-k over a synthetic corpus,
 //! CPU-heavy) and `POST /v1/chat/completions` (OpenAI-compatible, retrieval plus
 //! precisely scheduled token streaming, latency-bound). `--slowdown` makes chosen
-//! endpoints genuinely slower, to exercise regression gates.
+//! endpoints genuinely slower, to exercise regression gates. `GET /metrics` exports the
+//! service's own Prometheus metrics (requests, latency, the query-embedding cache).
+//! `GET /work` is a pool of `--pool-workers` workers of `--pool-ms` each: a known capacity
+//! and, with `--pool-queue`, a known recovery, for stress and capacity tests.
 
+pub mod cache;
 pub mod chat;
 pub mod cli;
 pub mod corpus;
 pub mod embed;
 pub mod handlers;
+pub mod metrics;
+pub mod pool;
 pub mod respond;
 pub mod server;
 pub mod slowdown;

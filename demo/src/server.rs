@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::cli::Options;
+use crate::metrics::{Route as RouteName, RouteLabels};
 use crate::respond::{ApiError, ResBody};
 use crate::state::AppState;
 use crate::{chat, handlers};
@@ -26,6 +27,8 @@ enum Route {
     Embed,
     Search,
     Chat,
+    Work,
+    Metrics,
 }
 
 impl Route {
@@ -35,13 +38,19 @@ impl Route {
             "/embed" => Some(Self::Embed),
             "/search" => Some(Self::Search),
             "/v1/chat/completions" => Some(Self::Chat),
+            "/work" => Some(Self::Work),
+            "/metrics" => Some(Self::Metrics),
             _ => None,
         }
     }
 
     /// The one method the route accepts.
     fn method(self) -> &'static str {
-        if self == Self::Health { "GET" } else { "POST" }
+        if matches!(self, Self::Health | Self::Work | Self::Metrics) {
+            "GET"
+        } else {
+            "POST"
+        }
     }
 }
 
@@ -101,9 +110,29 @@ async fn handle(
 ) -> Result<Response<ResBody>, Infallible> {
     // Chat schedules tokens from the request's arrival.
     let start = tokio::time::Instant::now();
-    Ok(route(&state, req, start)
+    let path = req.uri().path().to_string();
+    let counted = Route::of(&path).filter(|r| *r != Route::Metrics);
+    if counted.is_some() {
+        state.metrics.in_flight.inc();
+    }
+    let res = route(&state, req, start)
         .await
-        .unwrap_or_else(ApiError::into_response))
+        .unwrap_or_else(ApiError::into_response);
+    if counted.is_some() {
+        state.metrics.in_flight.dec();
+        let m = &state.metrics;
+        let status = format!("{}xx", res.status().as_u16() / 100);
+        m.requests
+            .get_or_create(&RouteLabels {
+                route: path.clone(),
+                status,
+            })
+            .inc();
+        m.duration
+            .get_or_create(&RouteName { route: path })
+            .observe(start.elapsed().as_secs_f64());
+    }
+    Ok(res)
 }
 
 async fn route(
@@ -124,6 +153,17 @@ async fn route(
     if route == Route::Health {
         return Ok(handlers::health(state));
     }
+    if route == Route::Work {
+        return work(state).await;
+    }
+    if route == Route::Metrics {
+        let mut res = Response::new(crate::respond::full(state.metrics.render()));
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        );
+        return Ok(res);
+    }
     let Some(corpus) = state.corpus.get() else {
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "starting"));
     };
@@ -132,7 +172,26 @@ async fn route(
         Route::Embed => handlers::embed(state, &body),
         Route::Search => handlers::search(state, corpus, &body),
         Route::Chat => chat::completions(state, corpus, &body, start).await,
-        Route::Health => Ok(handlers::health(state)),
+        Route::Health | Route::Metrics => Ok(handlers::health(state)),
+        Route::Work => work(state).await,
+    }
+}
+
+/// `GET /work`: waits for a worker of the pool, answers when its work is done; 503 when the
+/// pool's queue is full.
+async fn work(state: &AppState) -> Result<Response<ResBody>, ApiError> {
+    match state.pool.admit(tokio::time::Instant::now()) {
+        Ok(done) => {
+            tokio::time::sleep_until(done).await;
+            Ok(crate::respond::json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "done" }),
+            ))
+        }
+        Err(crate::pool::Full) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the pool's queue is full",
+        )),
     }
 }
 

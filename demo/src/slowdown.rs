@@ -47,6 +47,7 @@ impl EndpointSet {
 #[derive(Debug, Clone, Copy)]
 pub struct Slowdown {
     factor: f64,
+    added: Duration,
     endpoints: EndpointSet,
 }
 
@@ -58,7 +59,17 @@ impl Slowdown {
         } else {
             1.0
         };
-        Self { factor, endpoints }
+        Self {
+            factor,
+            added: Duration::ZERO,
+            endpoints,
+        }
+    }
+
+    /// Also adds `added` of latency that costs no CPU to each request of the endpoints.
+    pub fn with_added_latency(mut self, added: Duration) -> Self {
+        self.added = added;
+        self
     }
 
     /// The factor for `endpoint`: the configured one, or 1.0 when it is not selected.
@@ -79,6 +90,11 @@ impl Slowdown {
     pub fn stages(&self, endpoint: Endpoint) -> Stages {
         Stages {
             extra: self.factor(endpoint) - 1.0,
+            added: if self.endpoints.contains(endpoint) {
+                self.added
+            } else {
+                Duration::ZERO
+            },
             done: Vec::with_capacity(2),
         }
     }
@@ -88,6 +104,7 @@ impl Slowdown {
 #[derive(Debug)]
 pub struct Stages {
     extra: f64,
+    added: Duration,
     done: Vec<(&'static str, Duration)>,
 }
 
@@ -114,6 +131,11 @@ impl Stages {
     pub fn finish(&self, handler_start: Instant) {
         let in_stages: Duration = self.done.iter().map(|(_, d)| *d).sum();
         self.burn_for(handler_start.elapsed().saturating_sub(in_stages));
+        if !self.added.is_zero() {
+            // Blocking on purpose: the worker waits without using CPU, as a synchronous call
+            // to another service would make it.
+            std::thread::sleep(self.added);
+        }
     }
 
     /// The `Server-Timing` header value of the recorded stages.

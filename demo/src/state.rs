@@ -4,9 +4,12 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::cache::EmbedCache;
 use crate::cli::Options;
 use crate::corpus::Corpus;
 use crate::embed::Embedder;
+use crate::metrics::Metrics;
+use crate::pool::Pool;
 use crate::slowdown::Slowdown;
 
 /// Configuration and data shared by every request.
@@ -26,6 +29,12 @@ pub struct AppState {
     pub token_delay: Duration,
     /// Largest accepted request body.
     pub max_body: usize,
+    /// `GET /work`: a pool of known capacity.
+    pub pool: Pool,
+    /// Query embeddings of `/search`.
+    pub cache: EmbedCache,
+    /// The service's own metrics (`GET /metrics`).
+    pub metrics: Metrics,
     next_id: AtomicU64,
 }
 
@@ -36,10 +45,14 @@ impl AppState {
             corpus: OnceLock::new(),
             corpus_size: opts.corpus as usize,
             embedder: Embedder::new(opts.dim as usize),
-            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints),
+            slowdown: Slowdown::new(opts.slowdown, opts.slowdown_endpoints)
+                .with_added_latency(Duration::from_micros(opts.added_latency_us)),
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
             max_body: opts.max_body,
+            pool: Pool::new(opts.pool_workers, opts.pool_work(), opts.pool_queue),
+            cache: EmbedCache::new(opts.cache),
+            metrics: Metrics::new(opts.metrics_series),
             next_id: AtomicU64::new(1),
         }
     }

@@ -83,7 +83,8 @@ fuzz_target!(|bytes: &[u8]| {
     if leaves_the_folder(&text) {
         return;
     }
-    match Spec::parse(&text, spec_path(), &context()) {
+    // The bytes as they are: text that is not UTF-8 is a located error too.
+    match Spec::parse_bytes(bytes, spec_path(), &context()) {
         Ok(spec) => {
             // Render every request once with the first row of each source, as a run would.
             let rows: Vec<_> = spec.data.iter().map(|d| d.rows.first()).collect();

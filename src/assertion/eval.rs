@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Op, Phase, ResourceMetric, Token, Unit};
+use super::{Assertion, ConnPhase, Metric, Op, ResourceMetric, Token, Unit};
 use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
 use crate::resources::Observed;
 
@@ -47,6 +47,27 @@ pub struct Check {
 }
 
 impl Check {
+    /// `a` judged on `observed`: a pass when the limit holds, a failure otherwise (no value
+    /// fails too).
+    pub(super) fn judged(
+        a: &Assertion,
+        observed: Option<f64>,
+        samples: u64,
+        note: Option<String>,
+    ) -> Check {
+        let outcome = match observed {
+            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
+            _ => Outcome::Fail,
+        };
+        Check {
+            assertion: a.clone(),
+            observed,
+            samples,
+            outcome,
+            note,
+        }
+    }
+
     /// The unit of observed and limit.
     pub fn unit(&self) -> Unit {
         self.assertion.metric.unit()
@@ -71,27 +92,40 @@ pub fn samples_needed(percentile: f64) -> u64 {
     ((5.0 / (1.0 - percentile / 100.0) * 1e6).round() / 1e6).ceil() as u64
 }
 
+/// What would decide a percentile from too few samples: the measured time that gives `needed`
+/// samples at the rate `samples` arrived in `window`.
+fn duration_needed(samples: u64, needed: u64, window: Duration) -> String {
+    if samples == 0 || window.is_zero() {
+        return String::new();
+    }
+    let rate = samples as f64 / window.as_secs_f64();
+    // Whole seconds, rounded up: what a spec would say.
+    let secs = (needed as f64 / rate).ceil().max(1.0);
+    format!(
+        "; at the observed {} that takes about `duration = \"{}s\"`",
+        crate::units::fmt_rate(rate),
+        secs as u64
+    )
+}
+
 /// Evaluates every assertion.
 pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
     assertions.iter().map(|a| evaluate_one(a, m)).collect()
 }
 
-fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+    // Phases, recovery, capacity, availability and liveness.
+    if let Some(check) = super::stress::evaluate(a, m) {
+        return check;
+    }
     let make = |observed: Option<f64>, samples: u64, note: Option<String>| {
-        let outcome = match observed {
-            Some(v) if a.op.holds(v, a.limit) => Outcome::Pass,
-            _ => Outcome::Fail,
-        };
-        Check {
-            assertion: a.clone(),
-            observed,
-            samples,
-            outcome,
-            note,
-        }
+        Check::judged(a, observed, samples, note)
     };
     if let Metric::Resource(r) = &a.metric {
         return resource(a, *r, m, make);
+    }
+    if let Metric::Scraped(s) = &a.metric {
+        return scraped(a, s, m, make);
     }
     let stats = match &a.scope {
         Some(name) => match m.request(name) {
@@ -112,7 +146,7 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
             let mut check = make(observed, samples, note.clone());
             // No connection opened in the measured window is not a miss: kept-alive
             // connections were opened before it (during the warm-up).
-            if let (Metric::Phase(Phase::Connect | Phase::Tls, _), None, Some(why)) =
+            if let (Metric::Connection(ConnPhase::Connect | ConnPhase::Tls, _), None, Some(why)) =
                 (&a.metric, observed, note)
                 && stats.requests() > 0
                 && stats.phases.connect.is_empty()
@@ -125,9 +159,10 @@ fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
                 && samples < samples_needed(p)
             {
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it)",
+                    "{} from {samples} samples: a p{p} needs at least {} (5 beyond it){}",
                     a.metric.name(),
-                    samples_needed(p)
+                    samples_needed(p),
+                    duration_needed(samples, samples_needed(p), m.window)
                 ));
             }
             check
@@ -144,6 +179,9 @@ fn resource(
     make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
 ) -> Check {
     let observed = match &m.resources {
+        Some(res) if r.reduce == crate::assertion::Reduce::PerRequest => {
+            res.per_request(r, m.total().requests())
+        }
         Some(res) => res.observe(r),
         None => Observed::NotMeasurable("resources were not sampled in this run".into()),
     };
@@ -158,8 +196,16 @@ fn resource(
             if let Some(p) = a.metric.percentile()
                 && samples < samples_needed(p)
             {
+                let interval = m.resources.as_ref().map(|r| r.interval);
+                let takes = interval.map_or(String::new(), |i| {
+                    format!(
+                        "; at one sample every {} that takes a `duration` of at least {}",
+                        crate::units::fmt_duration(i),
+                        crate::units::fmt_duration(i * samples_needed(p) as u32)
+                    )
+                });
                 check.outcome = Outcome::Inconclusive(format!(
-                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    "{} from {samples} samples: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`){takes}",
                     a.metric.name(),
                     samples_needed(p)
                 ));
@@ -174,6 +220,50 @@ fn resource(
         Observed::NotMeasurable(why) => {
             let mut check = make(None, 0, None);
             check.outcome = Outcome::NotMeasurable(why);
+            check
+        }
+    }
+}
+
+/// A metric of the service: from its scraped series. A metric or label it does not export
+/// fails with what it does export; scrapes that allow no number are inconclusive.
+fn scraped(
+    a: &Assertion,
+    s: &super::ScrapedMetric,
+    m: &Measurement,
+    make: impl Fn(Option<f64>, u64, Option<String>) -> Check,
+) -> Check {
+    use crate::scrape::Reading;
+    let Some(scraped) = &m.metrics else {
+        let mut check = make(None, 0, None);
+        check.outcome = Outcome::Inconclusive(
+            "the service's metrics were not read in this run (the target has no `metrics` endpoint)"
+                .into(),
+        );
+        return check;
+    };
+    match scraped.observe(s) {
+        Reading::Value {
+            value,
+            samples,
+            note,
+        } => {
+            let mut check = make(Some(value), samples, note);
+            if let Some(p) = a.metric.percentile()
+                && samples < samples_needed(p)
+            {
+                check.outcome = Outcome::Inconclusive(format!(
+                    "{} from {samples} reads: a p{p} needs at least {} (lengthen `duration` or shorten `sample-interval`)",
+                    a.metric.name(),
+                    samples_needed(p)
+                ));
+            }
+            check
+        }
+        Reading::Missing(why) => make(None, 0, Some(why)),
+        Reading::Undecided(why) => {
+            let mut check = make(None, 0, None);
+            check.outcome = Outcome::Inconclusive(why);
             check
         }
     }
@@ -220,23 +310,23 @@ fn overall(
                 s.stages.keys().cloned().collect::<Vec<_>>().join(", ")
             )),
         },
-        Metric::Phase(phase, stat) => {
+        Metric::Connection(phase, stat) => {
             let p = &s.phases;
             let h = match phase {
-                Phase::Connect => &p.connect,
-                Phase::Tls => &p.tls,
-                Phase::Ttfb => &p.ttfb,
-                Phase::Transfer => &p.transfer,
+                ConnPhase::Connect => &p.connect,
+                ConnPhase::Tls => &p.tls,
+                ConnPhase::Ttfb => &p.ttfb,
+                ConnPhase::Transfer => &p.transfer,
             };
             match (phase, h.is_empty()) {
                 (_, false) => hist(h, *stat),
-                (Phase::Connect, true) => none(
+                (ConnPhase::Connect, true) => none(
                     "no connection was opened in the measured window: requests reused kept-alive connections opened before it",
                 ),
-                (Phase::Tls, true) if p.connect.is_empty() => none(
+                (ConnPhase::Tls, true) if p.connect.is_empty() => none(
                     "no TLS connection was opened in the measured window: requests reused kept-alive connections opened before it",
                 ),
-                (Phase::Tls, true) => none("no TLS handshake: the target is not https"),
+                (ConnPhase::Tls, true) => none("no TLS handshake: the target is not https"),
                 (_, true) => none("no successful HTTP response to measure"),
             }
         }
@@ -280,12 +370,19 @@ fn overall(
                 "no goodput budgets: add goodput = { ttft = \"…\", tpot = \"…\" } to the scenario",
             ),
         },
-        // Resources are read from their series before this point.
-        Metric::Resource(_) => (None, 0, None),
+        // Resources and the service's metrics are read from their series, and stress metrics
+        // by `stress`, before this point.
+        Metric::Resource(_)
+        | Metric::Scraped(_)
+        | Metric::Availability
+        | Metric::RecoveryTime
+        | Metric::Capacity
+        | Metric::CapacityUsers
+        | Metric::SutAlive => (None, 0, None),
     }
 }
 
-fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
+pub(super) fn of_window(metric: &Metric, s: &SecondStats, dropped: u64, secs: f64) -> Option<f64> {
     let n = s.ok + s.errors;
     match metric {
         Metric::Latency(stat) => stat_of(&s.latency, *stat),

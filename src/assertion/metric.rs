@@ -62,7 +62,7 @@ pub enum Metric {
     /// A statistic of a stage the service reports in `Server-Timing`.
     Stage(String, Stat),
     /// A statistic of a connection phase: connect, TLS, time to first byte, transfer.
-    Phase(Phase, Stat),
+    Connection(ConnPhase, Stat),
     /// Arrivals that found no free user (open model); not scoped to a request.
     Dropped,
     /// Failed requests over all completed requests.
@@ -84,6 +84,21 @@ pub enum Metric {
     /// A resource of the target, the machine, the generator or a GPU; not scoped to a request
     /// and not windowable.
     Resource(ResourceMetric),
+    /// Share of the measured seconds with requests in which every request succeeded.
+    Availability,
+    /// Time from the end of the phase named by `recovery = { after = … }` until latency and
+    /// errors are back within the reference; not scoped to a request.
+    RecoveryTime,
+    /// The result of a capacity search: the highest arrival rate held (open model), or the
+    /// throughput at the most users held (closed model).
+    Capacity,
+    /// The most users a closed-model capacity search held.
+    CapacityUsers,
+    /// Whether the target's process stayed alive for the whole run (1) or exited (0).
+    SutAlive,
+    /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
+    /// request and not windowable.
+    Scraped(super::ScrapedMetric),
 }
 
 /// Token timing of streams.
@@ -110,7 +125,7 @@ impl Token {
 
 /// The connection phases of a request, as curl reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub enum ConnPhase {
     /// The TCP handshake, of requests that opened a connection.
     Connect,
     /// The TLS handshake, of requests that opened a TLS connection.
@@ -121,24 +136,24 @@ pub enum Phase {
     Transfer,
 }
 
-impl Phase {
+impl ConnPhase {
     /// `connect`, `tls`, `ttfb`, `transfer`.
     pub fn name(self) -> &'static str {
         match self {
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Ttfb => "ttfb",
-            Phase::Transfer => "transfer",
+            ConnPhase::Connect => "connect",
+            ConnPhase::Tls => "tls",
+            ConnPhase::Ttfb => "ttfb",
+            ConnPhase::Transfer => "transfer",
         }
     }
 
     /// The phase called `name`.
-    pub fn parse(name: &str) -> Option<Phase> {
+    pub fn parse(name: &str) -> Option<ConnPhase> {
         Some(match name {
-            "connect" => Phase::Connect,
-            "tls" => Phase::Tls,
-            "ttfb" => Phase::Ttfb,
-            "transfer" => Phase::Transfer,
+            "connect" => ConnPhase::Connect,
+            "tls" => ConnPhase::Tls,
+            "ttfb" => ConnPhase::Ttfb,
+            "transfer" => ConnPhase::Transfer,
             _ => return None,
         })
     }
@@ -152,15 +167,21 @@ impl Metric {
             | Metric::Service(_)
             | Metric::Stream(..)
             | Metric::Stage(..)
-            | Metric::Phase(..) => Unit::Micros,
-            Metric::ErrorRate | Metric::Goodput => Unit::Fraction,
-            Metric::Throughput | Metric::OutputTokensPerSecond | Metric::GoodputRate => {
-                Unit::PerSecond
-            }
-            Metric::Errors | Metric::Requests | Metric::Dropped | Metric::OutputTokens => {
-                Unit::Count
-            }
+            | Metric::Connection(..)
+            | Metric::RecoveryTime => Unit::Micros,
+            Metric::ErrorRate | Metric::Goodput | Metric::Availability => Unit::Fraction,
+            Metric::Throughput
+            | Metric::OutputTokensPerSecond
+            | Metric::GoodputRate
+            | Metric::Capacity => Unit::PerSecond,
+            Metric::Errors
+            | Metric::Requests
+            | Metric::Dropped
+            | Metric::OutputTokens
+            | Metric::CapacityUsers
+            | Metric::SutAlive => Unit::Count,
             Metric::Resource(r) => r.unit(),
+            Metric::Scraped(s) => s.unit(),
         }
     }
 
@@ -185,11 +206,12 @@ impl Metric {
             | Metric::Service(Stat::Percentile(p))
             | Metric::Stream(_, Stat::Percentile(p))
             | Metric::Stage(_, Stat::Percentile(p))
-            | Metric::Phase(_, Stat::Percentile(p)) => Some(*p),
+            | Metric::Connection(_, Stat::Percentile(p)) => Some(*p),
             Metric::Resource(ResourceMetric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
             }) => Some(*p),
+            Metric::Scraped(s) => s.percentile(),
             _ => None,
         }
     }
@@ -209,7 +231,7 @@ impl Metric {
             Metric::Service(s) => format!("service.{}", s.name()),
             Metric::Stream(t, s) => format!("{}.{}", t.name(), s.name()),
             Metric::Stage(n, s) => format!("stage.{n}.{}", s.name()),
-            Metric::Phase(p, s) => format!("{}.{}", p.name(), s.name()),
+            Metric::Connection(p, s) => format!("{}.{}", p.name(), s.name()),
             Metric::Dropped => "dropped".into(),
             Metric::ErrorRate => "error-rate".into(),
             Metric::Errors => "errors".into(),
@@ -220,6 +242,12 @@ impl Metric {
             Metric::Goodput => "goodput".into(),
             Metric::GoodputRate => "goodput-rate".into(),
             Metric::Resource(r) => r.name(),
+            Metric::Availability => "availability".into(),
+            Metric::RecoveryTime => "recovery-time".into(),
+            Metric::Capacity => "capacity".into(),
+            Metric::CapacityUsers => "capacity-users".into(),
+            Metric::SutAlive => "sut.alive".into(),
+            Metric::Scraped(s) => s.name(),
         }
     }
 
@@ -233,6 +261,19 @@ impl Metric {
                 | Metric::OutputTokensPerSecond
                 | Metric::Goodput
                 | Metric::GoodputRate
+                | Metric::Availability
+                | Metric::Capacity
+                | Metric::CapacityUsers
+                | Metric::SutAlive
+        )
+    }
+
+    /// Whether the metric belongs to the whole run rather than to requests (no `search.`
+    /// prefix).
+    fn whole_run(&self) -> bool {
+        matches!(
+            self,
+            Metric::RecoveryTime | Metric::Capacity | Metric::CapacityUsers | Metric::SutAlive
         )
     }
 }
@@ -241,7 +282,9 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
     time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
+    for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; \
+    availability, recovery-time, capacity, capacity-users, sut.alive; \
+    prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
     sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
 
@@ -278,6 +321,11 @@ pub(super) fn resolve(
     };
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let metric = match rest.as_slice() {
+        ["sut", "alive"] => Metric::SutAlive,
+        ["availability"] => Metric::Availability,
+        ["recovery-time"] => Metric::RecoveryTime,
+        ["capacity"] => Metric::Capacity,
+        ["capacity-users"] => Metric::CapacityUsers,
         [whose, ..] if resource::Source::parse(whose).is_some() => {
             if scope.is_some() {
                 return Err((
@@ -311,9 +359,9 @@ pub(super) fn resolve(
                 Stat::parse(stat).expect("checked by the guard"),
             )
         }
-        [phase, stat] if Phase::parse(phase).is_some() && Stat::parse(stat).is_some() => {
-            Metric::Phase(
-                Phase::parse(phase).expect("checked by the guard"),
+        [phase, stat] if ConnPhase::parse(phase).is_some() && Stat::parse(stat).is_some() => {
+            Metric::Connection(
+                ConnPhase::parse(phase).expect("checked by the guard"),
                 Stat::parse(stat).expect("checked by the guard"),
             )
         }
@@ -337,6 +385,12 @@ pub(super) fn resolve(
         ["requests"] => Metric::Requests,
         _ => return Err(unknown(text, &segs, requests)),
     };
+    if scope.is_some() && metric.whole_run() {
+        return Err((
+            format!("`{text}`: {} belongs to no request", metric.name()),
+            format!("write `{}` without a request name", metric.name()),
+        ));
+    }
     Ok((scope, metric))
 }
 
@@ -413,4 +467,8 @@ const NAMES: &[&str] = &[
     "output-tokens-per-second",
     "goodput",
     "goodput-rate",
+    "availability",
+    "recovery-time",
+    "capacity",
+    "capacity-users",
 ];

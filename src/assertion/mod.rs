@@ -1,22 +1,29 @@
-//! The threshold grammar `"[request.]metric[.stat] [over WINDOW] OP value"` and its evaluation.
+//! The threshold grammar `"[request.]metric[.stat] [over WINDOW] [in PHASE] OP value"` and its
+//! evaluation.
 //!
 //! ```text
 //! p95 < 300ms            search.p99 <= 500ms        error-rate < 1%
 //! throughput > 20/s      requests >= 100            errors == 0
 //! p99 over 10s < 800ms   (holds in every 10 s window of the measured time)
+//! p95 in steady < 300ms  (the requests of one phase)
 //! ```
 
 mod eval;
 mod metric;
+mod phase;
 mod resource;
+mod scraped;
+mod stress;
 mod value;
 
 use std::ops::Range;
 use std::time::Duration;
 
-pub use eval::{Check, Outcome, evaluate};
-pub use metric::{Metric, Phase, Stat, Token, Unit};
+pub use eval::{Check, Outcome, evaluate, samples_needed};
+pub use metric::{ConnPhase, Metric, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
+pub use scraped::{Figure, Matcher, MetricRef, ScrapedMetric};
+pub use stress::{breach, find_recovery};
 
 /// A parsed assertion.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +40,8 @@ pub struct Assertion {
     pub limit: f64,
     /// When set, the assertion must hold in every window of this length.
     pub window: Option<Duration>,
+    /// When set, the assertion reads only the requests of this phase (`p95 in steady`).
+    pub phase: Option<String>,
 }
 
 /// Comparison operators.
@@ -100,7 +109,11 @@ fn error(
 /// Finds the comparison: the first run of `<`, `>`, `=`, `!` characters.
 fn operator(text: &str) -> Result<(usize, usize, Op), AssertionError> {
     let is_op = |c: char| matches!(c, '<' | '>' | '=' | '!');
-    let Some(at) = text.find(is_op) else {
+    // Label selectors (`metric.x{route="/a"}`) hold `=` and `!=` of their own.
+    let Some(at) = outside_braces(text)
+        .find(|&(_, c)| is_op(c))
+        .map(|(i, _)| i)
+    else {
         return Err(error(
             0..text.len(),
             format!("assertion {text:?} has no comparison"),
@@ -128,6 +141,23 @@ fn operator(text: &str) -> Result<(usize, usize, Op), AssertionError> {
     })
 }
 
+/// The characters of `text` (with their byte offsets) outside `{…}` and double quotes.
+fn outside_braces(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
+    text.char_indices().filter(move |&(_, c)| {
+        let inside = depth > 0 || quoted;
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        !inside && c != '{' && c != '"'
+    })
+}
+
 const OPS: [(&str, Op); 5] = [
     ("<=", Op::Le),
     (">=", Op::Ge),
@@ -150,6 +180,12 @@ pub fn parse_metric(
             metric::HELP,
         ));
     }
+    if scraped::is_scraped(trimmed) {
+        let lead = text.len() - text.trim_start().len();
+        return scraped::parse(trimmed)
+            .map(|s| (None, Metric::Scraped(s)))
+            .map_err(|(r, message, help)| error(lead + r.start..lead + r.end, message, help));
+    }
     metric::resolve(trimmed, requests)
         .map_err(|(message, help)| error(0..text.len(), message, help))
 }
@@ -164,8 +200,11 @@ impl Assertion {
                 "write METRIC OP VALUE, e.g. \"p95 < 300ms\"",
             ));
         }
+        if let Some(alive) = phase::alive(text) {
+            return alive;
+        }
         let (op_at, op_len, op) = operator(text)?;
-        let lhs = &text[..op_at];
+        let (lhs, phase) = phase::clause(&text[..op_at])?;
         let rhs_at = op_at + op_len;
         let rhs = &text[rhs_at..];
         if let Some(i) = rhs.find(['<', '>', '=', '!', ',', ';']) {
@@ -211,8 +250,18 @@ impl Assertion {
                 metric::HELP,
             ));
         }
-        let (scope, metric) = metric::resolve(m_text, requests)
-            .map_err(|(message, help)| error(m_range.clone(), message, help))?;
+        let (scope, metric) = if scraped::is_scraped(m_text) {
+            let shift = |r: Range<usize>| m_start + r.start..m_start + r.end;
+            let s = scraped::parse(m_text)
+                .map_err(|(r, message, help)| error(shift(r), message, help))?;
+            (None, Metric::Scraped(s))
+        } else {
+            metric::resolve(m_text, requests)
+                .map_err(|(message, help)| error(m_range.clone(), message, help))?
+        };
+        if phase.is_some() {
+            phase::check_scoped(&metric, m_text, m_range.clone())?;
+        }
         if window.is_some() && !metric.windowable() {
             return Err(error(
                 m_range,
@@ -220,6 +269,9 @@ impl Assertion {
                 match metric {
                     Metric::Resource(_) => {
                         "resources are checked over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
+                    }
+                    Metric::Scraped(_) => {
+                        "the service's metrics are read over the whole measured time; windows apply to latency stats, error-rate, errors, throughput and requests"
                     }
                     _ => {
                         "windows apply to latency stats, error-rate, errors, throughput and requests"
@@ -243,6 +295,7 @@ impl Assertion {
             op,
             limit,
             window,
+            phase,
         })
     }
 }

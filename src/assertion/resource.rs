@@ -70,6 +70,9 @@ pub enum Reduce {
     Slope,
     /// The increase of a counter over the measured window (disk bytes).
     Total,
+    /// The increase of a counter over exactly the measured window, per completed request
+    /// (CPU time, instructions): the cost of one request.
+    PerRequest,
 }
 
 /// A resource metric: whose, what, and how it is reduced to one number.
@@ -111,6 +114,18 @@ const CATALOGUE: &[(&str, &str, Quantity, Shape)] = &[
         Quantity::DiskWrite,
         Shape::Fixed(Reduce::Total),
     ),
+    (
+        "sut",
+        "cpu-per-request",
+        Quantity::CpuTime,
+        Shape::Fixed(Reduce::PerRequest),
+    ),
+    (
+        "sut",
+        "instructions-per-request",
+        Quantity::Instructions,
+        Shape::Fixed(Reduce::PerRequest),
+    ),
     ("system", "cpu", Quantity::Cpu, Shape::Gauge),
     ("system", "mem", Quantity::Mem, Shape::Gauge),
     ("generator", "cpu", Quantity::Cpu, Shape::Gauge),
@@ -141,6 +156,8 @@ pub(super) const EXAMPLES: &[&str] = &[
     "sut.processes.max",
     "sut.disk.read",
     "sut.disk.write",
+    "sut.cpu-per-request",
+    "sut.instructions-per-request",
     "system.cpu.mean",
     "system.cpu.max",
     "system.mem.max",
@@ -164,7 +181,7 @@ const STAT_HELP: &str = "statistics: mean, max, min, median, pN (p95, p99), stde
 fn listing(kind: &str) -> &'static str {
     match kind {
         "sut" => {
-            "sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, sut.processes.STAT, sut.disk.read, sut.disk.write"
+            "sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, sut.processes.STAT, sut.disk.read, sut.disk.write, sut.cpu-per-request, sut.instructions-per-request"
         }
         "system" => "system.cpu.STAT, system.mem.STAT",
         "generator" => "generator.cpu.STAT, generator.rss.STAT",
@@ -186,6 +203,9 @@ impl ResourceMetric {
             Quantity::Cpu | Quantity::GpuUtil => Unit::Percent,
             Quantity::Threads | Quantity::Processes => Unit::Count,
             Quantity::GpuPower => Unit::Watts,
+            // CPU time is kept in µs; per request it is a duration like latency.
+            Quantity::CpuTime => Unit::Micros,
+            Quantity::Instructions => Unit::Count,
             Quantity::GpuTemp => Unit::Celsius,
             Quantity::Rss
             | Quantity::Mem
@@ -203,7 +223,7 @@ impl ResourceMetric {
             .find(|(k, _, q, _)| *k == self.source.kind() && *q == self.quantity)
             .expect("metrics are built from the catalogue");
         let stat = match (shape, self.reduce) {
-            (Shape::Fixed(_), _) | (_, Reduce::Total) => String::new(),
+            (Shape::Fixed(_), _) | (_, Reduce::Total | Reduce::PerRequest) => String::new(),
             (_, Reduce::Stat(s)) => format!(".{}", s.name()),
             (_, Reduce::Last) => ".last".into(),
             (_, Reduce::Growth) => ".growth".into(),
@@ -263,6 +283,15 @@ pub(super) fn resolve(text: &str, segs: &[&str]) -> Result<ResourceMetric, (Stri
                 format!("write `{}.{path}`", segs[0]),
             ));
         }
+        (Shape::Fixed(Reduce::PerRequest), _) => {
+            return Err((
+                format!(
+                    "`{}.{path}` is one cost per request over the measured time and takes no statistic",
+                    segs[0]
+                ),
+                format!("write `{}.{path}`", segs[0]),
+            ));
+        }
         (Shape::Fixed(_), _) => {
             return Err((
                 format!(
@@ -308,9 +337,7 @@ pub(super) fn unknown(text: &str, segs: &[String], help: &str) -> Option<(String
     if QUANTITY_WORDS.contains(&segs[0].as_str()) {
         return Some((
             format!("unknown metric `{text}`: say whose resources"),
-            format!(
-                "`sut.{text}` (the target's processes), `system.{text}` (the machine) or `generator.{text}` (perfspec itself)"
-            ),
+            whose_hint(text, segs),
         ));
     }
     let close = crate::spec::closest_name(text, EXAMPLES.iter().copied())?;
@@ -318,6 +345,40 @@ pub(super) fn unknown(text: &str, segs: &[String], help: &str) -> Option<(String
         format!("unknown metric `{text}`"),
         format!("did you mean `{close}`? {help}"),
     ))
+}
+
+/// "Say whose" for `cpu.mean`, `memory.growth`: only metrics that exist, with the quantity
+/// each owner calls it by (the target's memory is `rss`, the machine's `mem`).
+fn whose_hint(text: &str, segs: &[String]) -> String {
+    const WHOSE: [(&str, &str); 3] = [
+        ("sut", "the target's processes"),
+        ("system", "the machine"),
+        ("generator", "perfspec itself"),
+    ];
+    let rest = segs[1..].join(".");
+    let quantities = match segs[0].as_str() {
+        "mem" | "memory" | "rss" => vec!["rss", "mem"],
+        q => vec![q],
+    };
+    let mut valid = Vec::new();
+    for (who, what) in WHOSE {
+        for q in &quantities {
+            let candidate = format!("{who}.{q}.{rest}");
+            let parts: Vec<&str> = candidate.split('.').collect();
+            if resolve(&candidate, &parts).is_ok() {
+                valid.push(format!("`{candidate}` ({what})"));
+                break;
+            }
+        }
+    }
+    match valid.as_slice() {
+        [] => format!(
+            "resource metrics say whose they are: sut.…, system.… or generator.… (`{text}` fits none: {})",
+            listing("sut")
+        ),
+        [one] => format!("write {one}"),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// Limits that make a resource assertion meaningless.
@@ -355,6 +416,19 @@ mod tests {
     fn ok(text: &str) -> ResourceMetric {
         let segs: Vec<&str> = text.split('.').collect();
         resolve(text, &segs).unwrap_or_else(|e| panic!("{text}: {e:?}"))
+    }
+
+    #[test]
+    fn cost_metrics_are_fixed_per_request_figures() {
+        let cpu = ok("sut.cpu-per-request");
+        assert_eq!((cpu.reduce, cpu.unit()), (Reduce::PerRequest, Unit::Micros));
+        let ins = ok("sut.instructions-per-request");
+        assert_eq!(
+            (ins.quantity, ins.unit()),
+            (Quantity::Instructions, Unit::Count)
+        );
+        let segs = ["sut", "cpu-per-request", "mean"];
+        assert!(resolve("sut.cpu-per-request.mean", &segs).is_err());
     }
 
     #[test]

@@ -120,6 +120,8 @@ fn measurement() -> Measurement {
         interrupted: 0,
         generator: Generator::default(),
         resources: None,
+        course: Default::default(),
+        metrics: None,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Unit {
     Watts,
     /// Degrees Celsius.
     Celsius,
+    /// A plain number in the unit the service exports it in (its own metrics).
+    Number,
 }
 
 impl Unit {
@@ -40,6 +42,7 @@ impl Unit {
             Unit::BytesPerSecond => units::fmt_byte_rate(v),
             Unit::Watts => format!("{v:.1} W"),
             Unit::Celsius => format!("{v:.0} °C"),
+            Unit::Number => units::fmt_number(v),
         }
     }
 
@@ -55,6 +58,7 @@ impl Unit {
             Unit::BytesPerSecond => "bytes_per_s",
             Unit::Watts => "watts",
             Unit::Celsius => "celsius",
+            Unit::Number => "value",
         }
     }
 }
@@ -76,6 +80,7 @@ pub(super) fn parse_value(
         Unit::BytesPerSecond => format!("{name} < 1MiB/min"),
         Unit::Watts => format!("{name} < 300W"),
         Unit::Celsius => format!("{name} < 85C"),
+        Unit::Number => format!("{name} < 20"),
     };
     let expected = match unit {
         Unit::Micros => "a time (us, ms, s, m, h)",
@@ -87,6 +92,7 @@ pub(super) fn parse_value(
         Unit::BytesPerSecond => "a size per time (KiB/s, MiB/min, GiB/h)",
         Unit::Watts => "a power in watts (W)",
         Unit::Celsius => "a temperature in degrees Celsius (C)",
+        Unit::Number => "a plain number (in the unit the service exports)",
     };
     let wrong = || {
         (
@@ -117,6 +123,7 @@ pub(super) fn parse_value(
         }
         (Unit::Watts, "W") => number,
         (Unit::Celsius, "C" | "°C") => number,
+        (Unit::Number, "") => number,
         _ => return Err(wrong()),
     };
     Ok(value)
@@ -128,6 +135,10 @@ pub(super) fn impossible(metric: &Metric, op: super::Op, limit: f64) -> Option<(
     use super::Op;
     if let Metric::Resource(r) = metric {
         return super::resource::impossible(*r, op, limit);
+    }
+    // Gauges go below zero and ratios above one: the service decides what its numbers mean.
+    if let Metric::Scraped(_) = metric {
+        return None;
     }
     if matches!(op, Op::Lt) && limit <= 0.0 {
         return Some((

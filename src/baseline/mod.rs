@@ -2,6 +2,7 @@
 //! order, small enough to review. It holds where and when it was blessed, each run's figures
 //! (so the run-to-run noise is known) and the merged histogram of each request.
 
+mod check;
 mod histogram;
 mod host;
 mod runs;
@@ -100,6 +101,20 @@ pub enum BaselineError {
         /// What to do.
         help: &'static str,
     },
+    /// The file parses, but its numbers cannot come from a run.
+    #[error("baseline {}:{line}:{column}: `{field}`: {message}; re-bless it with `cargo xtask bless-baseline`", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the field.
+        line: usize,
+        /// 1-based column of the field.
+        column: usize,
+        /// The field, as a path: `scopes.all.latency_us.p95`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The file belongs to another scenario.
     #[error("baseline {} is for {found}, not {expected}", path.display())]
     Mismatch {
@@ -194,14 +209,7 @@ impl Baseline {
                 found: format!("{}::{}", b.spec, b.scenario),
             });
         }
-        for (name, h) in &b.histograms {
-            decode(h).map_err(|message| BaselineError::Corrupt {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!("histogram of `{name}`: {message}"),
-            })?;
-        }
+        check::check(&b, text, path)?;
         Ok(b)
     }
 

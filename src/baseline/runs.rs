@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Baseline, decode};
 use crate::assertion::{Metric, Stat, Token};
+use crate::gate::{Side, quantile_se};
 use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
-use crate::regression::{Side, quantile_se};
 
 /// The statistics kept for every run.
 const STATS: [Stat; 9] = [
@@ -109,8 +109,94 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
                     .push((rate * 1000.0).round() / 1000.0);
             }
         }
+        // A capacity search's result belongs to the run as a whole.
+        if let Some(all) = out.get_mut("all") {
+            for (name, v) in capacity_of(m) {
+                all.extra
+                    .entry(name.into())
+                    .or_default()
+                    .entry("value".into())
+                    .or_default()
+                    .push((v * 1000.0).round() / 1000.0);
+            }
+        }
+    }
+    add_costs(runs, &mut out);
+    out
+}
+
+/// The results of a capacity search a baseline keeps: `capacity` (a rate) and, closed model,
+/// `capacity-users`.
+fn capacity_of(m: &Measurement) -> Vec<(&'static str, f64)> {
+    let Some(c) = &m.course.capacity else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&'static str, f64)> = c.value.map(|v| ("capacity", v)).into_iter().collect();
+    if c.users
+        && let Some(users) = c.held
+    {
+        out.push(("capacity-users", users));
     }
     out
+}
+
+/// The capacity found in a run and its sampling error on the log scale: the knee lies
+/// somewhere between the highest level held and the lowest that failed, evenly likely.
+fn capacity_side(m: &Measurement, metric: &Metric) -> Option<(f64, f64)> {
+    let c = m.course.capacity.as_ref()?;
+    let value = match metric {
+        Metric::CapacityUsers => c.held?,
+        _ => c.value?,
+    };
+    let within = match (c.held, c.failed) {
+        (Some(h), Some(f)) if h > 0.0 && f > h => (f / h).ln() / 12f64.sqrt(),
+        _ => 0.0,
+    };
+    Some((value, within))
+}
+
+/// The cost metrics kept per run when every run measured them.
+const COSTS: [&str; 2] = ["sut.cpu-per-request", "sut.instructions-per-request"];
+
+/// A cost metric (`sut.cpu-per-request`) of one run, when measured.
+fn cost_of(m: &Measurement, metric: &crate::assertion::ResourceMetric) -> Option<f64> {
+    match m
+        .resources
+        .as_ref()?
+        .per_request(*metric, m.total().requests())
+    {
+        crate::resources::Observed::Value { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+fn cost_metric(name: &str) -> Option<crate::assertion::ResourceMetric> {
+    match crate::assertion::parse_metric(name, &[]).ok()?.1 {
+        Metric::Resource(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// Adds the cost metrics every run measured to the `all` scope.
+fn add_costs(runs: &[Measurement], scopes: &mut BTreeMap<String, Scope>) {
+    let Some(all) = scopes.get_mut("all") else {
+        return;
+    };
+    for name in COSTS {
+        let Some(metric) = cost_metric(name) else {
+            continue;
+        };
+        let values: Option<Vec<f64>> = runs
+            .iter()
+            .map(|m| cost_of(m, &metric).map(|v| (v * 1000.0).round() / 1000.0))
+            .collect();
+        if let Some(v) = values {
+            all.extra
+                .entry(name.to_string())
+                .or_default()
+                .insert("value".into(), v);
+        }
+    }
 }
 
 /// Per request: its response-time histogram of all runs merged, encoded.
@@ -159,6 +245,11 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) 
             None => m.total(),
         };
         let (value, within) = match metric {
+            Metric::Capacity | Metric::CapacityUsers => match capacity_side(m, metric) {
+                Some((v, w)) => (Some(v), w),
+                None => (None, 0.0),
+            },
+            Metric::Resource(r) if scope.is_none() => (cost_of(m, r), 0.0),
             Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
             Metric::OutputTokensPerSecond => (
                 stats
@@ -220,6 +311,10 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> O
                 .clone(),
             within_se: 0.0,
         }),
+        Metric::Capacity | Metric::CapacityUsers => Some(Side {
+            runs: s.extra.get(metric.name().as_str())?.get("value")?.clone(),
+            within_se: 0.0,
+        }),
         Metric::Latency(stat) => match runs_of(Some(&s.latency_us), *stat) {
             Some(runs) => Some(Side {
                 runs,
@@ -243,6 +338,10 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> O
         }),
         Metric::Stage(name, stat) => Some(Side {
             runs: runs_of(s.extra.get(&format!("stage.{name}")), *stat)?,
+            within_se: 0.0,
+        }),
+        Metric::Resource(r) if scope.is_none() => Some(Side {
+            runs: s.extra.get(&r.name())?.get("value")?.clone(),
             within_se: 0.0,
         }),
         _ => None,

@@ -17,8 +17,32 @@ fn sample() -> Baseline {
         load: "closed, 1 user".into(),
         runs: 1,
         window_s: vec![1.0],
-        scopes: BTreeMap::new(),
+        scopes: BTreeMap::from([
+            ("all".to_string(), scope()),
+            ("search".to_string(), scope()),
+        ]),
         histograms: BTreeMap::from([("search".to_string(), encode(&h))]),
+    }
+}
+
+/// One run of 3 successful requests in 1 s: 100, 200 and 300 µs.
+fn scope() -> Scope {
+    let stats = [
+        ("min", 100.0),
+        ("p50", 200.0),
+        ("p95", 300.0),
+        ("max", 300.0),
+    ];
+    Scope {
+        requests: vec![3],
+        errors: vec![0],
+        throughput_per_s: vec![3.0],
+        latency_us: stats
+            .iter()
+            .map(|(k, v)| (k.to_string(), vec![*v]))
+            .collect(),
+        service_us: None,
+        extra: BTreeMap::new(),
     }
 }
 
@@ -59,7 +83,7 @@ fn bad_files_get_clear_errors() {
     let mut b = serde_json::to_value(sample()).unwrap();
     b["histograms"]["search"] = "garbage!".into();
     let e = err(&b.to_string());
-    assert!(e.contains("histogram of `search`: not base64"), "{e}");
+    assert!(e.contains("`histograms.search`: not base64"), "{e}");
     let e = Baseline::read(Path::new("/nonexistent/x.json"), "a", "b")
         .unwrap_err()
         .to_string();
@@ -67,4 +91,101 @@ fn bad_files_get_clear_errors() {
         e.starts_with("cannot read baseline /nonexistent/x.json"),
         "{e}"
     );
+}
+
+/// A file whose numbers cannot come from a run is refused with its field and line.
+#[test]
+fn meaningless_numbers_are_located_errors() {
+    let p = Path::new("baselines/search/steady.json");
+    let err = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = serde_json::to_value(sample()).unwrap();
+        edit(&mut v);
+        let text = serde_json::to_string_pretty(&v).unwrap();
+        let e = Baseline::parse(&text, p, "search", "steady")
+            .unwrap_err()
+            .to_string();
+        // The line named is the line of the field.
+        let line: usize = e
+            .split(':')
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("no line in {e}"));
+        let field = e.split('`').nth(1).unwrap().rsplit('.').next().unwrap();
+        let at = text.lines().nth(line - 1).unwrap_or_default();
+        assert!(
+            at.contains(&format!("\"{field}\":")),
+            "line {line} is {at:?}: {e}"
+        );
+        e
+    };
+    let e = err(&|v| v["runs"] = 0.into());
+    assert!(
+        e.contains("`runs`: a baseline holds at least one run"),
+        "{e}"
+    );
+    let e = err(&|v| v["scopes"]["all"]["requests"] = serde_json::json!([0]));
+    assert!(
+        e.contains("`scopes.all.requests`: run 1 completed no request"),
+        "{e}"
+    );
+    let e = err(&|v| v["scopes"]["all"]["latency_us"]["p95"] = serde_json::json!([]));
+    assert!(
+        e.contains("`scopes.all.latency_us.p95`: 0 values for 1 runs"),
+        "{e}"
+    );
+    let e = err(&|v| v["scopes"]["search"]["latency_us"]["p95"] = serde_json::json!([-5.0]));
+    assert!(
+        e.contains("`scopes.search.latency_us.p95`: run 1: -5"),
+        "{e}"
+    );
+    let e =
+        err(&|v| v["scopes"]["search"]["latency_us"]["max"] = serde_json::json!([u64::MAX as f64]));
+    assert!(e.contains("is not a value a run records"), "{e}");
+    let e = err(&|v| v["scopes"]["all"]["latency_us"]["p95"] = serde_json::json!([150.0]));
+    assert!(e.contains("p95 150 is below p50 200"), "{e}");
+    let e = err(&|v| v["scopes"]["search"]["errors"] = serde_json::json!([4]));
+    assert!(e.contains("4 errors of 3 requests"), "{e}");
+    let e = err(&|v| v["scopes"]["all"]["throughput_per_s"] = serde_json::json!([30.0]));
+    assert!(
+        e.contains("3 successful requests over 1 s is 3.000/s"),
+        "{e}"
+    );
+    let e = err(&|v| v["window_s"] = serde_json::json!([0.0]));
+    assert!(e.contains("`window_s`: run 1 measured for 0 s"), "{e}");
+    let e = err(&|v| {
+        v["scopes"]["search"]["requests"] = serde_json::json!([4]);
+        v["scopes"]["search"]["throughput_per_s"] = serde_json::json!([4.0]);
+    });
+    assert!(
+        e.contains(
+            "`histograms.search`: the histogram holds 3 samples, but the runs of `search` count 4"
+        ),
+        "{e}"
+    );
+    let e = err(&|v| v["histograms"]["search"] = "garbage!".into());
+    assert!(e.contains("`histograms.search`: not base64"), "{e}");
+}
+
+/// Every baseline this repository commits passes the checks.
+#[test]
+fn committed_baselines_are_meaningful() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("baselines");
+    let mut seen = 0;
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let (spec, scenario) =
+                    (v["spec"].as_str().unwrap(), v["scenario"].as_str().unwrap());
+                Baseline::parse(&text, &p, spec, scenario).unwrap_or_else(|e| panic!("{e}"));
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 5, "{seen} baselines");
 }

@@ -1,17 +1,16 @@
-//! After a trial's first run: bless a new baseline (more runs, all passing), or compare with
-//! the blessed one, running again to confirm before a regression fails the gate.
+//! After a trial's first run: bless a new baseline (more runs, all passing), compare with
+//! the blessed one (running again to confirm before a regression fails the gate), or run A/B
+//! rounds against the base revision. The runs are driven here; `gate::decide` judges them and
+//! the verdict is rebuilt once from its parts and the outcome.
 
 use std::path::Path;
 
 use super::Config;
-use crate::baseline::{
-    self, Baseline, Host, histograms_of, scopes_of, side_of_baseline, side_of_runs,
-};
-use crate::compare::{BaselineOutcome, RegressionCheck, Status};
-use crate::measure::Measurement;
-use crate::regression::{Rule, compare};
+use crate::baseline::{self, Baseline, Host, histograms_of, scopes_of, side_of_baseline};
+use crate::compare::{Status, Verdict};
+use crate::gate::{BaseRuns, BaseSide, GateOutcome, Source, decide};
 use crate::report::{Measured, describe_load};
-use crate::spec::{HostMismatch, Inconclusive, Scenario, Spec};
+use crate::spec::{HostMismatch, Scenario, Spec};
 
 /// How to bless: `cargo xtask bless-baseline` sets it through the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +48,8 @@ fn shown(path: &Path, workspace: &Path) -> String {
         .to_string()
 }
 
-/// Blesses or compares, according to `config`; `rerun` measures the scenario once more.
+/// Blesses, compares or runs A/B rounds, according to `config`; `rerun` measures the
+/// scenario once more.
 pub(crate) fn after_first(
     spec: &Spec,
     scenario: &Scenario,
@@ -64,9 +64,12 @@ pub(crate) fn after_first(
         &spec.name,
         &scenario.name,
     );
-    match config.bless {
-        Some(bless) => bless_runs(spec, scenario, config, bless, &path, first, rerun),
-        None => gate(
+    let outcome = if let Some(bless) = config.bless {
+        bless_runs(spec, scenario, config, bless, &path, first, rerun)
+    } else if let Some(ab) = &config.ab {
+        Ok(super::ab::rounds(spec, scenario, ab, first, rerun))
+    } else {
+        stored(
             spec,
             scenario,
             config,
@@ -74,7 +77,24 @@ pub(crate) fn after_first(
             &path,
             first,
             rerun,
-        ),
+        )
+    };
+    let verdict = std::mem::replace(&mut first.verdict, Verdict::new(vec![], vec![], vec![]));
+    first.verdict = match outcome {
+        Ok(gate) => verdict.with_gate(gate),
+        Err(problem) => verdict.with_problem(problem),
+    };
+}
+
+/// Why a rerun cannot count: it could not measure, or it had a problem (the target exited …).
+pub(crate) fn unusable(run: &Result<Measured, String>) -> Option<String> {
+    match run {
+        Err(e) => Some(format!("could not measure: {e}")),
+        Ok(m) => m
+            .verdict
+            .problems()
+            .first()
+            .map(|p| format!("had a problem: {}", p.lines().next().unwrap_or_default())),
     }
 }
 
@@ -84,19 +104,19 @@ fn bless_runs(
     config: &Config,
     bless: Bless,
     path: &Path,
-    first: &mut Measured,
+    first: &Measured,
     rerun: &mut dyn FnMut() -> Result<Measured, String>,
-) {
+) -> Result<GateOutcome, String> {
     let mut runs = vec![first.measurement.clone()];
     let mut failures = Vec::new();
-    if first.verdict.status != Status::Pass {
-        failures.push(format!("run 1 ended {}", first.verdict.status.label()));
+    if first.verdict.status() != Status::Pass {
+        failures.push(format!("run 1 ended {}", first.verdict.status().label()));
     }
     for i in 2..=bless.runs {
         match rerun() {
             Ok(m) => {
-                if m.verdict.status != Status::Pass {
-                    failures.push(format!("run {i} ended {}", m.verdict.status.label()));
+                if m.verdict.status() != Status::Pass {
+                    failures.push(format!("run {i} ended {}", m.verdict.status().label()));
                 }
                 runs.push(m.measurement);
             }
@@ -104,12 +124,10 @@ fn bless_runs(
         }
     }
     if !failures.is_empty() && !bless.force {
-        first.verdict.problems.push(format!(
+        return Err(format!(
             "not blessed: {}; fix the service or the assertions, or bless anyway with --force",
             failures.join(", ")
         ));
-        first.verdict.status = Status::Fail;
-        return;
     }
     let old = Baseline::read(path, &spec.name, &scenario.name).ok();
     let new = Baseline {
@@ -128,11 +146,7 @@ fn bless_runs(
         scopes: scopes_of(&runs),
         histograms: histograms_of(&runs),
     };
-    if let Err(e) = new.write(path) {
-        first.verdict.problems.push(e.to_string());
-        first.verdict.status = Status::Fail;
-        return;
-    }
+    new.write(path).map_err(|e| e.to_string())?;
     let changes = scenario
         .regression
         .metrics
@@ -167,136 +181,86 @@ fn bless_runs(
             )
         })
         .collect();
-    let outcome = BaselineOutcome::Blessed {
+    Ok(GateOutcome::Blessed {
         path: shown(path, &config.workspace),
         changes,
-    };
-    first.verdict = std::mem::replace(
-        &mut first.verdict,
-        crate::compare::Verdict::new(vec![], vec![], vec![]),
-    )
-    .with_baseline(outcome, false);
+    })
 }
 
-fn gate(
+/// Compares with the stored baseline, confirming suspect metrics with more runs.
+fn stored(
     spec: &Spec,
     scenario: &Scenario,
     config: &Config,
     profile: Option<&str>,
     path: &Path,
-    first: &mut Measured,
+    first: &Measured,
     rerun: &mut dyn FnMut() -> Result<Measured, String>,
-) {
+) -> Result<GateOutcome, String> {
     let rule = &scenario.regression;
-    let outcome = if !path.exists() {
-        BaselineOutcome::Missing {
+    if !path.exists() {
+        return Ok(GateOutcome::Missing {
             path: shown(path, &config.workspace),
             command: bless_command(&spec.name, &scenario.name, profile),
             required: config.ci && rule.explicit,
-        }
-    } else {
-        let b = match Baseline::read(path, &spec.name, &scenario.name) {
-            Ok(b) => b,
-            Err(e) => {
-                first.verdict.problems.push(e.to_string());
-                first.verdict.status = Status::Fail;
-                return;
-            }
-        };
-        let here = Host::current();
-        let other_host = (b.provenance.host.fingerprint != here.fingerprint).then(|| {
-            format!(
-                "baseline blessed on {}; this machine: {}",
-                b.provenance.host.describe(),
-                here.describe()
-            )
         });
-        if other_host.is_some() && rule.host_mismatch == HostMismatch::Fail {
-            first.verdict.problems.push(format!(
-                "{} (host-mismatch = \"fail\"): bless on this machine kind, e.g. with a baseline profile: {}",
-                other_host.as_deref().unwrap_or_default(),
-                bless_command(&spec.name, &scenario.name, Some(profile.unwrap_or("RUNNER-KIND")))
-            ));
-            first.verdict.status = Status::Fail;
-        }
-        let binding = other_host.is_none() || rule.host_mismatch == HostMismatch::Compare;
-        let mut runs = vec![first.measurement.clone()];
-        let mut checks = regression_checks(&b, &runs, scenario);
-        let mut confirmations = 0;
-        while binding
-            && confirmations < rule.confirm
-            && checks.iter().any(|c| {
-                c.comparison
-                    .as_ref()
-                    .is_some_and(|c| c.suspect(rule.threshold))
-            })
-        {
-            confirmations += 1;
-            match rerun() {
-                Ok(m) => runs.push(m.measurement),
-                Err(e) => {
-                    first.verdict.problems.push(format!(
-                        "confirmation run {confirmations} could not measure: {e}"
-                    ));
-                    break;
-                }
-            }
-            checks = regression_checks(&b, &runs, scenario);
-        }
-        BaselineOutcome::Compared {
+    }
+    let b = Baseline::read(path, &spec.name, &scenario.name).map_err(|e| e.to_string())?;
+    let here = Host::current();
+    let other_host = (b.provenance.host.fingerprint != here.fingerprint).then(|| {
+        format!(
+            "baseline blessed on {}; this machine: {}",
+            b.provenance.host.describe(),
+            here.describe()
+        )
+    });
+    let mut problems = Vec::new();
+    if let Some(h) = &other_host
+        && rule.host_mismatch == HostMismatch::Fail
+    {
+        problems.push(format!(
+            "{h} (host-mismatch = \"fail\"): bless on this machine kind, e.g. with a baseline profile: {}",
+            bless_command(&spec.name, &scenario.name, Some(profile.unwrap_or("RUNNER-KIND")))
+        ));
+    }
+    let binding = other_host.is_none() || rule.host_mismatch == HostMismatch::Compare;
+    let mut base = BaseSide {
+        source: Source::Baseline {
             path: shown(path, &config.workspace),
             blessed: blessed_label(&b),
-            latency: merged_latency(&b),
             other_host,
-            binding,
-            checks,
-        }
+        },
+        runs: BaseRuns::Stored(Box::new(b)),
+        binding,
+        problems,
     };
-    let verdict = std::mem::replace(
-        &mut first.verdict,
-        crate::compare::Verdict::new(vec![], vec![], vec![]),
-    );
-    first.verdict = verdict.with_baseline(outcome, rule.inconclusive == Inconclusive::Fail);
-}
-
-/// Every regression metric of the scenario: the baseline's runs against `runs`.
-pub(crate) fn regression_checks(
-    b: &Baseline,
-    runs: &[Measurement],
-    scenario: &Scenario,
-) -> Vec<RegressionCheck> {
-    let r = &scenario.regression;
-    let rule = Rule {
-        threshold: r.threshold,
-        warn: r.warn,
-        noise_floor: r.noise_floor,
-    };
-    r.metrics
-        .iter()
-        .map(|(text, scope, metric)| {
-            let (base, current) = (
-                side_of_baseline(b, scope.as_deref(), metric),
-                side_of_runs(runs, scope.as_deref(), metric),
-            );
-            let (comparison, note) = match (&base, &current) {
-                (None, _) => (
-                    None,
-                    Some("not in the baseline (re-bless to include it)".to_string()),
-                ),
-                (_, None) => (None, Some("not measured in this run".to_string())),
-                (Some(b), Some(c)) => match compare(b, c, metric.higher_is_better(), rule) {
-                    Some(c) => (Some(c), None),
-                    None => (None, Some("no positive value to compare".to_string())),
-                },
-            };
-            RegressionCheck {
-                metric: text.clone(),
-                unit: metric.unit(),
-                comparison,
-                note,
-            }
+    let mut runs = vec![first.measurement.clone()];
+    let mut outcome = decide(rule, &base, &runs);
+    let mut confirmations = 0;
+    while binding
+        && confirmations < rule.confirm
+        && outcome.changes().iter().any(|c| {
+            c.compared
+                .as_ref()
+                .is_some_and(|c| c.suspect(rule.threshold))
         })
-        .collect()
+    {
+        confirmations += 1;
+        let run = rerun();
+        if let Some(why) = unusable(&run) {
+            // The suspicion stays unconfirmed and the trial fails: a gate that could not
+            // finish must not pass.
+            base.problems
+                .push(format!("confirmation run {confirmations} {why}"));
+            outcome = decide(rule, &base, &runs);
+            break;
+        }
+        if let Ok(m) = run {
+            runs.push(m.measurement);
+        }
+        outcome = decide(rule, &base, &runs);
+    }
+    Ok(outcome)
 }
 
 /// `2026-11-20T10:02:11Z, abc1234` (`+dirty` when blessed from uncommitted changes).
@@ -313,17 +277,4 @@ fn blessed_label(b: &Baseline) -> String {
         }
         None => p.date.clone(),
     }
-}
-
-/// Every request's histogram of the baseline merged; `None` when there is none or one does
-/// not decode (the file was checked when read; the chart is then left without a baseline).
-fn merged_latency(b: &Baseline) -> Option<hdrhistogram::Histogram<u64>> {
-    if b.histograms.is_empty() {
-        return None;
-    }
-    let mut all = crate::measure::new_histogram();
-    for text in b.histograms.values() {
-        all.add(&crate::baseline::decode(text).ok()?).ok()?;
-    }
-    Some(all)
 }

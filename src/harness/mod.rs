@@ -1,6 +1,8 @@
 //! libtest-mimic glue: discover the specs, make one trial per scenario (`SPEC::SCENARIO`), run
 //! them one at a time, and print a summary at the end.
 
+mod ab;
+mod export;
 mod gate;
 mod signals;
 mod trial;
@@ -28,6 +30,9 @@ pub(crate) struct Config {
     pub threads: Option<usize>,
     /// Set when this run blesses baselines instead of comparing with them.
     pub bless: Option<gate::Bless>,
+    /// Set when this run compares with the base revision in A/B rounds
+    /// (`perfspec::commands::ab` sets it up through `PERFSPEC_AB_*`).
+    pub ab: Option<ab::Ab>,
     /// Whether the run is in CI (`CI` set), where a gated scenario needs its baseline.
     pub ci: bool,
     /// The baselines folder.
@@ -41,6 +46,10 @@ pub(crate) struct Config {
     /// The live progress line, set once the run knows its test names when stderr is a
     /// terminal and trials run one at a time; never set for [`Harness::run_scenario`].
     pub progress: Arc<OnceLock<Layout>>,
+    /// The live OpenMetrics endpoint, when asked for.
+    pub live: Arc<export::LiveSlot>,
+    /// Where each trial's final figures are pushed (remote write), when asked for.
+    pub push: Option<Result<crate::export::push::Destination, String>>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -71,6 +80,8 @@ impl Harness {
         let out_dir = var("PERFSPEC_OUT")
             .map_or_else(|| target_dir(&workspace).join("perfspec"), PathBuf::from);
         let allow_remote = crate::spec::Context::default().allows_remote();
+        let live = var("PERFSPEC_LIVE").map(|v| v.to_string_lossy().into_owned());
+        let push = var("PERFSPEC_PUSH").map(|v| v.to_string_lossy().into_owned());
         let threads = std::env::var("PERFSPEC_THREADS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -82,6 +93,7 @@ impl Harness {
                 allow_remote,
                 threads,
                 bless: gate::Bless::from_env(),
+                ab: ab::Ab::from_env(),
                 ci: std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
                 baselines: crate::baseline::dir(&workspace),
                 profile: crate::baseline::profile(),
@@ -89,6 +101,8 @@ impl Harness {
                 workspace,
                 gpu: std::sync::Arc::new(crate::resources::Nvml),
                 progress: Arc::default(),
+                live: Arc::new(export::LiveSlot::new(live)),
+                push: export::destination(push, allow_remote),
             },
         }
     }
@@ -156,6 +170,30 @@ impl Harness {
         self
     }
 
+    /// Serves the live OpenMetrics endpoint at `addr` while trials run (`PERFSPEC_LIVE`,
+    /// `--live[=ADDR]`): `"1"` for a free loopback port, a port, or `HOST:PORT`.
+    pub fn live(mut self, addr: &str) -> Harness {
+        self.config.live = Arc::new(export::LiveSlot::new(Some(addr.to_string())));
+        self
+    }
+
+    /// Starts the live endpoint now (it otherwise starts with the first trial) and returns
+    /// its address; `None` when it was not asked for.
+    pub fn live_address(&self) -> Option<Result<std::net::SocketAddr, String>> {
+        self.config
+            .live
+            .server(self.config.allow_remote)
+            .map(|s| s.map(|s| s.addr()))
+    }
+
+    /// Pushes each trial's final figures to the Prometheus remote-write `url`
+    /// (`PERFSPEC_PUSH`, `--push URL`), labelled with the commit (`PERFSPEC_COMMIT`, else
+    /// `git rev-parse HEAD`).
+    pub fn push(mut self, url: &str) -> Harness {
+        self.config.push = export::destination(Some(url.to_string()), self.config.allow_remote);
+        self
+    }
+
     /// Reads GPUs from `gpu` instead of NVML (a [`crate::resources::FakeGpu`] in tests).
     pub fn gpu(mut self, gpu: std::sync::Arc<dyn crate::resources::Gpu>) -> Harness {
         self.config.gpu = gpu;
@@ -165,9 +203,16 @@ impl Harness {
     /// Parses the command line, runs the selected trials and exits with libtest's code. As the
     /// process's own run, it shows the live progress line while a scenario runs (when stderr
     /// is a terminal) and appends the Markdown summary to `$GITHUB_STEP_SUMMARY` (when set).
-    pub fn run(self) -> ! {
+    pub fn run(mut self) -> ! {
         signals::install();
-        let args = Arguments::from_args();
+        let (args, live, push) = export::take_flags(std::env::args().collect());
+        if let Some(addr) = live {
+            self = self.live(&addr);
+        }
+        if let Some(url) = push {
+            self = self.push(&url);
+        }
+        let args = Arguments::from_iter(args);
         let conclusion = self.execute(args, true);
         signals::exit_if_interrupted();
         conclusion.exit()
@@ -176,7 +221,8 @@ impl Harness {
     /// Runs with the given arguments (one trial at a time unless `--test-threads` says
     /// otherwise), then writes the run's reports (index, Markdown summary, JUnit, HTML) and
     /// prints the summary of what ran. Neither progress line nor step summary: the caller owns
-    /// the terminal and the CI job (a test of its own, say).
+    /// the terminal and the CI job (a test of its own, say). Reports that cannot be written
+    /// count as one more failed test in the conclusion.
     pub fn run_with(self, args: Arguments) -> Conclusion {
         self.execute(args, false)
     }
@@ -198,7 +244,7 @@ impl Harness {
                 let _ = self.config.progress.set(layout);
             }
         }
-        let conclusion = libtest_mimic::run(&args, trials);
+        let mut conclusion = libtest_mimic::run(&args, trials);
         let run = run.lock().unwrap_or_else(|p| p.into_inner());
         if args.list || run.is_empty() {
             return conclusion;
@@ -216,6 +262,14 @@ impl Harness {
             "{}",
             console::artifacts(&written, |p| display_path(p, &self.config.workspace))
         );
+        if !written.errors.is_empty() {
+            // CI must not pass a run whose JUnit or summary is missing: one more failure.
+            eprintln!(
+                "perfspec: the run fails: {} of its reports could not be written (above)",
+                written.errors.len()
+            );
+            conclusion.num_failed += 1;
+        }
         conclusion
     }
 
@@ -244,14 +298,14 @@ impl Harness {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let spec = match std::fs::read_to_string(&path) {
+            let spec = match std::fs::read(&path) {
                 Err(e) => Err(format!("{}: cannot read the spec: {e}", shown.display())),
-                Ok(text) => {
+                Ok(bytes) => {
                     let cx = crate::spec::Context {
                         display_path: Some(shown.clone()),
                         ..Default::default()
                     };
-                    Spec::parse(&text, &path, &cx).map_err(|e| e.to_string())
+                    Spec::parse_bytes(&bytes, &path, &cx).map_err(|e| e.to_string())
                 }
             };
             match spec {

@@ -6,18 +6,19 @@ use libtest_mimic::Failed;
 use tokio::sync::watch;
 
 use super::Config;
-use crate::assertion::evaluate;
+use crate::assertion::{evaluate, find_recovery};
+use crate::capacity;
 use crate::client::Prepared;
-use crate::compare::{Status, Verdict, doubts};
+use crate::compare::{Verdict, doubts};
 use crate::data::Rows;
 use crate::files::write_atomic;
 use crate::load::{Endpoint, Plan, drive};
-use crate::measure::Measurement;
+use crate::measure::{Liveness, Measurement};
 use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json, views};
-use crate::resources;
-use crate::spec::{Spec, Target};
+use crate::spec::{Scenario, Spec, Target};
 use crate::target::{self, Running};
+use crate::{resources, scrape};
 
 /// Runs scenario `index` of `spec` and writes its result file.
 pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
@@ -43,6 +44,11 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     }
     let runtime = builder.build();
     report.outcome = match runtime {
+        // The trials after an interruption end at once: the harness is winding down.
+        _ if super::signals::interrupted().is_some() => Err(format!(
+            "not run: {}",
+            super::signals::interrupted().unwrap_or_default()
+        )),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
         Ok(rt) => {
             let mut outcome = rt.block_on(measure(spec, index, config, &log, &mut report.log));
@@ -55,25 +61,55 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     };
     if let Ok(m) = &report.outcome {
         report.series = views::series_of(&m.measurement);
-        report.baseline = m.verdict.baseline.as_ref().and_then(views::baseline_view);
+        report
+            .series
+            .extend(views::metric_series(&m.measurement, &scenario.assertions));
+        report.baseline = m.verdict.gate().and_then(views::baseline_view);
     }
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
     report.redact(&spec.secrets);
     redact_log(&log, &spec.secrets);
+    push(&mut report, config);
     let path = config
         .out_dir
         .join("results")
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
     let text = crate::report::redact(&json::render(&report), &spec.secrets);
-    if let Err(e) = write_atomic(&path, text.as_bytes())
-        && let Ok(m) = &mut report.outcome
-    {
-        m.verdict.problems.push(e.to_string());
-        m.verdict.status = Status::Fail;
+    if let Err(e) = write_atomic(&path, text.as_bytes()) {
+        match &mut report.outcome {
+            Ok(m) => {
+                let verdict =
+                    std::mem::replace(&mut m.verdict, Verdict::new(vec![], vec![], vec![]));
+                m.verdict = verdict.with_problem(e.to_string());
+            }
+            Err(why) => why.push_str(&format!(
+                "
+(its result file was not written either: {e})"
+            )),
+        }
     }
     report
+}
+
+/// An id for one run of a scenario on the live endpoint: microseconds since the epoch, in hex.
+fn run_id() -> String {
+    let us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{us:x}")
+}
+
+/// Pushes the trial's final figures when the run asks for it; a failed push fails the trial.
+fn push(report: &mut TrialReport, config: &Config) {
+    let Some(dest) = &config.push else { return };
+    let result = dest.as_ref().map_err(String::clone).and_then(|d| {
+        crate::export::push::push(d, report, &crate::export::push::commit(&config.workspace))
+    });
+    if let (Err(e), Ok(m)) = (result, &mut report.outcome) {
+        m.verdict = m.verdict.clone().with_problem(e);
+    }
 }
 
 /// Rewrites the target's log without secrets (the target may have printed what it received).
@@ -108,6 +144,32 @@ async fn measure(
     shown_log: &mut Option<String>,
 ) -> Result<Measured, String> {
     let scenario = &spec.scenarios[index];
+    let weights: Vec<(String, u32)> = spec
+        .requests
+        .iter()
+        .map(|r| (r.name.clone(), r.weight))
+        .collect();
+    // A capacity search is a loop of ordinary runs, one per level.
+    let Some(mut search) = capacity::Search::new(scenario, &weights) else {
+        return measure_once(spec, scenario, config, log, shown_log).await;
+    };
+    while let Some(step) = search.next_run() {
+        let run = measure_once(spec, &step, config, log, shown_log).await?;
+        search.record(run);
+    }
+    search
+        .finish()
+        .ok_or_else(|| "the capacity search ran no step".to_string())
+}
+
+/// One run of `scenario`: target up, load, target down, verdict.
+async fn measure_once(
+    spec: &Spec,
+    scenario: &Scenario,
+    config: &Config,
+    log: &std::path::Path,
+    shown_log: &mut Option<String>,
+) -> Result<Measured, String> {
     let (endpoint, mut running, host, base) = match &spec.target {
         Target::Component(c) => {
             let component = config
@@ -124,7 +186,10 @@ async fn measure(
         _ => {
             let running = target::start(spec, log, &config.workspace, config.allow_remote)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match super::signals::interrupted() {
+                    Some(why) => format!("{why} while the target was starting"),
+                    None => e.to_string(),
+                })?;
             if running.process.is_some() {
                 *shown_log = Some(
                     log.strip_prefix(&config.workspace)
@@ -152,6 +217,22 @@ async fn measure(
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
+        live: match config.live.server(config.allow_remote) {
+            None => None,
+            Some(Err(e)) => return Err(e),
+            Some(Ok(server)) => Some(
+                server.feed(
+                    &spec.name,
+                    &scenario.name,
+                    &run_id(),
+                    &spec
+                        .requests
+                        .iter()
+                        .map(|r| r.name.clone())
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+        },
     };
     // Samplers start once the target is ready and stop after load, before teardown.
     let spawned = running
@@ -159,11 +240,37 @@ async fn measure(
         .and_then(|r| r.process.as_ref())
         .map(target::Process::pid);
     let sut = resources::find_target(&spec.target, spawned)?;
+    // The service's own metrics: read once before the load, then on the sampler's clock.
+    let scraping = match (spec.target.metrics_path(), running.as_ref()) {
+        (Some(path), Some(r)) => Some(scrape::start(
+            scrape::Endpoint {
+                addr: r.transport.addr(),
+                host: r.host.clone(),
+                path: path.to_string(),
+            },
+            scenario.sample_interval,
+        )),
+        _ => None,
+    };
+    let mut extra: Vec<Box<dyn resources::Sampler>> = scraping
+        .iter()
+        .filter_map(scrape::Scraping::ticker)
+        .collect();
+    extra.extend(plan.live.as_ref().map(|feed| feed.sampler()));
+    let component = match &spec.target {
+        Target::Component(c) => config.components.get(&c.name).map(|k| (c.name.as_str(), k)),
+        _ => None,
+    };
     let sampling = resources::start(
         scenario.sample_interval,
-        sut.as_deref(),
+        resources::Watch {
+            sut_roots: sut.as_deref(),
+            component,
+            instructions: counts_instructions(scenario),
+            wants_gpu: scenario.wants_gpu(),
+        },
         config.gpu.clone(),
-        scenario.wants_gpu(),
+        extra,
     );
     let name = format!("{}::{}", spec.name, scenario.name);
     let progress = config
@@ -174,18 +281,47 @@ async fn measure(
     let mut measurement = drive_watching(plan, running.as_mut(), t0, progress).await;
     let measure_from = (t0 + scenario.warmup).into_std();
     let sampled = sampling.finish(measure_from, measurement.window);
+    // After the sampler stopped: the last read of the service's metrics follows the load.
+    measurement.metrics = scraping.map(|s| s.finish(measure_from, measurement.window));
     let mut problems = resources::problems(scenario, &sampled);
     measurement.resources = Some(sampled);
+    measurement.course.alive =
+        sut.as_deref().map(
+            |pids| match pids.iter().find(|&&pid| !resources::exists(pid)) {
+                Some(pid) => Liveness::Exited(format!("process {pid} is gone")),
+                None => Liveness::Alive,
+            },
+        );
+    let exited = running
+        .as_mut()
+        .and_then(|r| r.process.as_mut())
+        .and_then(|p| p.exited().map(|exit| (exit, p)));
+    if let Some((exit, _)) = &exited {
+        measurement.course.alive = Some(Liveness::Exited(format!(
+            "the target exited during the run ({exit})"
+        )));
+    }
+    if let Some(why) = super::signals::interrupted() {
+        problems.push(format!(
+            "{why}: perfspec stopped the load and the target; the figures cover the run until then"
+        ));
+    } else if let Some((exit, p)) = exited {
+        problems.push(format!(
+            "target exited during the run ({exit}{})\n--- last lines of {} ---\n{}",
+            exit.left_note(),
+            p.log_path().display(),
+            p.log_tail(20)
+        ));
+    }
     if let Some(p) = running.as_mut().and_then(|r| r.process.as_mut()) {
-        if let Some(status) = p.exited() {
-            problems.push(format!(
-                "target exited during the run ({status})\n--- last lines of {} ---\n{}",
-                p.log_path().display(),
-                p.log_tail(20)
-            ));
-        }
         // Tear down now, before the verdict: nothing outlives the trial.
         p.teardown();
+    }
+    if let Some(abort) = &measurement.course.aborted {
+        problems.push(abort.reason());
+    }
+    if let Some(rule) = &scenario.recovery {
+        measurement.course.recovery = Some(find_recovery(rule, &measurement));
     }
     let checks = evaluate(&scenario.assertions, &measurement);
     let verdict = Verdict::new(checks, problems, doubts(scenario, &measurement));
@@ -193,6 +329,18 @@ async fn measure(
         measurement,
         verdict,
     })
+}
+
+/// Whether the scenario asserts or gates on instructions (counters are opened only then).
+fn counts_instructions(s: &crate::spec::Scenario) -> bool {
+    s.assertions
+        .iter()
+        .map(|a| &a.metric)
+        .chain(s.regression.metrics.iter().map(|(_, _, m)| m))
+        .any(|m| {
+            matches!(m, crate::assertion::Metric::Resource(r)
+                if r.quantity == crate::resources::Quantity::Instructions)
+        })
 }
 
 /// A component the spec names but `tests/perf.rs` did not register.
@@ -213,7 +361,8 @@ fn unknown_component(spec: &Spec, c: &crate::spec::ComponentTarget, config: &Con
     .to_string()
 }
 
-/// Drives load from `t0` while watching the target process: if it dies, load stops at once.
+/// Drives load from `t0` while watching the target process: if it dies, or the run is
+/// interrupted, load stops at once.
 async fn drive_watching(
     plan: Plan,
     mut running: Option<&mut Running>,
@@ -227,7 +376,8 @@ async fn drive_watching(
         tokio::select! {
             m = &mut run => return m,
             () = tokio::time::sleep(Duration::from_millis(100)) => {
-                if running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some()) {
+                let exited = running.as_mut().and_then(|r| r.process.as_mut()).is_some_and(|p| p.exited().is_some());
+                if exited || super::signals::interrupted().is_some() {
                     let _ = stop_tx.send(true);
                 }
             }

@@ -1,28 +1,31 @@
-//! The closed model: `users` users, each sending its next request when the previous one
-//! completed, after its think time; users start evenly over the ramp-up.
+//! The closed model: users, each sending its next request when the previous one completed,
+//! after its think time. When each user is active comes from the stages (or the ramp-up):
+//! a user that leaves finishes its request first, and one that comes back keeps its
+//! connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
+use super::schedule::user_windows;
 use super::step::{Flow, User};
 use super::{Shared, mix, stopped};
-use crate::spec::Closed;
+use crate::spec::{Closed, Think};
 
 pub(super) async fn run(sh: &Arc<Shared>, closed: &Closed, stop: &watch::Receiver<bool>) {
     let mut users = JoinSet::new();
-    for u in 0..closed.users {
-        let start_at = sh.t0
-            + closed
-                .ramp_up
-                .mul_f64(f64::from(u) / f64::from(closed.users));
+    for (u, windows) in user_windows(closed, sh.end - sh.t0).into_iter().enumerate() {
+        if windows.is_empty() {
+            continue;
+        }
         users.spawn(user(
-            u64::from(u),
+            u as u64,
             sh.clone(),
-            start_at,
-            closed.clone(),
+            windows,
+            closed.think,
             stop.clone(),
         ));
     }
@@ -32,31 +35,39 @@ pub(super) async fn run(sh: &Arc<Shared>, closed: &Closed, stop: &watch::Receive
 async fn user(
     u: u64,
     sh: Arc<Shared>,
-    start_at: Instant,
-    closed: Closed,
+    windows: Vec<(Duration, Duration)>,
+    think: Think,
     stop: watch::Receiver<bool>,
 ) {
     let mut user = User::new(u, &sh);
     // One stop future per user, polled by every request and pause: no allocation per request.
     let stop_signal = stopped(stop.clone());
     tokio::pin!(stop_signal);
-    tokio::select! {
-        () = sleep_until(start_at) => {}
-        () = &mut stop_signal => return,
-    }
-    loop {
-        let now = Instant::now();
-        if *stop.borrow()
-            || !sh.may_start(now)
-            || user.step(&sh, now, stop_signal.as_mut()).await == Flow::Stop
-        {
-            return;
+    for (from, to) in windows {
+        let until = (sh.t0 + to).min(sh.end);
+        tokio::select! {
+            () = sleep_until(sh.t0 + from) => {}
+            () = &mut stop_signal => return,
         }
-        let think = mix::think_time(closed.think, user.rng());
-        if !think.is_zero() {
-            tokio::select! {
-                () = sleep_until((Instant::now() + think).min(sh.end)) => {}
-                () = &mut stop_signal => return,
+        // Active while in its window (the live endpoint's count of users).
+        let _active = super::Active::enter(&sh);
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            if *stop.borrow()
+                || !sh.may_start(now)
+                || user.step(&sh, now, stop_signal.as_mut()).await == Flow::Stop
+            {
+                return;
+            }
+            let think = mix::think_time(think, user.rng());
+            if !think.is_zero() {
+                tokio::select! {
+                    () = sleep_until((Instant::now() + think).min(until)) => {}
+                    () = &mut stop_signal => return,
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 //! a think time (closed), or when the schedule says (open). Every run is bounded in time
 //! (warm-up + duration + graceful stop) and, optionally, in count.
 
-mod clock;
+mod abort;
 mod closed;
 mod cpu;
 mod mix;
@@ -41,6 +41,8 @@ pub(crate) struct Plan {
     pub max_body: u64,
     /// Load shape and timing.
     pub scenario: Scenario,
+    /// The run's series on the live endpoint, when it is served.
+    pub live: Option<Arc<crate::export::RunFeed>>,
 }
 
 /// Where a run's requests go.
@@ -62,6 +64,10 @@ struct Shared {
     end: Instant,
     hard_stop: Instant,
     iterations: Option<AtomicU64>,
+    /// Set when an `abort-on` condition held; the run then stops.
+    aborted: std::sync::Mutex<Option<crate::measure::Abort>>,
+    /// Users running now (for the live endpoint).
+    active: AtomicU64,
 }
 
 impl Shared {
@@ -94,23 +100,37 @@ pub(crate) async fn drive(
     let names = plan.requests.iter().map(|r| r.name.clone()).collect();
     let threads = tokio::runtime::Handle::current().metrics().num_workers();
     let open = matches!(s.load, Load::Open(_));
+    let phases = s
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), t0 + p.start, t0 + p.end))
+        .collect();
+    let recorder = Recorder::with_extras(
+        names,
+        plan.requests.iter().map(|r| r.stream.is_some()).collect(),
+        s.goodput,
+        measure_from,
+        4 * threads,
+        open,
+    )
+    .with_phases(phases);
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
-        recorder: Recorder::with_extras(
-            names,
-            plan.requests.iter().map(|r| r.stream.is_some()).collect(),
-            s.goodput,
-            measure_from,
-            4 * threads,
-            open,
-        ),
+        recorder: match plan.live {
+            Some(_) => recorder.with_live(),
+            None => recorder,
+        },
+        active: AtomicU64::new(0),
         iterations: s.iterations.map(AtomicU64::new),
+        aborted: std::sync::Mutex::new(None),
         t0,
         measure_from,
         end,
         hard_stop: end + s.graceful_stop,
         plan,
     });
+    // The models stop on `stop`, or when an abort condition held.
+    let (abort, stop) = abort::Switch::new(stop);
     let collector = {
         let shared = shared.clone();
         let mut progress = progress;
@@ -118,7 +138,8 @@ pub(crate) async fn drive(
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                shared.recorder.collect();
+                collect(&shared);
+                abort.check(&shared);
                 if let Some(p) = &mut progress {
                     p.show(&snapshot(&shared));
                 }
@@ -137,6 +158,10 @@ pub(crate) async fn drive(
     // The task (and the progress line with it) is gone once this returns: the line is erased
     // before libtest prints the outcome.
     let _ = collector.await;
+    if let Some(live) = &shared.plan.live {
+        collect(&shared);
+        live.end();
+    }
     let wall = t0.elapsed();
     let cpu = match (cpu_before, cpu::worker_cpu()) {
         (Some(a), Some(b)) if !wall.is_zero() => {
@@ -152,9 +177,43 @@ pub(crate) async fn drive(
         threads,
         ..Generator::default()
     };
-    shared
+    let mut m = shared
         .recorder
-        .finish(shared.plan.scenario.warmup, window, generator)
+        .finish(shared.plan.scenario.warmup, window, generator);
+    m.course.aborted = shared
+        .aborted
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    m
+}
+
+/// Folds the users' records into the timeline, and hands what was new to the live endpoint.
+fn collect(sh: &Shared) {
+    match &sh.plan.live {
+        None => sh.recorder.collect(),
+        Some(live) => live.update(
+            &sh.recorder.collect_live(),
+            sh.active.load(Ordering::Relaxed),
+            Instant::now() >= sh.measure_from,
+        ),
+    }
+}
+
+/// Counts a user as active while it lives.
+struct Active<'a>(&'a AtomicU64);
+
+impl<'a> Active<'a> {
+    fn enter(sh: &'a Shared) -> Active<'a> {
+        sh.active.fetch_add(1, Ordering::Relaxed);
+        Active(&sh.active)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What the progress line shows now: the latest complete second's rate, the p95 of the

@@ -1,13 +1,15 @@
-//! Arrival times of the open model, computed from absolute offsets so rounding never
-//! accumulates: the i-th arrival is where the cumulative rate Λ(t) = ∫ rate reaches its
-//! count (i for uniform arrivals, a sum of exponential gaps for Poisson).
+//! The load over time as pure functions of the stages. Arrival times of the open model,
+//! computed from absolute offsets so rounding never accumulates: the i-th arrival is where the
+//! cumulative rate Λ(t) = ∫ rate reaches its count (i for uniform arrivals, a sum of
+//! exponential gaps for Poisson). The users of the closed model: when each one is active, so
+//! that the number active follows the stages.
 
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::spec::{Arrivals, Open, Stage};
+use crate::spec::{Arrivals, Closed, Open, Stage};
 
 /// A stretch of linearly changing rate.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +131,75 @@ impl Schedule {
     }
 }
 
+/// When each user of the closed model is active, as offsets from the start of the run: user
+/// `i` is active while the number of users the stages ask for (linear between stages) is
+/// above `i`. Without stages, users start evenly over the ramp-up and stay. Users that are
+/// never active are left out of the list's end; the last level holds until `total`.
+pub(crate) fn user_windows(closed: &Closed, total: Duration) -> Vec<Vec<(Duration, Duration)>> {
+    let total = total.as_secs_f64();
+    let ramp = if closed.stages.is_empty() && !closed.ramp_up.is_zero() {
+        vec![Stage::Ramp {
+            over: closed.ramp_up,
+            to: f64::from(closed.users),
+        }]
+    } else {
+        closed.stages.clone()
+    };
+    let start = if closed.stages.is_empty() && !closed.ramp_up.is_zero() {
+        0.0
+    } else {
+        f64::from(closed.users)
+    };
+    // (start, end, level at start, level at end)
+    let mut pieces = Vec::new();
+    let (mut t, mut level) = (0.0, start);
+    for stage in &ramp {
+        let len = stage.length().as_secs_f64();
+        let to = match *stage {
+            Stage::Ramp { to, .. } => to,
+            Stage::Hold(_) => level,
+        };
+        pieces.push((t, t + len, level, to));
+        t += len;
+        level = to;
+    }
+    if total > t {
+        pieces.push((t, total, level, level));
+    }
+    let most = pieces
+        .iter()
+        .map(|p| p.2.max(p.3))
+        .fold(0.0f64, f64::max)
+        .ceil() as usize;
+    (0..most)
+        .map(|i| {
+            let i = i as f64;
+            let mut windows: Vec<(f64, f64)> = Vec::new();
+            for &(a, b, l0, l1) in &pieces {
+                // Where the level is above i within [a, b): linear, so one stretch at most.
+                let (from, to) = if l0 > i && l1 > i {
+                    (a, b)
+                } else if l0 > i {
+                    (a, a + (b - a) * (l0 - i) / (l0 - l1))
+                } else if l1 > i {
+                    (a + (b - a) * (i - l0) / (l1 - l0), b)
+                } else {
+                    continue;
+                };
+                match windows.last_mut() {
+                    Some(last) if (last.1 - from).abs() < 1e-9 => last.1 = to,
+                    _ if to > from => windows.push((from, to)),
+                    _ => {}
+                }
+            }
+            windows
+                .into_iter()
+                .map(|(a, b)| (Duration::from_secs_f64(a), Duration::from_secs_f64(b)))
+                .collect()
+        })
+        .collect()
+}
+
 /// An exponential gap with mean 1.
 fn exponential(rng: &mut SmallRng) -> f64 {
     let u: f64 = rng.random::<f64>();
@@ -187,6 +258,82 @@ mod tests {
         let in_first_half = times.iter().filter(|&&t| t < 5.0).count();
         assert_eq!(in_first_half, 125);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    fn closed(users: u32, ramp_up: u64, stages: Vec<Stage>) -> Closed {
+        Closed {
+            users,
+            ramp_up: Duration::from_secs(ramp_up),
+            think: crate::spec::Think::Fixed(Duration::ZERO),
+            stages,
+        }
+    }
+
+    fn secs(w: &[Vec<(Duration, Duration)>]) -> Vec<Vec<(f64, f64)>> {
+        w.iter()
+            .map(|u| {
+                u.iter()
+                    .map(|(a, b)| (a.as_secs_f64(), b.as_secs_f64()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn closed_users_follow_the_ramp_up_and_the_stages() {
+        let total = Duration::from_secs(20);
+        // 4 users over a 2 s ramp-up: one every half second, as before stages existed.
+        assert_eq!(
+            secs(&user_windows(&closed(4, 2, vec![]), total)),
+            vec![
+                vec![(0.0, 20.0)],
+                vec![(0.5, 20.0)],
+                vec![(1.0, 20.0)],
+                vec![(1.5, 20.0)]
+            ]
+        );
+        // Up to 4 over 4 s, hold 4 s, down to 2 over 2 s, then 2 hold to the end.
+        let s = vec![
+            Stage::Ramp {
+                over: Duration::from_secs(4),
+                to: 4.0,
+            },
+            Stage::Hold(Duration::from_secs(4)),
+            Stage::Ramp {
+                over: Duration::from_secs(2),
+                to: 2.0,
+            },
+        ];
+        let w = secs(&user_windows(&closed(0, 0, s), total));
+        assert_eq!(w.len(), 4);
+        assert_eq!(w[0], vec![(0.0, 20.0)]);
+        assert_eq!(w[1], vec![(1.0, 20.0)]);
+        assert_eq!(
+            w[2],
+            vec![(2.0, 10.0)],
+            "the third user leaves at the bottom"
+        );
+        assert_eq!(w[3], vec![(3.0, 9.0)], "the fourth halfway down");
+        // Down to none and up again: a user comes back.
+        let s = vec![
+            Stage::Ramp {
+                over: Duration::from_secs(2),
+                to: 0.0,
+            },
+            Stage::Hold(Duration::from_secs(2)),
+            Stage::Ramp {
+                over: Duration::from_secs(2),
+                to: 2.0,
+            },
+        ];
+        let w = secs(&user_windows(&closed(2, 0, s), Duration::from_secs(8)));
+        assert_eq!(w[0], vec![(0.0, 2.0), (4.0, 8.0)]);
+        assert_eq!(w[1], vec![(0.0, 1.0), (5.0, 8.0)]);
+        // Without stages or ramp-up, every user runs from start to end.
+        assert_eq!(
+            secs(&user_windows(&closed(2, 0, vec![]), Duration::from_secs(3))),
+            vec![vec![(0.0, 3.0)], vec![(0.0, 3.0)]]
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! a per-second timeline, and what the generator itself did. The [`Recorder`] collects it while
 //! load runs; [`Measurement`] is the finished, immutable result everything downstream reads.
 
+mod connection;
+mod course;
 mod errors;
 mod extras;
 mod phases;
@@ -12,9 +14,13 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 
+pub use connection::{PhaseStats, Refusals};
+pub use course::{
+    Abort, Capacity, CapacityStep, Course, Liveness, PhaseMeasurement, Recovery, StepOutcome,
+    StepRun,
+};
 pub use errors::ErrorKind;
-pub use phases::{PhaseStats, Refusals};
-pub(crate) use recorder::{Record, Recorder};
+pub(crate) use recorder::{Collected, Record, Recorder};
 pub(crate) use stats::new_histogram;
 pub use stats::{Channel, RequestStats, Second, SecondStats, StreamStats, stat_of};
 
@@ -57,6 +63,11 @@ pub struct Measurement {
     /// Resources sampled while load ran (target, machine, generator, GPUs); `None` when
     /// nothing was sampled.
     pub resources: Option<crate::resources::Resources>,
+    /// Phases, an abort, the recovery, a capacity search, the target's fate.
+    pub course: Course,
+    /// The service's own metrics, read from its `/metrics` while load ran; `None` when the
+    /// target has no `metrics` endpoint.
+    pub metrics: Option<crate::scrape::Scraped>,
 }
 
 impl Measurement {
@@ -83,6 +94,19 @@ impl Measurement {
         } else {
             0.0
         }
+    }
+
+    /// The phase called `name`.
+    pub fn phase(&self, name: &str) -> Option<&PhaseMeasurement> {
+        self.course.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The phase the second starting at `t` (seconds from the end of the warm-up) lies in.
+    pub fn phase_at(&self, t: f64) -> Option<&PhaseMeasurement> {
+        self.course
+            .phases
+            .iter()
+            .find(|p| p.from_s <= t && t < p.to_s)
     }
 
     /// The index of request `name` in spec order.

@@ -10,9 +10,11 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::extras::Extras;
+use super::phases::PhaseRecorder;
 use super::stats::merge_into;
 use super::{
-    ErrorKind, Generator, Measurement, PhaseStats, Refusals, RequestStats, Second, new_histogram,
+    Course, ErrorKind, Generator, Measurement, PhaseStats, Refusals, RequestStats, Second,
+    new_histogram,
 };
 use crate::client::Detail;
 use crate::spec::Goodput;
@@ -40,6 +42,26 @@ struct Shard {
     lateness: Option<Histogram<u64>>,
     sent: u64,
     dropped: u64,
+    live: Option<Live>,
+}
+
+/// What the live endpoint needs beyond the timeline, warm-up included, drained by each
+/// collection.
+struct Live {
+    errors: Vec<[u64; ErrorKind::ALL.len()]>,
+    lateness: Option<Histogram<u32>>,
+}
+
+/// What one collection folded in: the records since the previous one (the live endpoint
+/// adds them to its counters and histograms).
+#[derive(Debug)]
+pub(crate) struct Collected {
+    /// Every new record merged into one second (its `t` means nothing).
+    pub second: Second,
+    /// Failed requests by kind, per request in spec order.
+    pub errors: Vec<[u64; ErrorKind::ALL.len()]>,
+    /// Schedule lateness of the new sends, µs (open model).
+    pub lateness: Option<Histogram<u32>>,
 }
 
 /// The outcome of one request as the recorder needs it.
@@ -67,12 +89,15 @@ fn micros(d: Duration) -> u64 {
 /// Thread-safe collection of a run's outcomes.
 pub(crate) struct Recorder {
     names: Vec<String>,
+    streams: Vec<bool>,
     measure_from: Instant,
     started_at: SystemTime,
     open: bool,
     goodput: Option<Goodput>,
     shards: Box<[Mutex<Shard>]>,
     timeline: Mutex<BTreeMap<i64, Second>>,
+    /// Each phase's own recorder, which sees the outcomes intended to start within it.
+    phases: Vec<PhaseRecorder>,
 }
 
 impl Recorder {
@@ -121,13 +146,54 @@ impl Recorder {
             .collect();
         Recorder {
             names,
+            streams,
             measure_from,
             started_at: SystemTime::now(),
             open,
             goodput,
             shards,
             timeline: Mutex::new(BTreeMap::new()),
+            phases: Vec::new(),
         }
+    }
+
+    /// Also records each phase (name, start, end) on its own: full-precision statistics of
+    /// the requests intended to start within it, from its measured part.
+    pub fn with_phases(mut self, phases: Vec<(String, Instant, Instant)>) -> Recorder {
+        self.phases = phases
+            .into_iter()
+            .map(|(name, start, end)| {
+                let recorder = Recorder::with_extras(
+                    self.names.clone(),
+                    self.streams.clone(),
+                    self.goodput,
+                    start.max(self.measure_from),
+                    self.shards.len(),
+                    self.open,
+                );
+                PhaseRecorder::new(name, start..end, recorder)
+            })
+            .collect();
+        self
+    }
+
+    /// The recorder of the phase an outcome intended at `at` belongs to.
+    fn phase_of(&self, at: Instant) -> Option<&Recorder> {
+        self.phases.iter().find_map(|p| p.recorder_at(at))
+    }
+
+    /// Keeps what the live endpoint needs (errors by kind and lateness from the first
+    /// request), for [`Recorder::collect_live`].
+    pub fn with_live(self) -> Recorder {
+        for shard in self.shards.iter() {
+            lock(shard).live = Some(Live {
+                errors: vec![[0; ErrorKind::ALL.len()]; self.names.len()],
+                lateness: self
+                    .open
+                    .then(|| Histogram::new(2).expect("2 significant figures is valid")),
+            });
+        }
+        self
     }
 
     /// The number of shards; user `u` records into shard `u % shards`.
@@ -151,6 +217,9 @@ impl Recorder {
 
     /// Records one outcome.
     pub fn record(&self, shard: usize, r: Record) {
+        if let Some(phase) = self.phase_of(r.intended) {
+            phase.record(shard, r.clone());
+        }
         let response = micros(r.done.saturating_duration_since(r.intended));
         let t = self.second_of(r.intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
@@ -161,6 +230,14 @@ impl Recorder {
                 let _ = sec.latency.record(response);
             }
             Err(_) => sec.errors += 1,
+        }
+        if let Some(live) = &mut s.live {
+            if let Err(kind) = r.result {
+                live.errors[r.request][kind.index()] += 1;
+            }
+            if let Some(l) = &mut live.lateness {
+                let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
+            }
         }
         if t < 0 {
             return;
@@ -193,6 +270,9 @@ impl Recorder {
 
     /// Counts an arrival that found no free user.
     pub fn dropped(&self, shard: usize, intended: Instant) {
+        if let Some(phase) = self.phase_of(intended) {
+            phase.dropped(shard, intended);
+        }
         let t = self.second_of(intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
         self.second(&mut s, t).dropped += 1;
@@ -208,10 +288,44 @@ impl Recorder {
 
     /// Moves the shards' seconds into the shared timeline (cheap; run about once a second).
     pub fn collect(&self) {
+        self.fold(None);
+    }
+
+    /// [`Recorder::collect`], and what it folded in (for the live endpoint; errors by kind
+    /// and lateness only after [`Recorder::with_live`]).
+    pub fn collect_live(&self) -> Collected {
+        let mut c = Collected {
+            second: Second::empty(0, self.names.len()),
+            errors: vec![[0; ErrorKind::ALL.len()]; self.names.len()],
+            lateness: self
+                .open
+                .then(|| Histogram::new(2).expect("2 significant figures is valid")),
+        };
+        self.fold(Some(&mut c));
+        c
+    }
+
+    fn fold(&self, mut out: Option<&mut Collected>) {
         let mut timeline = lock(&self.timeline);
         for shard in self.shards.iter() {
-            let seconds = std::mem::take(&mut lock(shard).seconds);
+            let mut s = lock(shard);
+            let seconds = std::mem::take(&mut s.seconds);
+            if let (Some(c), Some(live)) = (out.as_deref_mut(), s.live.as_mut()) {
+                for (total, new) in c.errors.iter_mut().zip(&mut live.errors) {
+                    for (a, b) in total.iter_mut().zip(new.iter_mut()) {
+                        *a += std::mem::take(b);
+                    }
+                }
+                if let (Some(total), Some(l)) = (&mut c.lateness, &mut live.lateness) {
+                    merge_into(total, l);
+                    l.reset();
+                }
+            }
+            drop(s);
             for (t, second) in seconds {
+                if let Some(c) = out.as_deref_mut() {
+                    c.second.merge(&second);
+                }
                 match timeline.get_mut(&t) {
                     Some(slot) => slot.merge(&second),
                     None => {
@@ -290,6 +404,11 @@ impl Recorder {
             }
         }
         let timeline = std::mem::take(&mut *lock(&self.timeline));
+        let phases = self
+            .phases
+            .iter()
+            .map(|p| p.finish(self.measure_from, window, generator.threads))
+            .collect();
         Measurement {
             started_at: self.started_at,
             warmup,
@@ -299,6 +418,11 @@ impl Recorder {
             interrupted,
             generator,
             resources: None,
+            course: Course {
+                phases,
+                ..Course::default()
+            },
+            metrics: None,
         }
     }
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::artifacts::Written;
 use super::table::render;
-use super::{Change, Figures, Measured, RunReport, TrialReport, describe_load};
+use super::{Figures, Measured, RunReport, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
+use crate::gate::Change;
 use crate::measure::{Channel, Measurement, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
@@ -36,26 +37,27 @@ pub fn trial_table(r: &TrialReport) -> String {
 
 fn measured(m: &Measured) -> String {
     let mut out = String::new();
-    for p in &m.verdict.problems {
+    for p in m.verdict.problems() {
         let _ = writeln!(out, "  problem: {}", p.replace('\n', "\n    "));
     }
-    for d in &m.verdict.doubts {
+    for d in m.verdict.doubts() {
         let _ = writeln!(out, "  inconclusive: {}", d.reason);
     }
-    if !m.verdict.checks.is_empty() {
+    if !m.verdict.checks().is_empty() {
         out.push('\n');
-        out.push_str(&checks_table(&m.verdict.checks));
+        out.push_str(&checks_table(m.verdict.checks()));
     }
     out.push('\n');
     out.push_str(&requests_table(&m.measurement));
     out.push_str(&super::tokens::tables(&m.measurement));
+    out.push_str(&super::stress::tables(&m.measurement));
     let errors = errors_line(&m.measurement);
     if !errors.is_empty() {
         let _ = writeln!(out, "\n  errors by kind: {errors}");
     }
     let _ = writeln!(out, "  generator: {}", generator_line(&m.measurement));
     out.push_str(&super::resources_section(m));
-    if let Some(b) = &m.verdict.baseline {
+    if let Some(b) = m.verdict.gate() {
         out.push_str(&super::gate::baseline_section(b));
     }
     if m.measurement.interrupted > 0 {
@@ -162,7 +164,11 @@ fn margin_text(margin: f64, limit: f64, unit: Unit) -> String {
 /// Per-request statistics and the total.
 pub fn requests_table(m: &Measurement) -> String {
     let two = m.requests.iter().any(|r| r.service.is_some());
-    let mut header = vec!["request", "count", "rate", "p50", "p95", "p99", "max"];
+    // `count/s`: completed requests (successful and failed) per second; `ok/s`: successful
+    // ones, which is what `throughput` asserts on.
+    let mut header = vec![
+        "request", "count", "count/s", "ok/s", "p50", "p95", "p99", "max",
+    ];
     if two {
         header.extend(["service p50", "service p99"]);
     }
@@ -174,9 +180,16 @@ pub fn requests_table(m: &Measurement) -> String {
             0 => "0".to_string(),
             n => format!("{} ({})", fmt_count(n as f64), fmt_percent(s.error_rate())),
         };
+        let secs = m.window.as_secs_f64();
+        let completed = if secs > 0.0 {
+            s.requests() as f64 / secs
+        } else {
+            0.0
+        };
         let mut row = vec![
             s.name.clone(),
             fmt_count(s.requests() as f64),
+            fmt_rate(completed),
             fmt_rate(m.throughput(s)),
         ];
         for st in [
@@ -218,7 +231,7 @@ pub fn errors_line(m: &Measurement) -> String {
 pub fn summary(run: &RunReport) -> String {
     let baselines = run.trials.iter().any(|t| t.baseline.is_some());
     let mut header = vec![
-        "", "scenario", "requests", "rate", "p50", "p95", "p99", "errors", "checks",
+        "", "scenario", "requests", "ok/s", "p50", "p95", "p99", "errors", "checks",
     ];
     if baselines {
         header.push("vs baseline");
@@ -237,7 +250,7 @@ pub fn summary(run: &RunReport) -> String {
                     us(f.p95),
                     us(f.p99),
                     fmt_percent(f.error_rate),
-                    format!("{}/{} passed", f.passed, f.checks),
+                    f.checks_text(),
                 ]);
             }
             None => {
@@ -248,7 +261,7 @@ pub fn summary(run: &RunReport) -> String {
             row.push(r.baseline.as_ref().map_or("-".into(), |b| {
                 b.changes
                     .iter()
-                    .map(Change::text)
+                    .map(Change::short)
                     .collect::<Vec<_>>()
                     .join(", ")
             }));
@@ -279,7 +292,7 @@ pub fn artifacts(written: &Written, show: impl Fn(&Path) -> PathBuf) -> String {
         out.push_str(&render_rows(&rows));
     }
     for e in &written.errors {
-        let _ = writeln!(out, "warning: {e}");
+        let _ = writeln!(out, "error: {e}");
     }
     out
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::artifacts::{HTML, JUNIT, SUMMARY};
 use super::{Figures, RunReport, TrialReport, rfc3339};
+use crate::gate::Decision;
 
 /// The index format version; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -102,14 +103,18 @@ fn trial(t: &TrialReport) -> TrialJson<'_> {
         changes: t.baseline.as_ref().map_or(vec![], |b| {
             b.changes
                 .iter()
-                .map(|c| ChangeJson {
-                    metric: &c.metric,
-                    percent: round3(c.percent),
-                    judgement: match c.judgement {
-                        super::Judgement::Regressed => "regressed",
-                        super::Judgement::Improved => "improved",
-                        super::Judgement::Unchanged => "unchanged",
-                    },
+                .filter_map(|c| {
+                    let cmp = c.compared.as_ref()?;
+                    Some(ChangeJson {
+                        metric: &c.metric,
+                        percent: round3(cmp.change * 100.0),
+                        judgement: match cmp.decision {
+                            Decision::Regressed => "regressed",
+                            Decision::Improved => "improved",
+                            Decision::Inconclusive => "undecided",
+                            Decision::Pass | Decision::Warn => "unchanged",
+                        },
+                    })
                 })
                 .collect()
         }),

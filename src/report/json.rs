@@ -9,7 +9,7 @@ use super::{Series, TrialReport, describe_load, rfc3339};
 use crate::assertion::{Check, Stat};
 use hdrhistogram::Histogram;
 
-use crate::compare::BaselineOutcome;
+use crate::gate::{Change, Decision, GateOutcome, Needed, Source};
 use crate::measure::{Generator, Measurement, RequestStats, Second, stat_of};
 
 /// The result file format version; bumped on incompatible changes.
@@ -42,6 +42,10 @@ struct ResultFile<'a> {
     target_log: Option<&'a str>,
     /// Resources sampled during the run (target, machine, generator, GPUs).
     resources: Option<super::resource_json::ResourcesJson>,
+    /// Phases, an abort, the recovery, a capacity search, the target's fate.
+    course: Option<super::course_json::CourseJson>,
+    /// The service's own metrics, read from its `/metrics`.
+    metrics: Option<super::metrics_json::MetricsJson>,
 }
 
 /// A named time series (resources of the target …): `[t_s, value]` points.
@@ -72,6 +76,7 @@ impl<'a> SeriesJson<'a> {
 struct CheckJson {
     assertion: String,
     scope: Option<String>,
+    phase: Option<String>,
     metric: String,
     op: &'static str,
     unit: &'static str,
@@ -221,6 +226,8 @@ impl RequestJson {
 struct SecondJson {
     t_s: i64,
     warmup: bool,
+    /// The phase the second starts in.
+    phase: Option<String>,
     ok: u64,
     errors: u64,
     dropped: u64,
@@ -231,12 +238,13 @@ struct SecondJson {
 }
 
 impl SecondJson {
-    fn of(s: &Second) -> SecondJson {
+    fn of(s: &Second, m: &Measurement) -> SecondJson {
         let t = s.total();
         let p = |q| stat_of(&t.latency, Stat::Percentile(q));
         SecondJson {
             t_s: s.t,
             warmup: s.t < 0,
+            phase: m.phase_at(s.t as f64).map(|p| p.name.clone()),
             ok: t.ok,
             errors: t.errors,
             dropped: s.dropped,
@@ -261,6 +269,7 @@ fn check_json(c: &Check) -> CheckJson {
     CheckJson {
         assertion: c.assertion.text.clone(),
         scope: c.assertion.scope.clone(),
+        phase: c.assertion.phase.clone(),
         metric: c.assertion.metric.name(),
         op: c.assertion.op.symbol(),
         unit: c.unit().json_suffix(),
@@ -297,39 +306,52 @@ pub fn render(r: &TrialReport) -> String {
         window_s: m.map(|m| round3(m.window.as_secs_f64())),
         interrupted: m.map(|m| m.interrupted),
         problems: measured.map_or(vec![], |x| {
-            x.verdict.problems.iter().map(String::as_str).collect()
+            x.verdict.problems().iter().map(String::as_str).collect()
         }),
         doubts: measured.map_or(vec![], |x| {
-            x.verdict.doubts.iter().map(|d| d.reason.as_str()).collect()
+            x.verdict
+                .doubts()
+                .iter()
+                .map(|d| d.reason.as_str())
+                .collect()
         }),
         checks: measured.map_or(vec![], |x| {
-            x.verdict.checks.iter().map(check_json).collect()
+            x.verdict.checks().iter().map(check_json).collect()
         }),
         generator: m.map(|m| GeneratorJson::of(&m.generator)),
         baseline: measured
-            .and_then(|x| x.verdict.baseline.as_ref())
+            .and_then(|x| x.verdict.gate())
             .map(BaselineJson::of),
         total: m.map(|m| RequestJson::of(&m.total(), m)),
         requests: m.map_or(vec![], |m| {
             m.requests.iter().map(|s| RequestJson::of(s, m)).collect()
         }),
-        timeline: m.map_or(vec![], |m| m.timeline.iter().map(SecondJson::of).collect()),
+        timeline: m.map_or(vec![], |m| {
+            m.timeline.iter().map(|s| SecondJson::of(s, m)).collect()
+        }),
         series: r.series.iter().map(SeriesJson::of).collect(),
         target_log: r.log.as_deref(),
         resources: m
             .and_then(|m| m.resources.as_ref())
             .map(super::resource_json::ResourcesJson::of),
+        course: m.map(|m| super::course_json::CourseJson::of(&m.course)),
+        metrics: m
+            .and_then(|m| m.metrics.as_ref())
+            .map(|s| super::metrics_json::MetricsJson::of(s, &r.scenario.assertions)),
     };
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');
     text
 }
 
-/// The baseline comparison (or why there was none).
+/// The gate's comparison (or why there was none).
 #[derive(Serialize)]
 struct BaselineJson {
     /// `compared`, `missing` or `blessed`.
     kind: &'static str,
+    /// `baseline`, `ab` or `ab-control` when compared.
+    source: Option<&'static str>,
+    /// The baseline file, or the base revision of an A/B run.
     path: String,
     /// When and from what commit the baseline was blessed.
     blessed: Option<String>,
@@ -338,6 +360,7 @@ struct BaselineJson {
     command: Option<String>,
     changes: Vec<String>,
     checks: Vec<RegressionJson>,
+    problems: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -349,16 +372,20 @@ struct RegressionJson {
     change: Option<f64>,
     interval_low: Option<f64>,
     interval_high: Option<f64>,
-    outcome: Option<crate::regression::Change>,
+    outcome: Option<Decision>,
     runs_baseline: Option<usize>,
     runs_current: Option<usize>,
+    paired: Option<bool>,
+    needed: Option<Needed>,
+    undecided: Option<String>,
     note: Option<String>,
 }
 
 impl BaselineJson {
-    fn of(b: &BaselineOutcome) -> BaselineJson {
+    fn of(g: &GateOutcome) -> BaselineJson {
         let empty = |kind, path: &str| BaselineJson {
             kind,
+            source: None,
             path: path.to_string(),
             blessed: None,
             other_host: None,
@@ -366,48 +393,75 @@ impl BaselineJson {
             command: None,
             changes: vec![],
             checks: vec![],
+            problems: vec![],
         };
-        match b {
-            BaselineOutcome::Missing { path, command, .. } => BaselineJson {
+        match g {
+            GateOutcome::Missing { path, command, .. } => BaselineJson {
                 command: Some(command.clone()),
+                problems: g.problems(),
                 ..empty("missing", path)
             },
-            BaselineOutcome::Blessed { path, changes } => BaselineJson {
+            GateOutcome::Blessed { path, changes } => BaselineJson {
                 changes: changes.clone(),
                 ..empty("blessed", path)
             },
-            BaselineOutcome::Compared {
-                path,
-                blessed,
-                other_host,
+            GateOutcome::Compared {
+                source,
                 binding,
-                checks,
+                changes,
+                problems,
                 ..
-            } => BaselineJson {
-                blessed: Some(blessed.clone()),
-                other_host: other_host.clone(),
-                binding: Some(*binding),
-                checks: checks
-                    .iter()
-                    .map(|c| {
-                        let cmp = c.comparison.as_ref();
-                        RegressionJson {
-                            metric: c.metric.clone(),
-                            unit: c.unit.json_suffix(),
-                            baseline: cmp.map(|x| round3(x.baseline)),
-                            current: cmp.map(|x| round3(x.current)),
-                            change: cmp.map(|x| round6(x.change)),
-                            interval_low: cmp.map(|x| round6(x.interval.0)),
-                            interval_high: cmp.map(|x| round6(x.interval.1)),
-                            outcome: cmp.map(|x| x.outcome),
-                            runs_baseline: cmp.map(|x| x.runs.0),
-                            runs_current: cmp.map(|x| x.runs.1),
-                            note: c.note.clone(),
-                        }
-                    })
-                    .collect(),
-                ..empty("compared", path)
-            },
+            } => {
+                let (kind, path, blessed, other_host) = match source {
+                    Source::Baseline {
+                        path,
+                        blessed,
+                        other_host,
+                    } => (
+                        "baseline",
+                        path.clone(),
+                        Some(blessed.clone()),
+                        other_host.clone(),
+                    ),
+                    Source::Ab { base, control } => (
+                        if *control { "ab-control" } else { "ab" },
+                        base.clone(),
+                        None,
+                        None,
+                    ),
+                };
+                BaselineJson {
+                    source: Some(kind),
+                    blessed,
+                    other_host,
+                    binding: Some(*binding),
+                    checks: changes.iter().map(RegressionJson::of).collect(),
+                    problems: problems.clone(),
+                    ..empty("compared", &path)
+                }
+            }
+        }
+    }
+}
+
+impl RegressionJson {
+    fn of(c: &Change) -> RegressionJson {
+        let cmp = c.compared.as_ref();
+        RegressionJson {
+            metric: c.metric.clone(),
+            unit: c.unit.json_suffix(),
+            baseline: cmp.map(|x| round3(x.base)),
+            current: cmp.map(|x| round3(x.head)),
+            change: cmp.map(|x| round6(x.change)),
+            interval_low: cmp.map(|x| round6(x.interval.0)),
+            interval_high: cmp.map(|x| round6(x.interval.1)),
+            outcome: cmp.map(|x| x.decision),
+            runs_baseline: cmp.map(|x| x.runs.0),
+            runs_current: cmp.map(|x| x.runs.1),
+            paired: cmp.map(|x| x.paired),
+            needed: cmp.and_then(|x| x.needed),
+            undecided: c.undecided_text(),
+            note: c.note.clone(),
         }
     }
 }

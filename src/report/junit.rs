@@ -70,7 +70,21 @@ fn case(t: &TrialReport) -> String {
         attr(&t.scenario.name)
     );
     let table = xml(&console::trial_table(t));
-    let body = match t.measured() {
+    // Whatever could not be decided, whatever the status: a property CI tools show and a note.
+    let undecided = undecided(t);
+    let mut body = String::new();
+    if !undecided.is_empty() {
+        body.push_str("      <properties>\n");
+        for u in &undecided {
+            let _ = writeln!(
+                body,
+                "        <property name=\"perfspec.undecided\" value=\"{}\"/>",
+                attr(u)
+            );
+        }
+        body.push_str("      </properties>\n");
+    }
+    body.push_str(&match t.measured() {
         None => {
             let reason = t.outcome.as_ref().err().map_or("", String::as_str);
             let first = reason.lines().next().unwrap_or_default();
@@ -83,6 +97,11 @@ fn case(t: &TrialReport) -> String {
             "pass" => String::new(),
             "inconclusive" => {
                 let why = reasons(t);
+                let why = if why.is_empty() {
+                    undecided.join("; ")
+                } else {
+                    why
+                };
                 let note = format!(
                     "      <system-out>INCONCLUSIVE{}: {}</system-out>\n",
                     if t.passes() {
@@ -103,7 +122,7 @@ fn case(t: &TrialReport) -> String {
             }
             _ => {
                 let f = Figures::of(m);
-                let message = match (f.failed, m.verdict.problems.first()) {
+                let message = match (f.failed, m.verdict.problems().first()) {
                     (0, Some(p)) => p.lines().next().unwrap_or_default().to_string(),
                     _ => format!("{} of {} checks failed: {}", f.failed, f.checks, failed(t)),
                 };
@@ -113,7 +132,14 @@ fn case(t: &TrialReport) -> String {
                 )
             }
         },
-    };
+    });
+    if !undecided.is_empty() && t.status_name() != "inconclusive" {
+        let _ = writeln!(
+            body,
+            "      <system-out>UNDECIDED: {}</system-out>",
+            xml(&undecided.join("; "))
+        );
+    }
     if body.is_empty() {
         out.push_str("/>\n");
     } else {
@@ -128,7 +154,7 @@ fn failed(t: &TrialReport) -> String {
         return String::new();
     };
     m.verdict
-        .checks
+        .checks()
         .iter()
         .filter(|c| c.outcome == Outcome::Fail)
         .map(|c| {
@@ -142,15 +168,30 @@ fn failed(t: &TrialReport) -> String {
         .join("; ")
 }
 
-/// Why a trial is inconclusive: its doubts, then its undecided checks.
+/// Why a trial is inconclusive: its doubts, then everything undecided.
 fn reasons(t: &TrialReport) -> String {
     let Some(m) = t.measured() else {
         return String::new();
     };
-    let doubts = m.verdict.doubts.iter().map(|d| d.reason.clone());
-    let checks = m.verdict.checks.iter().filter_map(|c| match &c.outcome {
+    let doubts = m.verdict.doubts().iter().map(|d| d.reason.clone());
+    doubts.chain(undecided(t)).collect::<Vec<_>>().join("; ")
+}
+
+/// Every check the run could not decide and every comparison the gate could not decide, with
+/// its interval and what would decide it.
+fn undecided(t: &TrialReport) -> Vec<String> {
+    let Some(m) = t.measured() else {
+        return Vec::new();
+    };
+    let checks = m.verdict.checks().iter().filter_map(|c| match &c.outcome {
         Outcome::Inconclusive(why) => Some(format!("{}: {why}", c.assertion.text)),
         _ => None,
     });
-    doubts.chain(checks).collect::<Vec<_>>().join("; ")
+    let gate = m
+        .verdict
+        .gate()
+        .map_or(&[][..], |g| g.changes())
+        .iter()
+        .filter_map(|c| c.undecided_text());
+    checks.chain(gate).collect()
 }

@@ -8,8 +8,9 @@
 
 use std::fmt::Write;
 
-use super::{BaselineView, Figures, Judgement, RunReport, TrialReport, console};
+use super::{BaselineView, Figures, RunReport, TrialReport, console};
 use crate::assertion::Outcome;
+use crate::gate::Decision;
 use crate::units::{fmt_percent, fmt_rate, fmt_us};
 
 /// The first line of every summary, hidden when rendered.
@@ -120,10 +121,11 @@ fn changes(b: Option<&BaselineView>) -> String {
     };
     b.changes
         .iter()
-        .map(|c| match c.judgement {
-            Judgement::Regressed => format!("**{}** 🔴", c.text()),
-            Judgement::Improved => format!("{} 🟢", c.text()),
-            Judgement::Unchanged => c.text(),
+        .map(|c| match c.decision() {
+            Some(Decision::Regressed) => format!("**{}** 🔴", c.short()),
+            Some(Decision::Improved) => format!("{} 🟢", c.short()),
+            Some(Decision::Inconclusive) => format!("{} ⚠️", c.short()),
+            _ => c.text(),
         })
         .collect::<Vec<_>>()
         .join(" · ")
@@ -147,19 +149,45 @@ fn trial(t: &TrialReport, details: bool) -> String {
             return out;
         }
         Some(m) => {
-            for p in &m.verdict.problems {
+            for p in m.verdict.problems() {
                 let first = p.lines().next().unwrap_or_default();
                 let _ = writeln!(out, "- ❌ problem: {}", cell(first));
             }
-            for d in &m.verdict.doubts {
+            for d in m.verdict.doubts() {
                 let _ = writeln!(out, "- ⚠️ inconclusive: {}", cell(&d.reason));
             }
-            if !m.verdict.problems.is_empty() || !m.verdict.doubts.is_empty() {
+            if !m.verdict.problems().is_empty() || !m.verdict.doubts().is_empty() {
                 out.push('\n');
+            }
+            let mut gate_lines = Vec::new();
+            if let Some(g) = m.verdict.gate() {
+                for c in g.changes() {
+                    if let Some(t) = c.undecided_text() {
+                        gate_lines.push(format!("- ⚠️ {}", cell(&t)));
+                    } else if c.decision() == Some(Decision::Regressed) {
+                        let interval = c
+                            .compared
+                            .as_ref()
+                            .map_or(String::new(), |cmp| cmp.interval_text());
+                        gate_lines.push(format!(
+                            "- 🔴 {} (95% interval {})",
+                            cell(&c.short()),
+                            cell(&interval)
+                        ));
+                    }
+                }
+            }
+            if !gate_lines.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{}
+",
+                    gate_lines.join("\n")
+                );
             }
             let missed: Vec<_> = m
                 .verdict
-                .checks
+                .checks()
                 .iter()
                 .filter(|c| c.outcome != Outcome::Pass)
                 .collect();
@@ -169,7 +197,7 @@ fn trial(t: &TrialReport, details: bool) -> String {
                     let unit = c.unit();
                     let result = match &c.outcome {
                         Outcome::Fail => "❌ FAIL".to_string(),
-                        Outcome::Inconclusive(why) => format!("⚠️ {}", cell(why)),
+                        Outcome::Inconclusive(why) => format!("⚠️ undecided: {}", cell(why)),
                         Outcome::NotMeasurable(why) => format!("N/A: {}", cell(why)),
                         Outcome::Pass => String::new(),
                     };

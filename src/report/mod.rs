@@ -11,6 +11,7 @@
 pub mod artifacts;
 mod client_json;
 pub mod console;
+mod course_json;
 mod escape;
 mod extras;
 pub mod gate;
@@ -19,21 +20,23 @@ pub mod index;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod metrics_json;
 pub mod progress;
 mod resource_json;
 mod resource_table;
 mod run;
+mod stress;
 mod table;
 pub mod tokens;
 pub mod views;
 
-pub use extras::{BaselineView, Change, Judgement, Series};
+pub use extras::{BaselineView, Series};
 pub use resource_table::resources_section;
 pub use run::{BrokenSpec, Counts, Figures, RunReport};
 
 use crate::compare::{Status, Verdict};
 use crate::measure::Measurement;
-use crate::spec::{Arrivals, Inconclusive, Load, Scenario, Stage, Think};
+use crate::spec::{Arrivals, Load, Scenario, Stage, Think};
 use crate::units::{fmt_duration, fmt_rate};
 
 /// Everything known about one trial, for every renderer.
@@ -72,7 +75,7 @@ impl TrialReport {
 
     /// The status; `None` when the trial could not measure.
     pub fn status(&self) -> Option<Status> {
-        self.outcome.as_ref().ok().map(|m| m.verdict.status)
+        self.outcome.as_ref().ok().map(|m| m.verdict.status())
     }
 
     /// `PASS`, `FAIL`, `INCONCLUSIVE` or `ERROR`.
@@ -91,13 +94,11 @@ impl TrialReport {
     }
 
     /// Whether the test passes: the trial passed, or it was inconclusive and the scenario
-    /// says `inconclusive = "pass"`.
+    /// lets what was undecided pass (`inconclusive = "pass"` for the run,
+    /// `regression.inconclusive = "pass"` for the comparison).
     pub fn passes(&self) -> bool {
-        match self.status() {
-            Some(Status::Pass) => true,
-            Some(Status::Inconclusive) => self.scenario.inconclusive == Inconclusive::Pass,
-            _ => false,
-        }
+        self.measured()
+            .is_some_and(|m| m.verdict.passes(&self.scenario))
     }
 
     /// The measurement, when the trial could measure.
@@ -109,15 +110,28 @@ impl TrialReport {
 /// The text secrets become in every artifact.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// `text` with every secret (of at least 4 characters) replaced by [`REDACTED`].
+/// `text` with every secret (of at least 4 characters) replaced by [`REDACTED`]: in one pass,
+/// the longest secret first where two overlap (so no part of a longer one is left behind),
+/// fast with thousands of secrets (a data file marked `secret`).
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), REDACTED);
-        }
+    let patterns: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.len() >= 4)
+        .collect();
+    if patterns.is_empty() {
+        return text.to_string();
     }
-    out
+    match aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&patterns)
+    {
+        Ok(ac) => ac.replace_all(text, &vec![REDACTED; patterns.len()]),
+        // Only a pattern set too large for the automaton: replace one by one.
+        Err(_) => patterns
+            .iter()
+            .fold(text.to_string(), |out, s| out.replace(s, REDACTED)),
+    }
 }
 
 impl TrialReport {
@@ -129,17 +143,7 @@ impl TrialReport {
         }
         match &mut self.outcome {
             Err(e) => *e = redact(e, secrets),
-            Ok(m) => {
-                for p in &mut m.verdict.problems {
-                    *p = redact(p, secrets);
-                }
-                for d in &mut m.verdict.doubts {
-                    d.reason = redact(&d.reason, secrets);
-                }
-                for c in &mut m.verdict.checks {
-                    c.note = c.note.as_ref().map(|n| redact(n, secrets));
-                }
-            }
+            Ok(m) => m.verdict.redact(secrets),
         }
     }
 }
@@ -148,11 +152,10 @@ impl TrialReport {
 pub fn describe_load(s: &Scenario) -> String {
     let mut out = match &s.load {
         Load::Closed(c) => {
-            let mut t = format!(
-                "closed, {} user{}",
-                c.users,
-                if c.users == 1 { "" } else { "s" }
-            );
+            let mut t = match (c.users, c.stages.is_empty()) {
+                (0, false) => "closed".to_string(),
+                (n, _) => format!("closed, {n} user{}", if n == 1 { "" } else { "s" }),
+            };
             if !c.ramp_up.is_zero() {
                 t.push_str(&format!(", ramp-up {}", fmt_duration(c.ramp_up)));
             }
@@ -163,20 +166,12 @@ pub fn describe_load(s: &Scenario) -> String {
                     t.push_str(&format!(", think {}..{}", fmt_duration(a), fmt_duration(b)))
                 }
             }
+            t.push_str(&stages_text(&c.stages, |n| format!("{n:.0} users")));
             t
         }
         Load::Open(o) => {
             let mut t = format!("open, {}", fmt_rate(o.rate));
-            for stage in &o.stages {
-                match stage {
-                    Stage::Ramp { over, to } => t.push_str(&format!(
-                        ", ramp to {} over {}",
-                        fmt_rate(*to),
-                        fmt_duration(*over)
-                    )),
-                    Stage::Hold(d) => t.push_str(&format!(", hold {}", fmt_duration(*d))),
-                }
-            }
+            t.push_str(&stages_text(&o.stages, fmt_rate));
             if let Arrivals::Poisson { .. } = o.arrivals {
                 t.push_str(", poisson");
             }
@@ -184,6 +179,9 @@ pub fn describe_load(s: &Scenario) -> String {
             t
         }
     };
+    if let Some(c) = &s.capacity {
+        out.push_str(&capacity_text(c, matches!(s.load, Load::Closed(_))));
+    }
     if !s.warmup.is_zero() {
         out.push_str(&format!("; {} warm-up", fmt_duration(s.warmup)));
     }
@@ -195,6 +193,44 @@ pub fn describe_load(s: &Scenario) -> String {
         None => out.push_str(&format!("; {} measured", fmt_duration(s.duration))),
     }
     out
+}
+
+/// `, ramp to 50 users over 10s, hold 1m`.
+fn stages_text(stages: &[Stage], level: impl Fn(f64) -> String) -> String {
+    let mut t = String::new();
+    for stage in stages {
+        match stage {
+            Stage::Ramp { over, to } => t.push_str(&format!(
+                ", ramp to {} over {}",
+                level(*to),
+                fmt_duration(*over)
+            )),
+            Stage::Hold(d) => t.push_str(&format!(", hold {}", fmt_duration(*d))),
+        }
+    }
+    t
+}
+
+/// `; capacity search 50.0/s..2,000/s (bisect 5%)`: the load above is the first step's shape.
+fn capacity_text(c: &crate::spec::CapacityRule, users: bool) -> String {
+    let level = |v: f64| {
+        if users {
+            format!("{v:.0} users")
+        } else {
+            fmt_rate(v)
+        }
+    };
+    let how = match c.search {
+        crate::spec::Search::Bisect { precision } => {
+            format!("bisect {}", crate::units::fmt_percent(precision))
+        }
+        crate::spec::Search::Step(step) => format!("step {}", level(step)),
+    };
+    format!(
+        "; capacity search {}..{} ({how})",
+        level(c.from),
+        level(c.to)
+    )
 }
 
 /// Formats a wall-clock time as RFC 3339 UTC (`2026-11-24T08:30:00Z`).

@@ -26,7 +26,7 @@ pub fn resources_section(m: &Measured) -> String {
     if r.gpus().next().is_some() {
         out.push_str(&gpu_table(r));
     }
-    let asks_gpu = m.verdict.checks.iter().any(
+    let asks_gpu = m.verdict.checks().iter().any(
         |c| matches!(c.assertion.metric, Metric::Resource(x) if matches!(x.source, Source::Gpu(_))),
     );
     if let (GpuStatus::Unavailable(why), true) = (&r.gpu, asks_gpu) {

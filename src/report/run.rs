@@ -120,16 +120,33 @@ pub struct Figures {
     pub passed: usize,
     /// Checks that failed.
     pub failed: usize,
+    /// Checks that could not decide (too few samples, …).
+    pub undecided: usize,
     /// Measured seconds.
     pub window_s: f64,
 }
 
 impl Figures {
+    /// `4/5 passed`, `3/5 passed, 1 undecided`.
+    pub fn checks_text(&self) -> String {
+        let mut t = format!("{}/{} passed", self.passed, self.checks);
+        if self.undecided > 0 {
+            t.push_str(&format!(", {} undecided", self.undecided));
+        }
+        t
+    }
+
     /// The figures of a measured trial.
     pub fn of(m: &Measured) -> Figures {
         let total = m.measurement.total();
         let p = |q| total.stat(Stat::Percentile(q));
-        let count = |o: &Outcome| m.verdict.checks.iter().filter(|c| c.outcome == *o).count();
+        let count = |o: &Outcome| {
+            m.verdict
+                .checks()
+                .iter()
+                .filter(|c| c.outcome == *o)
+                .count()
+        };
         Figures {
             requests: total.requests(),
             throughput: m.measurement.throughput(&total),
@@ -138,9 +155,15 @@ impl Figures {
             p99: p(99.0),
             errors: total.error_count(),
             error_rate: total.error_rate(),
-            checks: m.verdict.checks.len(),
+            checks: m.verdict.checks().len(),
             passed: count(&Outcome::Pass),
             failed: count(&Outcome::Fail),
+            undecided: m
+                .verdict
+                .checks()
+                .iter()
+                .filter(|c| matches!(c.outcome, Outcome::Inconclusive(_)))
+                .count(),
             window_s: m.measurement.window.as_secs_f64(),
         }
     }

@@ -2,11 +2,10 @@
 //! timelines as named [`Series`] (one chart per kind of figure) and the baseline comparison as
 //! a [`BaselineView`].
 
-use super::{BaselineView, Change, Judgement, Series};
+use super::{BaselineView, Series};
 use crate::assertion::Unit;
-use crate::compare::BaselineOutcome;
+use crate::gate::GateOutcome;
 use crate::measure::Measurement;
-use crate::regression;
 use crate::resources::{Point, Quantity, Resources};
 
 /// The charts resource series are drawn in, in page order: (entity filter, quantity, chart,
@@ -101,38 +100,88 @@ fn resource_series(r: &Resources) -> Vec<Series> {
     out
 }
 
-/// The baseline as the reports show it, when the trial was compared with one.
-pub fn baseline_view(b: &BaselineOutcome) -> Option<BaselineView> {
-    let BaselineOutcome::Compared {
-        path,
-        blessed,
+/// The service's metrics that `assertions` read, as chart series: gauges as read (matching
+/// series added up), counters as their rate between consecutive reads (a restart counts from
+/// zero).
+pub fn metric_series(m: &Measurement, assertions: &[crate::assertion::Assertion]) -> Vec<Series> {
+    let Some(scraped) = &m.metrics else {
+        return Vec::new();
+    };
+    let mut out: Vec<Series> = Vec::new();
+    for r in super::metrics_json::refs(assertions) {
+        let mut label = r.text();
+        label.truncate(label.len() - r.figure.name().len() - 1);
+        let counter =
+            r.figure.of_counter() || scraped.kind(&r.name) == crate::scrape::Kind::Counter;
+        let name = if counter {
+            format!("{label} /s")
+        } else {
+            label.clone()
+        };
+        if out.iter().any(|s| s.name == name) {
+            continue;
+        }
+        let mut sums: std::collections::BTreeMap<u64, (f64, f64)> = Default::default();
+        for s in scraped
+            .series
+            .iter()
+            .filter(|s| s.name == r.name && r.matchers.iter().all(|m| m.matches(&s.labels)))
+        {
+            for p in &s.points {
+                sums.entry(p.t.to_bits()).or_insert((p.t, 0.0)).1 += p.v;
+            }
+        }
+        let mut points: Vec<(f64, f64)> = sums.into_values().collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if counter {
+            points = points
+                .windows(2)
+                .filter(|w| w[1].0 > w[0].0)
+                .map(|w| {
+                    let increase = if w[1].1 >= w[0].1 {
+                        w[1].1 - w[0].1
+                    } else {
+                        w[1].1
+                    };
+                    (w[1].0, increase / (w[1].0 - w[0].0))
+                })
+                .collect();
+        }
+        if points.is_empty() {
+            continue;
+        }
+        out.push(Series {
+            chart: format!("Service: {label}"),
+            name,
+            unit: if counter {
+                Unit::PerSecond
+            } else {
+                Unit::Number
+            },
+            points,
+        });
+    }
+    out
+}
+
+/// The base side as the reports show it, when the trial was compared with one.
+pub fn baseline_view(g: &GateOutcome) -> Option<BaselineView> {
+    let GateOutcome::Compared {
+        source,
         latency,
-        checks,
+        changes,
         ..
-    } = b
+    } = g
     else {
         return None;
     };
-    let changes = checks
-        .iter()
-        .filter_map(|c| {
-            let cmp = c.comparison.as_ref()?;
-            Some(Change {
-                metric: c.metric.clone(),
-                percent: cmp.change * 100.0,
-                judgement: match cmp.outcome {
-                    regression::Change::Regressed => Judgement::Regressed,
-                    regression::Change::Improved => Judgement::Improved,
-                    regression::Change::Pass
-                    | regression::Change::Warn
-                    | regression::Change::Inconclusive => Judgement::Unchanged,
-                },
-            })
-        })
-        .collect();
     Some(BaselineView {
-        label: format!("{path} ({blessed})"),
-        changes,
+        label: source.label(),
+        changes: changes
+            .iter()
+            .filter(|c| c.compared.is_some())
+            .cloned()
+            .collect(),
         latency: latency.clone(),
         // Baselines keep per-run figures and histograms, not per-second resource curves.
         series: Vec::new(),
@@ -142,57 +191,57 @@ pub fn baseline_view(b: &BaselineOutcome) -> Option<BaselineView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::RegressionCheck;
-    use crate::regression::Comparison;
+    use crate::gate::{Change, Comparison, Decision, Source};
 
-    fn compared(outcome: regression::Change, change: f64) -> BaselineOutcome {
-        BaselineOutcome::Compared {
-            path: "baselines/s/x.json".into(),
-            blessed: "2026-11-20, abc1234".into(),
+    fn compared(decision: Decision, change: f64) -> GateOutcome {
+        GateOutcome::Compared {
+            source: Source::Baseline {
+                path: "baselines/s/x.json".into(),
+                blessed: "2026-11-20, abc1234".into(),
+                other_host: None,
+            },
             latency: None,
-            other_host: None,
             binding: true,
-            checks: vec![
-                RegressionCheck {
+            changes: vec![
+                Change {
                     metric: "p95".into(),
                     unit: Unit::Micros,
-                    comparison: Some(Comparison {
-                        baseline: 1000.0,
-                        current: 1000.0 * (1.0 + change),
+                    compared: Some(Comparison {
+                        base: 1000.0,
+                        head: 1000.0 * (1.0 + change),
                         change,
                         interval: (change - 0.01, change + 0.01),
-                        outcome,
+                        decision,
                         worse: change,
                         runs: (3, 1),
+                        paired: false,
+                        needed: None,
                     }),
                     note: None,
                 },
-                RegressionCheck {
+                Change {
                     metric: "ttft.p95".into(),
                     unit: Unit::Micros,
-                    comparison: None,
+                    compared: None,
                     note: Some("not in the baseline".into()),
                 },
             ],
+            problems: vec![],
         }
     }
 
     #[test]
-    fn a_comparison_becomes_changes_with_judgements() {
-        let v = baseline_view(&compared(regression::Change::Regressed, 0.25)).unwrap();
-        assert_eq!(v.label, "baselines/s/x.json (2026-11-20, abc1234)");
+    fn a_comparison_becomes_the_compared_changes() {
+        let v = baseline_view(&compared(Decision::Regressed, 0.25)).unwrap();
+        assert_eq!(v.label, "baselines/s/x.json (blessed 2026-11-20, abc1234)");
         assert_eq!(v.changes.len(), 1, "uncompared metrics have no change");
-        assert_eq!(v.changes[0].judgement, Judgement::Regressed);
-        assert!((v.changes[0].percent - 25.0).abs() < 1e-9);
-        let warn = baseline_view(&compared(regression::Change::Warn, 0.06)).unwrap();
-        assert_eq!(warn.changes[0].judgement, Judgement::Unchanged);
-        let better = baseline_view(&compared(regression::Change::Improved, -0.3)).unwrap();
-        assert_eq!(better.changes[0].judgement, Judgement::Improved);
+        assert_eq!(v.changes[0].decision(), Some(Decision::Regressed));
+        assert_eq!(v.changes[0].text(), "p95 ↑25.0%");
     }
 
     #[test]
     fn missing_and_blessed_baselines_have_no_view() {
-        let missing = BaselineOutcome::Missing {
+        let missing = GateOutcome::Missing {
             path: "p".into(),
             command: "c".into(),
             required: false,

@@ -7,9 +7,11 @@
 //! the end of the warm-up, negative before it, fractional. Statistics and checks use the points
 //! of the measured window (`0 <= t <= window`).
 
+mod counters;
 mod gpu;
 mod leak;
 mod observe;
+mod polls;
 mod process;
 mod sampling;
 mod series;
@@ -18,13 +20,14 @@ mod system;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use counters::{Instructions, open_instructions};
 pub use gpu::{FakeGpu, Gpu, GpuReading, GpuStatus, Nvml};
 pub use leak::{Fit, MIN_FIT_POINTS, fit_window, theil_sen};
 pub use observe::Observed;
-pub(crate) use process::{ProcessTree, find_target};
+pub(crate) use process::{ProcessTree, exists, find_target};
 pub use sampling::SamplingCost;
-pub(crate) use sampling::start;
-pub use series::{Point, Summary, in_window};
+pub(crate) use sampling::{Watch, cpu_clock, start, thread_cpu};
+pub use series::{Point, Summary, in_window, stat, window_increase};
 pub(crate) use system::SystemWide;
 
 /// The default time between two samples.
@@ -62,11 +65,16 @@ pub enum Quantity {
     GpuPower,
     /// GPU temperature, °C.
     GpuTemp,
+    /// CPU time (user + system) of the processes since sampling began (cumulative), µs.
+    CpuTime,
+    /// Instructions retired by the target's threads in user space since sampling began
+    /// (cumulative; hardware counters through `perf_event_open`).
+    Instructions,
 }
 
 impl Quantity {
     /// Every quantity, in report order.
-    pub const ALL: [Quantity; 12] = [
+    pub const ALL: [Quantity; 14] = [
         Quantity::Cpu,
         Quantity::Rss,
         Quantity::Threads,
@@ -79,6 +87,8 @@ impl Quantity {
         Quantity::GpuMemSut,
         Quantity::GpuPower,
         Quantity::GpuTemp,
+        Quantity::CpuTime,
+        Quantity::Instructions,
     ];
 
     /// The JSON field name, with its unit: `cpu_percent`, `rss_bytes`.
@@ -96,12 +106,17 @@ impl Quantity {
             Quantity::GpuMemSut => "sut_mem_bytes",
             Quantity::GpuPower => "power_watts",
             Quantity::GpuTemp => "temp_celsius",
+            Quantity::CpuTime => "cpu_time_us",
+            Quantity::Instructions => "instructions",
         }
     }
 
     /// Whether values only grow (counters since sampling began).
     pub fn cumulative(self) -> bool {
-        matches!(self, Quantity::DiskRead | Quantity::DiskWrite)
+        matches!(
+            self,
+            Quantity::DiskRead | Quantity::DiskWrite | Quantity::CpuTime | Quantity::Instructions
+        )
     }
 }
 
@@ -139,6 +154,10 @@ pub struct Resources {
     pub cpus: usize,
     /// Which processes `sut` is: `pid 4242 and its descendants`; `None` when unknown.
     pub sut: Option<String>,
+    /// Why instructions could not be counted, when a scenario asked for them (no hardware
+    /// counters in a VM, `perf_event_paranoid`); `None` when they were counted or not asked
+    /// for.
+    pub counters: Option<String>,
 }
 
 impl Resources {

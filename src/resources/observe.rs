@@ -1,7 +1,7 @@
 //! One resource metric, read from the sampled series: a value, or why there is none.
 
 use super::leak::{MIN_FIT_POINTS, fit_window};
-use super::series::{Point, in_window, increase, stat};
+use super::series::{Point, in_window, increase, stat, window_increase};
 use super::{GpuStatus, Quantity, Resources};
 use crate::assertion::{Reduce, ResourceMetric, Source, Stat};
 use crate::units::fmt_duration;
@@ -67,6 +67,9 @@ impl Resources {
                     "the target's disk counters (/proc/PID/io) are not readable".to_string()
                 }
                 Quantity::GpuMemSut => "the GPU driver did not say which processes use its memory (inside a container it reports host PIDs)".to_string(),
+                Quantity::Instructions => self.counters.clone().unwrap_or_else(|| {
+                    "instructions were not counted (the target's threads are unknown)".to_string()
+                }),
                 _ => format!("`{}` was never sampled on {first}", m.name()),
             });
         }
@@ -81,6 +84,13 @@ impl Resources {
             fmt_duration(window)
         );
         match m.reduce {
+            Reduce::PerRequest => {
+                let n = in_window(series[0], window).len();
+                match window_increase(series[0], window) {
+                    Some(v) => value(v, n, None),
+                    None => none_in_window(&m, window),
+                }
+            }
             Reduce::Total => {
                 let total: Option<f64> = series.iter().map(|s| increase(s, window)).sum();
                 let n = series
@@ -144,6 +154,32 @@ impl Resources {
                     None => none_in_window(&m, window),
                 }
             }
+        }
+    }
+}
+
+impl Resources {
+    /// A cost per request (`sut.cpu-per-request`, `sut.instructions-per-request`): the
+    /// counter's increase over exactly the measured window over the `requests` completed in
+    /// it.
+    pub fn per_request(&self, m: ResourceMetric, requests: u64) -> Observed {
+        match self.observe(m) {
+            Observed::Value { value: total, .. } if requests > 0 => Observed::Value {
+                value: total / requests as f64,
+                samples: requests,
+                note: Some(format!(
+                    "{} over {} requests",
+                    match m.quantity {
+                        Quantity::CpuTime => crate::units::fmt_us(total),
+                        _ => crate::units::fmt_count(total),
+                    },
+                    crate::units::fmt_count(requests as f64)
+                )),
+            },
+            Observed::Value { .. } => Observed::Inconclusive(
+                "no request completed in the measured time: nothing to divide by".into(),
+            ),
+            other => other,
         }
     }
 }

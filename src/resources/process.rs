@@ -36,6 +36,9 @@ pub(crate) struct ProcessTree {
     cpu_ms: HashMap<Pid, u64>,
     last_tick: Option<Instant>,
     io: Option<HashMap<Pid, Io>>,
+    /// CPU time (ns) of every process seen: when first seen and latest; processes that exit
+    /// keep their last reading, so the total never goes back.
+    cpu_time: HashMap<Pid, (u64, u64)>,
     first: bool,
 }
 
@@ -66,6 +69,7 @@ impl ProcessTree {
             cpu_ms: HashMap::new(),
             last_tick: None,
             io,
+            cpu_time: HashMap::new(),
             first: true,
         })
     }
@@ -127,6 +131,11 @@ impl Sampler for ProcessTree {
                 cpu_delta_ms += ms.saturating_sub(before);
             }
             cpu_now.insert(*pid, ms);
+            // Nanoseconds from the process's CPU clock where the kernel gives it; the
+            // millisecond figure otherwise.
+            let ns = process_cpu_ns(pid.as_u32()).unwrap_or(ms.saturating_mul(1_000_000));
+            let base = if self.first { ns } else { 0 };
+            self.cpu_time.entry(*pid).or_insert((base, ns)).1 = ns;
             if let Some(n) = thread_count(pid.as_u32()) {
                 threads += n;
                 counted = true;
@@ -157,6 +166,12 @@ impl Sampler for ProcessTree {
             }
         }
         out.push(e, Quantity::Rss, rss as f64);
+        let cpu_ns: u64 = self
+            .cpu_time
+            .values()
+            .map(|(base, last)| last.saturating_sub(*base))
+            .sum();
+        out.push(e, Quantity::CpuTime, cpu_ns as f64 / 1000.0);
         if counted {
             out.push(e, Quantity::Threads, threads as f64);
         }
@@ -180,6 +195,19 @@ impl Sampler for ProcessTree {
         self.last_tick = Some(now);
         self.first = false;
     }
+}
+
+/// CPU time (user + system, every thread, ns) of process `pid` from its CPU-time clock:
+/// nanosecond resolution where `/proc/PID/stat` counts 10 ms ticks.
+pub(super) fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let pid = i32::try_from(pid).ok()?;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: writes only into the clock id we own.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
+    }
+    let t = super::cpu_clock(clock)?;
+    u64::try_from(t.as_nanos()).ok()
 }
 
 /// Threads of a process (`num_threads` of `/proc/PID/stat`); `None` off Linux.
@@ -287,7 +315,7 @@ fn by_name(name: &str) -> Vec<u32> {
 }
 
 /// Whether process `pid` exists (also when it belongs to another user).
-fn exists(pid: u32) -> bool {
+pub(crate) fn exists(pid: u32) -> bool {
     let Ok(p) = i32::try_from(pid) else {
         return false;
     };
@@ -353,6 +381,7 @@ mod tests {
                 },
                 process: how,
                 protocol: Default::default(),
+                metrics: None,
             })
         };
         assert_eq!(
@@ -376,6 +405,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("no running process"), "{e}");
+    }
+
+    #[test]
+    fn reads_another_process_cpu_clock_in_nanoseconds() {
+        let mut child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 30",
+            ])
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = std::time::Instant::now();
+        let mut last = 0;
+        while start.elapsed() < Duration::from_secs(20) {
+            last = process_cpu_ns(pid).expect("a child's CPU clock is readable");
+            if last > 1_000_000 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(last > 1_000_000, "the shell's loop used CPU: {last} ns");
+        assert_eq!(process_cpu_ns(u32::MAX), None);
     }
 
     #[test]

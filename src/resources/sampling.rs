@@ -43,26 +43,53 @@ type Raw = Vec<(String, BTreeMap<Quantity, Vec<(Instant, f64)>>)>;
 /// A running sampling thread; [`Sampling::finish`] stops it.
 pub(crate) struct Sampling {
     stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<(Raw, SamplingCost, usize)>>,
+    thread: Option<JoinHandle<Sampled>>,
     interval: Duration,
     gpu: GpuStatus,
     sut: Option<String>,
 }
 
-/// Starts sampling the target's process tree (`sut_roots`; `None` when unknown), the machine,
-/// this process and the GPUs of `gpu` every `interval`. `wants_gpu`: a scenario asks for GPU
-/// figures, so their absence deserves the run's one warning.
+/// What the sampling thread hands back: the readings, its cost, the machine's CPUs, and why
+/// instructions could not be counted (when asked for and impossible).
+type Sampled = (Raw, SamplingCost, usize, Option<String>);
+
+/// What a trial asks the sampler to watch beyond the machine and the generator.
+pub(crate) struct Watch<'a> {
+    /// The roots of the target's process tree; `None` when unknown.
+    pub sut_roots: Option<&'a [u32]>,
+    /// An in-process component as the target: the CPU time of its polls.
+    pub component: Option<(&'a str, &'a crate::component::Component)>,
+    /// Whether to count the target's instructions (a scenario asks for them).
+    pub instructions: bool,
+    /// Whether a scenario asks for GPU figures (their absence deserves the run's one warning).
+    pub wants_gpu: bool,
+}
+
+/// Starts sampling what `watch` names (the target's process tree or component), the machine,
+/// this process and the GPUs of `gpu` every `interval`, then calls the `extra` samplers, which
+/// see the tick's readings (the service's metrics scraper, the live endpoint's feed).
 pub(crate) fn start(
     interval: Duration,
-    sut_roots: Option<&[u32]>,
+    watch: Watch<'_>,
     gpu: Arc<dyn Gpu>,
-    wants_gpu: bool,
+    extra: Vec<Box<dyn Sampler>>,
 ) -> Sampling {
+    let Watch {
+        sut_roots,
+        component,
+        instructions,
+        wants_gpu,
+    } = watch;
     let mut samplers: Vec<Box<dyn Sampler>> = Vec::new();
     // The tree first: later samplers read its PIDs.
     if let Some(Ok(tree)) = sut_roots.map(ProcessTree::target) {
         samplers.push(Box::new(tree));
     }
+    if let Some((_, c)) = component {
+        samplers.push(Box::new(super::polls::PollCpu::new(c.cpu_meter())));
+    }
+    let counters = (instructions && sut_roots.is_some())
+        .then(|| super::Instructions::new(super::open_instructions));
     let system = SystemWide::new().ok();
     if let Ok(me) = ProcessTree::generator() {
         samplers.push(Box::new(me));
@@ -79,21 +106,25 @@ pub(crate) fn start(
             GpuStatus::Unavailable(reason)
         }
     };
-    let sut = sut_roots.map(|roots| {
-        let list: Vec<String> = roots.iter().map(u32::to_string).collect();
-        format!(
-            "{} {} and descendants",
-            if roots.len() == 1 { "pid" } else { "pids" },
-            list.join(", ")
-        )
-    });
+    let sut = component
+        .map(|(name, _)| format!("component `{name}`: the CPU time of its polls"))
+        .or_else(|| {
+            sut_roots.map(|roots| {
+                let list: Vec<String> = roots.iter().map(u32::to_string).collect();
+                format!(
+                    "{} {} and descendants",
+                    if roots.len() == 1 { "pid" } else { "pids" },
+                    list.join(", ")
+                )
+            })
+        });
     let stop = Arc::new((Mutex::new(false), Condvar::new()));
     let (first_tx, first_rx) = std::sync::mpsc::sync_channel(1);
     let thread = {
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("perfspec-sampler".into())
-            .spawn(move || run(samplers, system, interval, &stop, first_tx))
+            .spawn(move || run(samplers, counters, extra, system, interval, &stop, first_tx))
             .ok()
     };
     // The first sample is the baseline (disk counters, CPU times): take it before load starts.
@@ -109,24 +140,33 @@ pub(crate) fn start(
 
 fn run(
     mut samplers: Vec<Box<dyn Sampler>>,
+    mut counters: Option<super::Instructions>,
+    mut extra: Vec<Box<dyn Sampler>>,
     mut system: Option<SystemWide>,
     interval: Duration,
     stop: &(Mutex<bool>, Condvar),
     first: std::sync::mpsc::SyncSender<()>,
-) -> (Raw, SamplingCost, usize) {
+) -> Sampled {
     let cpu_start = thread_cpu();
     let started = Instant::now();
     let mut raw: Raw = Vec::new();
     let mut out = Readings::default();
     let mut samples = 0u64;
     let mut next = started;
+    let mut stopped_once = false;
     loop {
         out.clear();
         let at = Instant::now();
         for s in &mut samplers {
             s.sample(&mut out);
         }
+        if let Some(c) = &mut counters {
+            c.sample(&mut out);
+        }
         if let Some(s) = &mut system {
+            s.sample(&mut out);
+        }
+        for s in &mut extra {
             s.sample(&mut out);
         }
         samples += 1;
@@ -157,8 +197,14 @@ fn run(
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+        // One last tick when stopped: counters then have a reading after the end of the
+        // measured window, so their increase over it is interpolated, not guessed.
         if *stopped {
-            break;
+            if stopped_once {
+                break;
+            }
+            stopped_once = true;
+            next = Instant::now();
         }
     }
     let cost = SamplingCost {
@@ -166,7 +212,8 @@ fn run(
         cpu: thread_cpu().saturating_sub(cpu_start),
         wall: started.elapsed(),
     };
-    (raw, cost, system.map_or(0, |s| s.cpus()))
+    let why = counters.and_then(|c| c.unavailable().map(String::from));
+    (raw, cost, system.map_or(0, |s| s.cpus()), why)
 }
 
 impl Sampling {
@@ -175,7 +222,7 @@ impl Sampling {
     pub fn finish(mut self, measure_from: Instant, window: Duration) -> Resources {
         *self.stop.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.stop.1.notify_all();
-        let (raw, cost, cpus) = self
+        let (raw, cost, cpus, counters) = self
             .thread
             .take()
             .and_then(|t| t.join().ok())
@@ -215,24 +262,30 @@ impl Sampling {
             gpu: self.gpu.clone(),
             cpus,
             sut: self.sut.take(),
+            counters,
         }
     }
 }
 
 /// CPU time the calling thread has used.
-fn thread_cpu() -> Duration {
+pub(crate) fn thread_cpu() -> Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID).unwrap_or_default()
+}
+
+/// The time of a CPU-time clock (this thread's, a process's); `None` when it cannot be read.
+pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes into the timespec we own.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
     }
-    Duration::new(
+    Some(Duration::new(
         ts.tv_sec.max(0) as u64,
         ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
+    ))
 }
 
 impl Drop for Sampling {

@@ -96,6 +96,21 @@ pub fn increase(series: &[Point], window: Duration) -> Option<f64> {
     Some((last - before.v).max(0.0))
 }
 
+/// The increase of a counter over exactly `[0, window]`: its value at each end, interpolated
+/// linearly between the samples around it. `None` when the samples do not reach both ends.
+pub fn window_increase(series: &[Point], window: Duration) -> Option<f64> {
+    let at = |t: f64| -> Option<f64> {
+        let after = series.partition_point(|p| p.t < t);
+        let b = series.get(after)?;
+        if b.t == t || after == 0 {
+            return (b.t == t).then_some(b.v);
+        }
+        let a = series[after - 1];
+        Some(a.v + (b.v - a.v) * (t - a.t) / (b.t - a.t))
+    };
+    Some((at(window.as_secs_f64())? - at(0.0)?).max(0.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +143,32 @@ mod tests {
         assert_eq!(stat(&values, Stat::Percentile(50.0)), Some(10.0));
         assert_eq!(stat(&[7.0], Stat::Percentile(99.0)), Some(7.0));
         assert_eq!(stat(&[], Stat::Max), None);
+    }
+
+    #[test]
+    fn window_increases_interpolate_at_both_ends() {
+        // 100 per second, sampled every 0.4 s from -0.3 s: exactly 100 × window.
+        let s: Vec<Point> = (0..10)
+            .map(|i| {
+                let t = -0.3 + 0.4 * f64::from(i);
+                Point {
+                    t,
+                    v: 1000.0 + 100.0 * t,
+                }
+            })
+            .collect();
+        let inc = window_increase(&s, Duration::from_secs(2)).unwrap();
+        assert!((inc - 200.0).abs() < 1e-9, "{inc}");
+        assert_eq!(
+            window_increase(&s[..5], Duration::from_secs(2)),
+            None,
+            "no sample after the window"
+        );
+        assert_eq!(
+            window_increase(&s[1..], Duration::from_secs(1)),
+            None,
+            "none before it"
+        );
     }
 
     #[test]

@@ -13,6 +13,35 @@ use super::sources::convert_data;
 use super::target::convert_target;
 use super::{Context, Spec, toml_error};
 
+/// `metric.*` assertions read the service's `/metrics`: `[target]` must name it.
+fn needs_metrics_endpoint(
+    cx: &Cx,
+    raw: &RawSpec,
+    target: &super::Target,
+    scenarios: &[super::Scenario],
+) -> R<()> {
+    if target.metrics_path().is_some() {
+        return Ok(());
+    }
+    for (scenario, (_, raw_scenario)) in scenarios.iter().zip(&raw.scenario) {
+        let asserts = &raw_scenario.get_ref().assert;
+        for (a, text) in scenario.assertions.iter().zip(asserts) {
+            if let crate::assertion::Metric::Scraped(_) = a.metric {
+                let help = match target {
+                    super::Target::Component(_) => "a component runs in process and has no /metrics: check what it returns, or start it as a service with `command`".to_string(),
+                    _ => "add `metrics = \"/metrics\"` (the path of the service's Prometheus endpoint) to [target]".to_string(),
+                };
+                return Err(cx.err(
+                    text.span(),
+                    format!("`{}` reads the service's own metrics, but [target] has no `metrics` endpoint", a.metric.name()),
+                    Some(help),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
     let path = env.display_path.as_deref().unwrap_or(real_path);
     let raw: RawSpec = toml::from_str(text).map_err(|e| toml_error::diagnostic(path, text, &e))?;
@@ -55,10 +84,12 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
     };
     let mut scenarios = Vec::new();
     for (key, value) in &raw.scenario {
+        let component = matches!(target, super::Target::Component(_));
         scenarios.push(convert_scenario(
-            &cx, key, value, &names, &streaming, sut_known,
+            &cx, key, value, &names, &streaming, sut_known, component,
         )?);
     }
+    needs_metrics_endpoint(&cx, &raw, &target, &scenarios)?;
     let secrets = cx.secrets.into_inner();
     Ok(Spec {
         name,

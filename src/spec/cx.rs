@@ -159,9 +159,22 @@ impl Resolver for Cx<'_> {
     }
 }
 
-/// Names of requests, data sources and scenarios: letters, digits, `-` and `_`.
+/// The longest name of a request, data source, scenario or component: names make test names,
+/// file names and report rows.
+pub(super) const MAX_NAME: usize = 64;
+
+/// Names of requests, data sources and scenarios: letters, digits, `-` and `_`, at most
+/// [`MAX_NAME`] of them.
 pub(super) fn check_name(cx: &Cx, name: &S<String>, what: &str) -> R<()> {
     let n = name.get_ref();
+    let length = n.chars().count();
+    if length > MAX_NAME {
+        return Err(cx.err(
+            name.span(),
+            format!("the {what} name is {length} characters long; names are at most {MAX_NAME}"),
+            Some("a short name: it appears in test names, file names and every report".into()),
+        ));
+    }
     if n.is_empty()
         || !n
             .chars()

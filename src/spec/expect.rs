@@ -134,11 +134,29 @@ pub(super) fn convert_expect(cx: &Cx, e: &RawExpect) -> R<Expect> {
                 Some("give the text the body must contain".into()),
             ));
         }
-        Some(b) => Some(b.get_ref().clone()),
+        Some(b) => Some(body_text(cx, b)?),
         None => None,
     };
     Ok(Expect {
         status,
         body_contains,
     })
+}
+
+/// The text of `body-contains`: `{{env:NAME}}` is filled in when the spec loads (and redacted
+/// like every environment value). Data variables are refused: the text is one for every
+/// response, whatever row its request drew.
+fn body_text(cx: &Cx, b: &S<String>) -> R<String> {
+    let text = b.get_ref();
+    let t = Template::compile(text, Escape::Text, cx).map_err(|e| cx.template_err(b, e))?;
+    if !t.is_static() {
+        let open = text.find("{{").unwrap_or(0);
+        let close = text[open..].find("}}").map_or(text.len(), |i| open + i + 2);
+        return Err(cx.err(
+            cx.inner_span(b.span(), text, open..close),
+            "`body-contains` cannot use data variables",
+            Some("it is one text checked against every response; {{env:NAME}} works (filled in when the spec loads)".into()),
+        ));
+    }
+    Ok(t.render_string(&[]))
 }

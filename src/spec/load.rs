@@ -24,10 +24,10 @@ pub(super) fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
         "closed" => {
             only(l.rate.as_ref().map(S::span), "rate", "open")?;
             only(l.max_users.as_ref().map(S::span), "max-users", "open")?;
-            only(l.stages.as_ref().map(S::span), "stages", "open")?;
             only(l.arrivals.as_ref().map(S::span), "arrivals", "open")?;
             only(l.seed.as_ref().map(S::span), "seed", "open")?;
             let users = match &l.users {
+                None if l.stages.is_some() => 0,
                 None => {
                     return Err(cx.err(
                         raw.span(),
@@ -35,16 +35,29 @@ pub(super) fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
                         Some("e.g. load = { model = \"closed\", users = 10 }".into()),
                     ));
                 }
-                Some(u) if !(1..=100_000).contains(u.get_ref()) => {
+                Some(u)
+                    if !(0..=MAX_USERS).contains(u.get_ref())
+                        || (*u.get_ref() == 0 && l.stages.is_none()) =>
+                {
                     return Err(cx.err(
                         u.span(),
-                        format!("`users` must be between 1 and 100000, not {}", u.get_ref()),
+                        format!(
+                            "`users` must be between 1 and {MAX_USERS}, not {}",
+                            u.get_ref()
+                        ),
                         None,
                     ));
                 }
                 Some(u) => *u.get_ref() as u32,
             };
             let ramp_up = match &l.ramp_up {
+                Some(v) if l.stages.is_some() => {
+                    return Err(cx.err(
+                        v.span(),
+                        "`ramp-up` and `stages` both say how users start",
+                        Some("with stages, ramp with a stage: stages = [{ ramp = \"10s\", to = 50 }, { hold = \"1m\" }]".into()),
+                    ));
+                }
                 Some(v) => cx.duration(v, "ramp-up")?,
                 None => Duration::ZERO,
             };
@@ -58,10 +71,23 @@ pub(super) fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
                     )
                 })?,
             };
+            let stages = stages(cx, l, Model::Closed)?;
+            if users == 0
+                && stages
+                    .iter()
+                    .all(|s| matches!(s, Stage::Hold(_) | Stage::Ramp { to: 0.0, .. }))
+            {
+                return Err(cx.err(
+                    raw.span(),
+                    "this load never sends a request: no user ever starts",
+                    Some("give `users` or ramp to a number of users above zero".into()),
+                ));
+            }
             Ok(Load::Closed(Closed {
                 users,
                 ramp_up,
                 think,
+                stages,
             }))
         }
         "open" => {
@@ -81,22 +107,7 @@ pub(super) fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
                         ),
                     )),
                 };
-            let stages = match &l.stages {
-                Some(list) if list.get_ref().is_empty() => return Err(cx.err(
-                    list.span(),
-                    "`stages` is empty",
-                    Some(
-                        "e.g. stages = [{ ramp = \"10s\", to = \"200/s\" }, { hold = \"30s\" }]"
-                            .into(),
-                    ),
-                )),
-                Some(list) => list
-                    .get_ref()
-                    .iter()
-                    .map(|s| stage(cx, s))
-                    .collect::<R<Vec<_>>>()?,
-                None => Vec::new(),
-            };
+            let stages = stages(cx, l, Model::Open)?;
             if rate == 0.0
                 && stages
                     .iter()
@@ -155,16 +166,20 @@ pub(super) fn convert_load(cx: &Cx, raw: &S<RawLoad>) -> R<Load> {
 }
 
 fn rate(cx: &Cx, v: &S<String>, key: &str) -> R<f64> {
-    let r = parse_rate(v.get_ref()).map_err(|e| {
+    rate_at(cx, v.get_ref(), v.span(), key)
+}
+
+fn rate_at(cx: &Cx, text: &str, span: std::ops::Range<usize>, key: &str) -> R<f64> {
+    let r = parse_rate(text).map_err(|e| {
         cx.err(
-            v.span(),
+            span.clone(),
             format!("`{key}`: {e}"),
             Some(format!("{RATE_HELP}, e.g. {key} = \"200/s\"")),
         )
     })?;
     if !(0.0..=10_000_000.0).contains(&r) {
         return Err(cx.err(
-            v.span(),
+            span,
             format!("`{key}` must be between 0/s and 10000000/s"),
             None,
         ));
@@ -172,20 +187,87 @@ fn rate(cx: &Cx, v: &S<String>, key: &str) -> R<f64> {
     Ok(r)
 }
 
-fn stage(cx: &Cx, s: &S<RawStage>) -> R<Stage> {
+/// Which model a stage's `to` belongs to: a rate, or a number of users.
+#[derive(Clone, Copy, PartialEq)]
+enum Model {
+    Closed,
+    Open,
+}
+
+const MAX_USERS: i64 = 100_000;
+
+fn stages(cx: &Cx, l: &RawLoad, model: Model) -> R<Vec<Stage>> {
+    let example = match model {
+        Model::Open => "e.g. stages = [{ ramp = \"10s\", to = \"200/s\" }, { hold = \"30s\" }]",
+        Model::Closed => "e.g. stages = [{ ramp = \"10s\", to = 50 }, { hold = \"30s\" }]",
+    };
+    match &l.stages {
+        Some(list) if list.get_ref().is_empty() => {
+            Err(cx.err(list.span(), "`stages` is empty", Some(example.into())))
+        }
+        Some(list) => list
+            .get_ref()
+            .iter()
+            .map(|s| stage(cx, s, model, example))
+            .collect(),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn stage(cx: &Cx, s: &S<RawStage>, model: Model, example: &str) -> R<Stage> {
     let st = s.get_ref();
     match (&st.ramp, &st.to, &st.hold) {
         (Some(over), Some(to), None) => Ok(Stage::Ramp {
             over: cx.positive(over, "ramp")?,
-            to: rate(cx, to, "to")?,
+            to: level(cx, to, model)?,
         }),
         (None, None, Some(hold)) => Ok(Stage::Hold(cx.positive(hold, "hold")?)),
         _ => Err(cx.err(
             s.span(),
-            "a stage is either { ramp = DURATION, to = RATE } or { hold = DURATION }",
-            Some("e.g. stages = [{ ramp = \"10s\", to = \"200/s\" }, { hold = \"30s\" }]".into()),
+            "a stage is either { ramp = DURATION, to = LEVEL } or { hold = DURATION }, each with an optional `phase`",
+            Some(example.into()),
         )),
     }
+}
+
+/// A stage's `to`: a rate in the open model, a whole number of users in the closed one.
+fn level(cx: &Cx, to: &S<toml::Value>, model: Model) -> R<f64> {
+    match (model, to.get_ref()) {
+        (Model::Open, toml::Value::String(text)) => rate_at(cx, text, to.span(), "to"),
+        (Model::Open, other) => Err(cx.err(
+            to.span(),
+            format!("`to` is a rate in the open model, not {}", a_kind(other)),
+            Some(format!("{RATE_HELP}, e.g. to = \"200/s\"")),
+        )),
+        (Model::Closed, toml::Value::Integer(n)) if (0..=MAX_USERS).contains(n) => Ok(*n as f64),
+        (Model::Closed, toml::Value::Integer(n)) => Err(cx.err(
+            to.span(),
+            format!("`to` must be between 0 and {MAX_USERS} users, not {n}"),
+            None,
+        )),
+        (Model::Closed, other) => Err(cx.err(
+            to.span(),
+            format!(
+                "`to` is a number of users in the closed model, not {}",
+                a_kind(other)
+            ),
+            Some(
+                "e.g. { ramp = \"10s\", to = 50 }; rates (\"200/s\") belong to the open model"
+                    .into(),
+            ),
+        )),
+    }
+}
+
+/// `a string`, `an integer`, … for messages about a value of the wrong kind.
+pub(super) fn a_kind(v: &toml::Value) -> String {
+    let kind = v.type_str();
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 fn parse_think(text: &str) -> Result<Think, String> {

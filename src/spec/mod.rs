@@ -1,6 +1,7 @@
 //! Specs: the TOML schema (private serde structs in `raw`) converted into validated types.
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
+mod capacity;
 mod convert;
 mod cx;
 mod error;
@@ -12,6 +13,7 @@ mod regression;
 mod request;
 mod scenario;
 mod sources;
+mod stress;
 mod target;
 mod toml_error;
 mod workload;
@@ -21,10 +23,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
 pub use protocol::{HttpVersion, Protocol, TlsSpec};
-pub use workload::{Arrivals, Closed, Load, Open, Stage, Think};
+pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
+pub use stress::RecoveryRule;
+pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
 
 use crate::assertion::{Assertion, Metric};
 use crate::data::DataSource;
@@ -49,7 +54,9 @@ pub struct Spec {
     pub data: Vec<DataSource>,
     /// Scenarios, in file order.
     pub scenarios: Vec<Scenario>,
-    /// Values taken from the environment (`{{env:NAME}}`): redacted in every artifact.
+    /// Values redacted in every artifact: from the environment (`{{env:NAME}}`), of
+    /// credential headers, of `[target] env` variables with credential-like names or listed in
+    /// `secret-env`, and the strings of data sources marked `secret = true`.
     pub secrets: Vec<String>,
 }
 
@@ -97,6 +104,12 @@ pub struct CommandTarget {
     pub ready: Readiness,
     /// Grace between SIGTERM and SIGKILL at teardown.
     pub stop_timeout: Duration,
+    /// Where the program (the first element of `command`) is in the spec, for errors.
+    pub program_span: Range<usize>,
+    /// Where `cwd` is in the spec, when given.
+    pub cwd_span: Option<Range<usize>>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
     /// How it is spoken to: `tls` makes it an https service; `http = "2"`.
     pub protocol: Protocol,
 }
@@ -132,6 +145,8 @@ pub struct UrlTarget {
     pub ready: Readiness,
     /// Its process, for resource metrics (`pid`, `pid-file` or `process-name`).
     pub process: Option<ProcessRef>,
+    /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
+    pub metrics: Option<String>,
     /// How it is spoken to: https (`https://` url), HTTP/2 (`http = "2"`).
     pub protocol: Protocol,
 }
@@ -147,6 +162,17 @@ pub enum ProcessRef {
     /// `process-name = "my-service"`: the process (or processes) with this name or executable
     /// file name, when the trial starts.
     Name(String),
+}
+
+impl Target {
+    /// The path of the service's Prometheus endpoint, when `[target]` names one.
+    pub fn metrics_path(&self) -> Option<&str> {
+        match self {
+            Target::Command(c) => c.metrics.as_deref(),
+            Target::Url(u) => u.metrics.as_deref(),
+            Target::Component(_) => None,
+        }
+    }
 }
 
 /// How the harness decides the target is ready.
@@ -273,6 +299,14 @@ pub struct Scenario {
     pub regression: Regression,
     /// Per-request budgets a request must meet to count towards `goodput`.
     pub goodput: Option<Goodput>,
+    /// The phases the stages name, in time order.
+    pub phases: Vec<Phase>,
+    /// How recovery after a phase is measured (`recovery-time`).
+    pub recovery: Option<RecoveryRule>,
+    /// A capacity search instead of one run at one level.
+    pub capacity: Option<CapacityRule>,
+    /// Conditions that end the run early when they hold in a window (`abort-on`).
+    pub abort_on: Vec<Assertion>,
 }
 
 /// Per-request budgets: `goodput = { ttft = "300ms", tpot = "40ms", e2e = "2s" }`.
@@ -374,11 +408,21 @@ impl Context {
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Spec::parse(&text, path, &Context::default())
+        Spec::parse_bytes(&bytes, path, &Context::default())
+    }
+
+    /// [`Spec::parse`] for the bytes of a file: text that is not UTF-8 is a located error.
+    pub fn parse_bytes(bytes: &[u8], path: &Path, cx: &Context) -> Result<Spec, SpecError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Spec::parse(text, path, cx),
+            Err(e) => Err(
+                error::not_utf8(cx.display_path.as_deref().unwrap_or(path), bytes, &e).into_error(),
+            ),
+        }
     }
 
     /// Validates spec text; `path` anchors relative paths and names the file in errors

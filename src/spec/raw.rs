@@ -37,6 +37,8 @@ pub(super) struct RawTarget {
     pub pid: Option<S<i64>>,
     pub pid_file: Option<S<String>>,
     pub process_name: Option<S<String>>,
+    pub secret_env: Option<S<Vec<S<String>>>>,
+    pub metrics: Option<S<String>>,
     pub tls: Option<S<RawTls>>,
     pub http: Option<S<toml::Value>>,
 }
@@ -92,6 +94,7 @@ pub(super) struct RawData {
     pub format: Option<S<String>>,
     pub pick: Option<S<String>>,
     pub seed: Option<S<i64>>,
+    pub secret: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,33 @@ pub(super) struct RawScenario {
     pub require_gpu: Option<S<bool>>,
     pub regression: Option<S<RawRegression>>,
     pub goodput: Option<S<RawGoodput>>,
+    pub recovery: Option<S<RawRecovery>>,
+    pub capacity: Option<S<RawCapacity>>,
+    pub abort_on: Option<S<Vec<S<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRecovery {
+    pub after: S<String>,
+    pub reference: Option<S<String>>,
+    pub tolerance: Option<S<String>>,
+    pub p95: Option<S<String>>,
+    pub error_rate: Option<S<String>>,
+    pub window: Option<S<String>>,
+    pub hold: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawCapacity {
+    pub from: S<toml::Value>,
+    pub to: S<toml::Value>,
+    pub search: Option<S<String>>,
+    pub step: Option<S<toml::Value>>,
+    pub precision: Option<S<String>>,
+    pub repeat: Option<S<i64>>,
+    pub max_steps: Option<S<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +182,8 @@ pub(super) struct RawLoad {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawStage {
     pub ramp: Option<S<String>>,
-    pub to: Option<S<String>>,
+    /// A rate (open model) or a number of users (closed model).
+    pub to: Option<S<toml::Value>>,
     pub hold: Option<S<String>>,
+    pub phase: Option<S<String>>,
 }

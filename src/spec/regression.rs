@@ -69,7 +69,7 @@ pub(super) fn convert_regression(
             let (scope, metric) = parse(text).map_err(|e| cx.err(m.span(), e.message, e.help))?;
             if !comparable(&metric) {
                 return Err(cx.err(m.span(), format!("`{text}` cannot be compared as a ratio"), Some(
-                    "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput and output-tokens-per-second; check errors with assertions (error-rate < 1%)".into(),
+                    "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput, output-tokens-per-second, capacity, capacity-users, sut.cpu-per-request and sut.instructions-per-request; check errors with assertions (error-rate < 1%)".into(),
                 )));
             }
             if r.metrics.iter().any(|(t, ..)| t == text) {
@@ -106,7 +106,9 @@ fn comparable(m: &Metric) -> bool {
             | Metric::Stage(..)
             | Metric::Throughput
             | Metric::OutputTokensPerSecond
-    )
+            | Metric::Capacity
+            | Metric::CapacityUsers
+    ) || matches!(m, Metric::Resource(r) if r.reduce == crate::assertion::Reduce::PerRequest)
 }
 
 /// A share written as a percentage: `"10%"`.

@@ -7,8 +7,14 @@ use super::load::convert_load;
 use super::raw::{RawScenario, S};
 use super::regression::convert_regression;
 use super::{Goodput, Inconclusive, Load, Scenario};
+use super::{capacity, stress};
 use crate::assertion::Assertion;
 use crate::units::fmt_duration;
+
+/// What a scenario without `assert` checks.
+pub const IMPLIED_CHECK: &str = "errors == 0";
+/// How reports mark that check.
+pub const IMPLIED_NOTE: &str = "(default: no assertions in the spec)";
 
 pub(super) fn convert_scenario(
     cx: &Cx,
@@ -17,6 +23,7 @@ pub(super) fn convert_scenario(
     requests: &[&str],
     streaming: &[&str],
     sut_known: bool,
+    component: bool,
 ) -> R<Scenario> {
     check_name(cx, key, "scenario")?;
     let s = raw.get_ref();
@@ -32,17 +39,18 @@ pub(super) fn convert_scenario(
         Some(v) => Some(*v.get_ref() as u64),
         None => None,
     };
-    let staged: Duration = match &load {
-        Load::Open(o) => o.stages.iter().map(|s| s.length()).sum(),
-        Load::Closed(_) => Duration::ZERO,
-    };
+    let staged: Duration = load.stages().iter().map(|s| s.length()).sum();
     let duration = match (&s.duration, iterations) {
         (Some(v), _) => {
             let d = cx.positive(v, "duration")?;
             if staged > warmup + d {
-                return Err(cx.err(v.span(), format!("the stages last {} but warm-up plus duration is {}", fmt_duration(staged), fmt_duration(warmup + d)), Some(
-                    "remove `duration` to run exactly as long as the stages, or lengthen it (the last rate holds)".into(),
-                )));
+                let holds = match load {
+                    Load::Open(_) => "the last rate holds",
+                    Load::Closed(_) => "the last number of users holds",
+                };
+                return Err(cx.err(v.span(), format!("the stages last {} but warm-up plus duration is {}", fmt_duration(staged), fmt_duration(warmup + d)), Some(format!(
+                    "remove `duration` to run exactly as long as the stages, or lengthen it ({holds})",
+                ))));
             }
             d
         }
@@ -81,6 +89,16 @@ pub(super) fn convert_scenario(
     let graceful_stop = match &s.graceful_stop {
         Some(v) => cx.duration(v, "graceful-stop")?,
         None => Duration::from_secs(5),
+    };
+    let phases = stress::phases(cx, s, &load, warmup + duration)?;
+    let ctx = stress::Facts {
+        phases: &phases,
+        warmup,
+        capacity: s.capacity.is_some(),
+        recovery: s.recovery.is_some(),
+        closed: matches!(load, Load::Closed(_)),
+        component,
+        sut_known,
     };
     let mut assertions: Vec<Assertion> = Vec::new();
     for a in &s.assert {
@@ -123,7 +141,28 @@ pub(super) fn convert_scenario(
         {
             return Err(cx.err(a.span(), "`goodput` needs per-request budgets", Some("add goodput = { ttft = \"300ms\", tpot = \"40ms\" } (and/or e2e) to the scenario".into())));
         }
+        stress::check_assertion(cx, a.span(), &parsed, &ctx)?;
         assertions.push(parsed);
+    }
+    let recovery = match &s.recovery {
+        Some(r) => Some(stress::recovery(cx, r, &phases, warmup, warmup + duration)?),
+        None => None,
+    };
+    let capacity = match &s.capacity {
+        Some(c) => Some(capacity::capacity(cx, c, s, &load, &assertions)?),
+        None => None,
+    };
+    capacity::check_regression(cx, s.regression.as_ref(), capacity.is_some(), ctx.closed)?;
+    let abort_on = match &s.abort_on {
+        Some(list) => stress::abort_on(cx, list, requests, &ctx, duration)?,
+        None => Vec::new(),
+    };
+    if s.assert.is_empty() {
+        // A scenario that checks nothing must not pass against a service that only fails.
+        let mut implied =
+            Assertion::parse(IMPLIED_CHECK, requests).expect("the implied assertion is valid");
+        implied.text = format!("{IMPLIED_CHECK} {IMPLIED_NOTE}");
+        assertions.push(implied);
     }
     let max_lateness = match &s.max_lateness {
         Some(v) => Some(cx.positive(v, "max-lateness")?),
@@ -183,5 +222,9 @@ pub(super) fn convert_scenario(
         },
         sample_interval,
         require_gpu: s.require_gpu.as_ref().is_some_and(|v| *v.get_ref()),
+        phases,
+        recovery,
+        capacity,
+        abort_on,
     })
 }

@@ -107,10 +107,28 @@ pub(super) fn convert_data(
             ));
         }
     };
+    if d.secret.as_ref().is_some_and(|s| *s.get_ref()) {
+        let mut secrets = cx.secrets.borrow_mut();
+        for row in &rows {
+            string_leaves(row, &mut secrets);
+        }
+    }
     Ok(DataSource {
         name: key.get_ref().clone(),
         rows: rows.into(),
         pick,
         lines,
     })
+}
+
+/// The strings of a row (a JSON object's string fields, at any depth): what `secret = true`
+/// redacts. Numbers and booleans are left alone: they are rarely credentials, and redacting
+/// them would rewrite figures in the reports.
+fn string_leaves(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|i| string_leaves(i, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|i| string_leaves(i, out)),
+        _ => {}
+    }
 }

@@ -25,11 +25,13 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             ("command", t.command.as_ref().map(S::span)),
             ("url", t.url.as_ref().map(S::span)),
             ("env", t.env.first().map(|(k, _)| k.span())),
+            ("secret-env", t.secret_env.as_ref().map(S::span)),
             ("cwd", t.cwd.as_ref().map(S::span)),
             ("ready", t.ready.as_ref().map(S::span)),
             ("ready-timeout", t.ready_timeout.as_ref().map(S::span)),
             ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
             ("allow-remote", t.allow_remote.as_ref().map(S::span)),
+            ("metrics", t.metrics.as_ref().map(S::span)),
             ("tls", t.tls.as_ref().map(S::span)),
             ("http", t.http.as_ref().map(S::span)),
         ];
@@ -37,6 +39,17 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             return Err(cx.err(span, format!("`{key}` does not apply to a `component` target"), Some("a component is an async function registered in tests/perf.rs with Harness::component: nothing to start or reach".into())));
         }
         let name = c.get_ref();
+        if name.chars().count() > super::cx::MAX_NAME {
+            return Err(cx.err(
+                c.span(),
+                format!(
+                    "the component name is {} characters long; names are at most {}",
+                    name.chars().count(),
+                    super::cx::MAX_NAME
+                ),
+                Some("the name it was registered under with Harness::component".into()),
+            ));
+        }
         if name.is_empty()
             || !name
                 .chars()
@@ -82,6 +95,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 }
                 env.push((k.get_ref().clone(), arg_parts(cx, v)?));
             }
+            env_secrets(cx, t, &env)?;
             let cwd = match &t.cwd {
                 Some(c) => dir.join(c.get_ref()),
                 None => dir.to_path_buf(),
@@ -91,11 +105,23 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 None => Duration::from_secs(5),
             };
             let protocol = convert_protocol(cx, t, false, dir)?;
-            Ok(Target::Command(CommandTarget { argv, env, cwd, ready, stop_timeout, protocol }))
+            let metrics = metrics_path(cx, t.metrics.as_ref())?;
+            Ok(Target::Command(CommandTarget {
+                argv,
+                env,
+                cwd,
+                ready,
+                stop_timeout,
+                program_span: program.span(),
+                cwd_span: t.cwd.as_ref().map(S::span),
+                metrics,
+                protocol,
+            }))
         }
         (None, Some(url)) => {
             let command_only = [
                 ("env", t.env.first().map(|(k, _)| k.span())),
+                ("secret-env", t.secret_env.as_ref().map(S::span)),
                 ("cwd", t.cwd.as_ref().map(S::span)),
                 ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
             ];
@@ -118,13 +144,71 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             }
             let process = process_ref(cx, t, dir)?;
             let protocol = convert_protocol(cx, t, https, dir)?;
-            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process, protocol }))
+            let metrics = metrics_path(cx, t.metrics.as_ref())?;
+            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process, metrics, protocol }))
         }
         (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
         (None, None) => Err(cx.err(raw.span(), "[target] needs `command`, `url` or `component`", Some(
             "e.g. command = [\"{bin:my-service}\", \"--port\", \"{port}\"], url = \"http://127.0.0.1:8080\" or component = \"search\"".into(),
         ))),
     }
+}
+
+/// Whether an environment variable's name says it holds a credential: its value is redacted
+/// in every artifact, like the value of a credential header.
+pub(crate) fn secret_env_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "passw",
+        "key",
+        "credential",
+        "auth",
+        "cookie",
+        "session",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// The values of `[target] env` that are secrets: those of credential-like names and those
+/// `secret-env` lists (which must name variables of `env`). Only literal values: `{port}` and
+/// `{bin:…}` are known to everyone.
+fn env_secrets(cx: &Cx, t: &RawTarget, env: &[(String, Vec<ArgPart>)]) -> R<()> {
+    let listed = t
+        .secret_env
+        .as_ref()
+        .map_or(&[][..], |l| l.get_ref().as_slice());
+    for name in listed {
+        if !env.iter().any(|(k, _)| k == name.get_ref()) {
+            let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+            let mut help = if names.is_empty() {
+                "[target] env sets no variable; `secret-env` lists names of [target] env whose values are secrets".to_string()
+            } else {
+                format!("variables of [target] env: {}", names.join(", "))
+            };
+            if let Some(close) = super::cx::closest(name.get_ref(), names.iter().copied()) {
+                help = format!("did you mean `{close}`? {help}");
+            }
+            return Err(cx.err(
+                name.span(),
+                format!(
+                    "`secret-env` names `{}`, which [target] env does not set",
+                    name.get_ref()
+                ),
+                Some(help),
+            ));
+        }
+    }
+    let mut secrets = cx.secrets.borrow_mut();
+    for (name, parts) in env {
+        let marked = listed.iter().any(|l| l.get_ref() == name) || secret_env_name(name);
+        if let (true, [ArgPart::Lit(value)]) = (marked, parts.as_slice()) {
+            secrets.push(value.clone());
+        }
+    }
+    Ok(())
 }
 
 /// `pid`, `pid-file` or `process-name` of a `url` target: at most one.
@@ -183,18 +267,29 @@ fn process_ref(cx: &Cx, t: &RawTarget, dir: &Path) -> R<Option<ProcessRef>> {
 }
 
 fn ready_path(cx: &Cx, p: &S<String>) -> R<String> {
+    url_path(cx, p, "ready", "/health")
+}
+
+/// `metrics = "/metrics"`: the service's Prometheus endpoint.
+fn metrics_path(cx: &Cx, p: Option<&S<String>>) -> R<Option<String>> {
+    p.map(|p| url_path(cx, p, "metrics", "/metrics"))
+        .transpose()
+}
+
+/// A path on the target's host (`ready`, `metrics`).
+fn url_path(cx: &Cx, p: &S<String>, key: &str, example: &str) -> R<String> {
     let path = p.get_ref();
     if !path.starts_with('/') {
         return Err(cx.err(
             p.span(),
-            "`ready` must be a path starting with `/`",
-            Some("e.g. ready = \"/health\"".into()),
+            format!("`{key}` must be a path starting with `/`"),
+            Some(format!("e.g. {key} = \"{example}\"")),
         ));
     }
     if http::uri::PathAndQuery::try_from(path.as_str()).is_err() {
         return Err(cx.err(
             p.span(),
-            format!("`ready` {path:?} is not a valid URL path"),
+            format!("`{key}` {path:?} is not a valid URL path"),
             Some(
                 "spaces and other special characters must be percent-encoded (a space is %20)"
                     .into(),
@@ -309,71 +404,4 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-    use std::path::Path;
-
-    use crate::spec::{Context, Spec};
-
-    fn parse(url: &str, env: &[(&str, &str)], extra: &str) -> Result<Spec, String> {
-        let text = format!(
-            "[target]\nurl = \"{url}\"\n{extra}\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1 }}\nduration = \"1s\"\n"
-        );
-        let cx = Context {
-            env: Some(
-                env.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            ),
-            ..Default::default()
-        };
-        Spec::parse(&text, Path::new("remote.toml"), &cx).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn remote_urls_need_the_spec_or_the_environment_to_allow_them() {
-        let e = parse("http://10.0.0.7:8080", &[], "").unwrap_err();
-        assert!(
-            e.contains("not a loopback address") && e.contains("PERFSPEC_ALLOW_REMOTE=1"),
-            "{e}"
-        );
-        assert!(parse("http://api.internal:80", &[], "").is_err());
-        assert!(parse("http://10.0.0.7:8080", &[], "allow-remote = true").is_ok());
-        for on in ["1", "true"] {
-            assert!(parse("http://10.0.0.7:8080", &[("PERFSPEC_ALLOW_REMOTE", on)], "").is_ok());
-        }
-        assert!(
-            parse(
-                "http://10.0.0.7:8080",
-                &[("PERFSPEC_ALLOW_REMOTE", "0")],
-                ""
-            )
-            .is_err()
-        );
-        assert!(parse("http://127.0.0.2:8080", &[], "").is_ok());
-        assert!(parse("http://[::1]:8080", &[], "").is_ok());
-    }
-
-    #[test]
-    fn https_urls_default_to_port_443_and_keep_the_loopback_rule() {
-        use crate::spec::{HttpVersion, Target};
-        let spec = parse("https://localhost/api", &[], "http = \"2\"").unwrap();
-        let Target::Url(u) = &spec.target else {
-            panic!("a url target")
-        };
-        assert_eq!((u.port, u.base_path.as_str()), (443, "/api"));
-        assert_eq!(u.protocol.http, HttpVersion::Http2);
-        let tls = u.protocol.tls.as_ref().expect("https means TLS");
-        assert!(tls.ca.is_none() && tls.server_name.is_none() && !tls.insecure);
-        assert!(parse("https://10.0.0.7", &[], "").is_err());
-        let e = parse(
-            "https://localhost:8443",
-            &[],
-            "tls = { server-name = \"not a name\" }",
-        )
-        .unwrap_err();
-        assert!(e.contains("not a DNS name or an IP address"), "{e}");
-        let plain = parse("http://127.0.0.1:8080", &[], "").unwrap();
-        assert_eq!(plain.target.protocol().unwrap().scheme(), "http");
-    }
-}
+mod tests;

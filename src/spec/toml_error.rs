@@ -19,6 +19,9 @@ const LOAD_KEYS: &[&str] = &[
     "stages",
     "arrivals",
 ];
+/// How deep the TOML reader (toml 1.x) nests arrays, inline tables and dotted keys.
+const NESTING_LIMIT: u32 = 80;
+
 /// Keys whose values are durations.
 const DURATION_KEYS: &[&str] = &[
     "timeout",
@@ -33,9 +36,31 @@ const DURATION_KEYS: &[&str] = &[
 
 /// The diagnostic for a parse or schema error.
 pub(super) fn diagnostic(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
-    let span = e.span().unwrap_or(0..0);
+    let span = e
+        .span()
+        .or_else(|| {
+            (e.message() == "recursion limit")
+                .then(|| long_key(text))
+                .flatten()
+        })
+        .unwrap_or(0..0);
     let (message, help) = reword(e.message(), text, &span);
     Diagnostic::at(path, text, span, message, help)
+}
+
+/// The first key (or table header) with more parts than the TOML reader takes: the parser
+/// reports that limit without a location.
+fn long_key(text: &str) -> Option<Range<usize>> {
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let key = line.split('=').next().unwrap_or("").trim_end();
+        let lead = key.len() - key.trim_start().len();
+        if key.matches('.').count() + 1 >= NESTING_LIMIT as usize {
+            return Some(start + lead..start + key.len());
+        }
+        start += line.len();
+    }
+    None
 }
 
 fn backticked(s: &str) -> Vec<&str> {
@@ -74,6 +99,14 @@ fn reword(raw: &str, text: &str, span: &Range<usize>) -> (String, Option<String>
             keys
         };
         return (message, Some(help));
+    }
+    if raw.starts_with("cannot recurse further") || raw == "recursion limit" {
+        return (
+            format!("nested more than {NESTING_LIMIT} levels deep"),
+            Some(format!(
+                "the TOML reader stops at {NESTING_LIMIT} levels of arrays, inline tables or dotted keys; a spec needs a few: flatten the value, or send a deep JSON document as a `body` string with a `content-type = \"application/json\"` header"
+            )),
+        );
     }
     if let Some(rest) = raw.strip_prefix("missing field ") {
         let key = backticked(rest).first().copied().unwrap_or("");
@@ -255,5 +288,20 @@ mod tests {
         // The whole spec: a TOML error right after a non-ASCII key renders without panicking.
         let e = Spec::parse("é={", Path::new("x.toml"), &Context::default()).unwrap_err();
         assert!(e.to_string().contains("x.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn the_nesting_limit_is_the_toml_readers() {
+        let nested = |depth: usize| {
+            let text = format!("x = {}{}", "[".repeat(depth), "]".repeat(depth));
+            toml::from_str::<toml::Table>(&text)
+                .map(drop)
+                .map_err(|e| diagnostic(Path::new("x.toml"), &text, &e).message)
+        };
+        assert_eq!(nested(NESTING_LIMIT as usize), Ok(()));
+        assert_eq!(
+            nested(NESTING_LIMIT as usize + 1),
+            Err(format!("nested more than {NESTING_LIMIT} levels deep"))
+        );
     }
 }

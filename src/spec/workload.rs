@@ -15,12 +15,16 @@ pub enum Load {
 /// The closed model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Closed {
-    /// Concurrent users, each with its own connection.
+    /// Concurrent users, each with its own connection (with `stages`: users at the start).
     pub users: u32,
     /// Users start evenly spread over this time.
     pub ramp_up: Duration,
     /// Pause between a user's requests.
     pub think: Think,
+    /// Changes of the number of users from the start of the run (warm-up included), like the
+    /// open model's stages with users instead of a rate; after the last stage the last number
+    /// holds. Empty: `users` throughout (after `ramp_up`).
+    pub stages: Vec<Stage>,
 }
 
 /// Pause between a user's requests.
@@ -47,14 +51,15 @@ pub struct Open {
     pub arrivals: Arrivals,
 }
 
-/// One change of the arrival rate.
+/// One change of the load level: the arrival rate (open model) or the number of users
+/// (closed model).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stage {
-    /// Change linearly to `to` arrivals per second over `over`.
+    /// Change linearly to `to` over `over`.
     Ramp {
         /// Length of the ramp.
         over: Duration,
-        /// Rate at its end, per second.
+        /// Level at its end: arrivals per second (open), users (closed).
         to: f64,
     },
     /// Keep the current rate this long.
@@ -81,4 +86,28 @@ pub enum Arrivals {
         /// The seed.
         seed: u64,
     },
+}
+
+impl Load {
+    /// The stages of either model.
+    pub fn stages(&self) -> &[Stage] {
+        match self {
+            Load::Closed(c) => &c.stages,
+            Load::Open(o) => &o.stages,
+        }
+    }
+}
+
+/// A named stretch of a run, from the `phase` of its stages (`{ hold = "2m", phase = "stress" }`):
+/// assertions can be limited to it (`p95 in stress < 1s`), recovery is measured after it, and
+/// reports shade it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// Its name.
+    pub name: String,
+    /// Where it starts, from the start of the run (warm-up included).
+    pub start: Duration,
+    /// Where it ends, from the start of the run; the phase of the last stage lasts until the
+    /// end of the run.
+    pub end: Duration,
 }

@@ -1,7 +1,8 @@
 //! The system under test: spawn a command (free port, environment, readiness probe, log
-//! capture, teardown of the whole process group) or reach a service that is already running.
+//! capture, teardown of everything it started) or reach a service that is already running.
 
 mod bin;
+mod keeper;
 mod process;
 
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 use crate::client::{Transport, probe};
 use crate::spec::{ArgPart, CommandTarget, Diagnostic, Protocol, Readiness, Spec, Target};
 pub use bin::workspace_bin;
-pub(crate) use process::{Process, kill_all_groups};
+pub(crate) use process::{Process, stop_all};
 
 /// Why the target could not be brought up.
 #[derive(Debug, thiserror::Error)]
@@ -22,14 +23,20 @@ pub enum TargetError {
     /// A `{bin:NAME}` placeholder could not be built.
     #[error("{0}")]
     Bin(Box<Diagnostic>),
-    /// The command could not be started at all.
-    #[error("could not start target `{program}`: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
+    /// The target's log file could not be created (the output folder is read-only, full, or
+    /// not a folder).
+    #[error(
+        "cannot create the target's log {path}: {source}\nperfspec writes the target's log, the results and the reports under its output folder (PERFSPEC_OUT, default target/perfspec): make it writable or point PERFSPEC_OUT elsewhere"
+    )]
+    Log {
+        /// The log file.
+        path: String,
         /// Why.
         source: std::io::Error,
     },
+    /// The command could not be started at all: the message points at the spec.
+    #[error("{0}")]
+    Spawn(Box<Diagnostic>),
     /// The target exited before it became ready.
     #[error("target exited before it was ready ({status})\nlog: {log}\n--- last lines ---\n{tail}")]
     ExitedEarly {
@@ -133,13 +140,15 @@ async fn start_command(
     for (k, v) in &cmd.env {
         env.push((k.clone(), render_arg(spec, v, port, workspace).await?));
     }
-    let mut process =
-        Process::spawn(&argv, &env, &cmd.cwd, log, cmd.stop_timeout).map_err(|source| {
-            TargetError::Spawn {
-                program: argv[0].clone(),
-                source,
-            }
-        })?;
+    if !cmd.cwd.is_dir() {
+        return Err(spawn_error(spec, cmd, &argv[0], None));
+    }
+    let out = process::create_log(log).map_err(|source| TargetError::Log {
+        path: log.display().to_string(),
+        source,
+    })?;
+    let mut process = Process::spawn(&argv, &env, &cmd.cwd, out, log, cmd.stop_timeout)
+        .map_err(|e| spawn_error(spec, cmd, &argv[0], Some(e)))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // A started service's certificate is most likely for `localhost` (tls.server-name says
     // otherwise).
@@ -195,6 +204,47 @@ async fn render_arg(
     Ok(out)
 }
 
+/// Why a command did not start, pointing at the spec: at `cwd` when the working directory is
+/// missing (`error` is `None`), else at the program.
+fn spawn_error(
+    spec: &Spec,
+    cmd: &CommandTarget,
+    program: &str,
+    error: Option<std::io::Error>,
+) -> TargetError {
+    let cwd = cmd.cwd.display();
+    let (span, message, help) = match error {
+        None => (
+            cmd.cwd_span.clone().unwrap_or(cmd.program_span.clone()),
+            format!("the working directory {cwd} does not exist"),
+            "`cwd` is relative to the spec's folder; create the folder or fix the path".to_string(),
+        ),
+        Some(e) if e.kind() == std::io::ErrorKind::NotFound && program.contains('/') => (
+            cmd.program_span.clone(),
+            format!("cannot start `{program}`: no such file (relative paths start from {cwd})"),
+            "fix the path, or use {bin:NAME} for a binary of this cargo workspace".to_string(),
+        ),
+        Some(e) if e.kind() == std::io::ErrorKind::NotFound => (
+            cmd.program_span.clone(),
+            format!("cannot start `{program}`: no such program on PATH"),
+            "install it or fix its name; {bin:NAME} names a binary of this cargo workspace"
+                .to_string(),
+        ),
+        Some(e) if e.kind() == std::io::ErrorKind::PermissionDenied => (
+            cmd.program_span.clone(),
+            format!("cannot start `{program}`: {e}"),
+            "the file must be an executable the user running the tests may run (chmod +x)"
+                .to_string(),
+        ),
+        Some(e) => (
+            cmd.program_span.clone(),
+            format!("cannot start `{program}`: {e}"),
+            format!("working directory: {cwd}"),
+        ),
+    };
+    TargetError::Spawn(Box::new(spec.diagnostic(span, message, Some(help))))
+}
+
 fn part_name(part: &ArgPart) -> &str {
     match part {
         ArgPart::Bin { name, .. } => name,
@@ -236,10 +286,10 @@ async fn wait_ready(
     };
     loop {
         if let Some(p) = process.as_deref_mut()
-            && let Some(status) = p.exited()
+            && let Some(exit) = p.exited()
         {
             return Err(TargetError::ExitedEarly {
-                status: status.to_string(),
+                status: format!("{exit}{}", exit.left_note()),
                 log: p.log_path().display().to_string(),
                 tail: p.log_tail(20),
             });

@@ -9,10 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use perfspec::assertion::{Unit, evaluate};
 use perfspec::compare::{Doubt, Verdict};
+use perfspec::gate::{Change, Comparison, Decision, GateOutcome, Needed, Source};
 use perfspec::measure::{ErrorKind, Generator, Measurement, RequestStats, Second, SecondStats};
-use perfspec::report::{
-    BaselineView, BrokenSpec, Change, Judgement, Measured, RunReport, Series, TrialReport,
-};
+use perfspec::report::{BaselineView, BrokenSpec, Measured, RunReport, Series, TrialReport};
 use perfspec::spec::{Context, Scenario, Spec};
 
 /// 2026-11-18T11:06:40Z.
@@ -127,6 +126,8 @@ fn closed_measurement(median_us: f64, spike: bool) -> Measurement {
         timeline: timeline(median_us, 250, &[(3, 3), (6, 1)], spike),
         interrupted: 0,
         resources: None,
+        course: Default::default(),
+        metrics: None,
         generator: Generator {
             lateness: None,
             requested: None,
@@ -180,6 +181,37 @@ pub fn passing() -> TrialReport {
     )
 }
 
+/// How one metric moved: a hand-built comparison of 3 baseline runs against 1.
+pub fn change(
+    metric: &str,
+    change: f64,
+    interval: (f64, f64),
+    decision: Decision,
+    needed: Option<Needed>,
+) -> Change {
+    let unit = if metric == "throughput" {
+        Unit::PerSecond
+    } else {
+        Unit::Micros
+    };
+    Change {
+        metric: metric.into(),
+        unit,
+        compared: Some(Comparison {
+            base: 2_000.0,
+            head: 2_000.0 * (1.0 + change),
+            change,
+            interval,
+            decision,
+            worse: change,
+            runs: (3, 1),
+            paired: false,
+            needed,
+        }),
+        note: None,
+    }
+}
+
 /// A closed-model trial that misses a latency limit, with resource series and a baseline.
 pub fn failing() -> TrialReport {
     let mut t = trial(
@@ -218,21 +250,15 @@ pub fn failing() -> TrialReport {
     t.baseline = Some(BaselineView {
         label: "baselines/search/tight.json".into(),
         changes: vec![
-            Change {
-                metric: "p95".into(),
-                percent: 48.2,
-                judgement: Judgement::Regressed,
-            },
-            Change {
-                metric: "p99".into(),
-                percent: 3.1,
-                judgement: Judgement::Unchanged,
-            },
-            Change {
-                metric: "throughput".into(),
-                percent: -1.4,
-                judgement: Judgement::Unchanged,
-            },
+            change("p95", 0.482, (0.31, 0.66), Decision::Regressed, None),
+            change(
+                "p99",
+                0.031,
+                (-0.08, 0.15),
+                Decision::Inconclusive,
+                Some(Needed::Runs(4)),
+            ),
+            change("throughput", -0.014, (-0.03, 0.002), Decision::Pass, None),
         ],
         latency: Some(histogram(2_000.0, 2_000)),
         series: vec![Series {
@@ -282,6 +308,58 @@ pub fn inconclusive() -> TrialReport {
     )
 }
 
+/// A trial whose checks pass but whose A/B comparison could not decide p95 (and a check
+/// with too few samples for its percentile): inconclusive, passing by the default
+/// `regression.inconclusive = "pass"` only where the gate is all that is undecided.
+pub fn undecided() -> TrialReport {
+    let scenario = scenario(
+        "steady",
+        "{ model = \"closed\", users = 4 }",
+        &["p50 < 50ms", "error-rate < 1%"],
+    );
+    let m = closed_measurement(2_000.0, false);
+    let checks = evaluate(&scenario.assertions, &m);
+    let mut p95 = change(
+        "p95",
+        0.058,
+        (-0.031, 0.149),
+        Decision::Inconclusive,
+        Some(Needed::Runs(4)),
+    );
+    if let Some(c) = &mut p95.compared {
+        (c.runs, c.paired) = ((6, 6), true);
+    }
+    let gate = GateOutcome::Compared {
+        source: Source::Ab {
+            base: "main (3f2c1ab)".into(),
+            control: false,
+        },
+        latency: None,
+        binding: true,
+        changes: vec![
+            p95,
+            change("p50", 0.012, (-0.02, 0.04), Decision::Pass, None),
+        ],
+        problems: vec![],
+    };
+    let verdict = Verdict::build(checks, vec![], vec![], Some(gate));
+    let baseline = verdict
+        .gate()
+        .and_then(perfspec::report::views::baseline_view);
+    TrialReport {
+        spec: "search".into(),
+        spec_file: "perf-specs/search.toml".into(),
+        outcome: Ok(Measured {
+            measurement: m,
+            verdict,
+        }),
+        log: None,
+        scenario,
+        series: Vec::new(),
+        baseline,
+    }
+}
+
 /// A trial whose target never became ready.
 pub fn unmeasured() -> TrialReport {
     TrialReport {
@@ -299,7 +377,13 @@ pub fn unmeasured() -> TrialReport {
 pub fn run() -> RunReport {
     RunReport {
         started_at: at(STARTED - 60),
-        trials: vec![passing(), failing(), inconclusive(), unmeasured()],
+        trials: vec![
+            passing(),
+            failing(),
+            inconclusive(),
+            undecided(),
+            unmeasured(),
+        ],
         broken: vec![BrokenSpec {
             name: "broken".into(),
             error: "error: `weight` 0: a request needs a weight of at least 1\n  --> perf-specs/broken.toml:6:10".into(),

@@ -37,4 +37,29 @@ pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
         .unwrap_or_else(|e| panic!("could not measure: {e}"))
 }
 
+/// The perf test binary (`tests/perf.rs`), built (or found up to date) by cargo: for tests
+/// that run the harness as its own process.
+pub fn perf_binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "test",
+            "--quiet",
+            "--test",
+            "perf",
+            "--no-run",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m["target"]["name"] == "perf" && m["executable"].is_string())
+        .map(|m| PathBuf::from(m["executable"].as_str().unwrap()))
+        .expect("cargo reports the perf binary")
+}
+
 pub mod fixtures;
+pub mod prom;

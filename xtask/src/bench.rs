@@ -17,6 +17,14 @@ const BENCHES: &[(&str, &str)] = &[
         "streams",
         "concurrent streams timed with inter-token-latency error under 1 ms",
     ),
+    (
+        "stress",
+        "capacity search, recovery time and abort-on against known answers",
+    ),
+    (
+        "metrics",
+        "scraping a 1,000-series /metrics every second; generator throughput with the live endpoint served",
+    ),
 ];
 
 #[derive(clap::Args)]

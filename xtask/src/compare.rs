@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use perfspec::assertion::{Metric, Stat};
 use perfspec::baseline::{Baseline, decode, side_of_baseline};
+use perfspec::gate::{Decision, Rule, Side, compare, quantile_se};
 use perfspec::measure::stat_of;
-use perfspec::regression::{Rule, Side, compare, quantile_se};
 use perfspec::units::fmt_change;
 use serde_json::Value;
 
@@ -148,16 +148,16 @@ pub(crate) fn run(args: Args) -> Result<()> {
             let Some(c) = compare(&sa, &sb, metric.higher_is_better(), rule) else {
                 continue;
             };
-            regressed |= c.outcome == perfspec::regression::Change::Regressed;
+            regressed |= c.decision == Decision::Regressed;
             let unit = metric.unit();
             println!(
                 "{name:<24} {:>12} {:>12} {:>9} {:>10} .. {:>8}  {}",
-                unit.format(c.baseline),
-                unit.format(c.current),
+                unit.format(c.base),
+                unit.format(c.head),
                 fmt_change(c.change),
                 fmt_change(c.interval.0),
                 fmt_change(c.interval.1),
-                c.outcome.label()
+                c.decision.label()
             );
         }
     }

@@ -1,5 +1,6 @@
 //! `cargo xtask`: project tasks that are not tests. Thin: each task is a module.
 
+mod ab;
 mod bench;
 mod bless;
 mod compare;
@@ -21,6 +22,8 @@ enum Task {
     BlessBaseline(bless::Args),
     /// Compare two result or baseline files.
     Compare(compare::Args),
+    /// Compare the working tree with a base revision in alternating runs on this machine.
+    Ab(ab::Args),
     /// Run benchmarks (release build) and print their figures.
     Bench(bench::Args),
     /// Measure the regression gate: false alarms on an unchanged service, detections of a
@@ -32,6 +35,7 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::BlessBaseline(args) => bless::run(args),
         Task::Compare(args) => compare::run(args),
+        Task::Ab(args) => ab::run(args),
         Task::Bench(args) => bench::run(args),
         Task::GateStudy(args) => gate_study::run(args),
     }

@@ -194,7 +194,7 @@ pub(crate) fn short(q: Quantity, v: f64) -> String {
             }
         }
         Quantity::Of(Unit::PerSecond) => format!("{}/s", si(v)),
-        Quantity::Of(Unit::Count) => si(v),
+        Quantity::Of(Unit::Count | Unit::Number) => si(v),
         Quantity::Of(Unit::Fraction) => format!("{}%", trim(format!("{:.1}", v * 100.0))),
         Quantity::Of(Unit::Bytes) => {
             let a = v.abs();

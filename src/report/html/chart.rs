@@ -84,6 +84,8 @@ pub(crate) struct Chart {
     pub markers: Vec<Marker>,
     /// A shaded x range and its label (the warm-up).
     pub shade: Option<(f64, f64, &'static str)>,
+    /// Named x ranges, tinted in turn and labelled (the phases of a run).
+    pub bands: Vec<(f64, f64, String)>,
 }
 
 const W: f64 = 640.0;
@@ -185,6 +187,22 @@ fn svg(c: &Chart) -> Option<(String, Vec<&Rule>)> {
                 y0 - y1,
                 a + 4.0,
                 y1 + 12.0
+            );
+        }
+    }
+    for (i, (a, b, label)) in c.bands.iter().enumerate() {
+        let (a, b) = (px(*a).max(x0), px(*b).min(x1));
+        if b > a {
+            let _ = writeln!(
+                s,
+                "<rect class=\"band band{}\" x=\"{a:.1}\" y=\"{y1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{}</title></rect><text class=\"band-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                i % 2,
+                b - a,
+                y0 - y1,
+                xml(label),
+                a + 3.0,
+                y0 - 5.0,
+                xml(label)
             );
         }
     }
@@ -359,6 +377,7 @@ mod tests {
             rules: vec![],
             markers: vec![],
             shade: None,
+            bands: vec![],
         };
         assert!(figure(&chart).contains("no data to draw"));
     }

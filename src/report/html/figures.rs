@@ -33,13 +33,22 @@ const MAX_TIPS: usize = 400;
 /// everything over time in page order.
 pub(crate) fn charts(measured: &Measured, r: &TrialReport) -> (Chart, Vec<Chart>) {
     let m = &measured.measurement;
-    let checks = &measured.verdict.checks;
+    let checks = measured.verdict.checks();
     let baseline = r.baseline.as_ref();
     let mut over_time = vec![
         latency_over_time(m, checks, baseline),
         throughput(m, checks),
     ];
     over_time.extend(named(&r.series, baseline));
+    // Phases are shaded on every chart over time; the recovery is marked on latency.
+    let bands = super::stress::phase_bands(m);
+    for chart in &mut over_time {
+        chart.bands = bands.clone();
+    }
+    if let Some(marker) = super::stress::recovery_marker(m) {
+        over_time[0].markers.push(marker);
+    }
+    over_time.extend(super::stress::capacity_charts(m));
     (distribution(m, checks, baseline), over_time)
 }
 
@@ -49,6 +58,12 @@ fn outcome_color(c: &Check) -> &'static str {
         Outcome::Fail => FAIL,
         _ => UNDECIDED,
     }
+}
+
+/// Whether a check is about all requests of the whole run (not one request, not one phase):
+/// only those are drawn as limits across a whole chart.
+fn whole(c: &Check) -> bool {
+    c.assertion.scope.is_none() && c.assertion.phase.is_none()
 }
 
 fn warmup_shade(m: &Measurement) -> Option<(f64, f64, &'static str)> {
@@ -84,7 +99,7 @@ fn latency_over_time(m: &Measurement, checks: &[Check], baseline: Option<&Baseli
     lines[2].width = 1.5;
     let mut rules: Vec<Rule> = checks
         .iter()
-        .filter(|c| c.assertion.scope.is_none() && matches!(c.assertion.metric, Metric::Latency(_)))
+        .filter(|c| whole(c) && matches!(c.assertion.metric, Metric::Latency(_)))
         .map(|c| Rule {
             y: c.assertion.limit,
             label: c.assertion.text.clone(),
@@ -113,6 +128,7 @@ fn latency_over_time(m: &Measurement, checks: &[Check], baseline: Option<&Baseli
         rules,
         markers: Vec::new(),
         shade: warmup_shade(m),
+        bands: Vec::new(),
     }
 }
 
@@ -188,7 +204,7 @@ fn distribution(m: &Measurement, checks: &[Check], baseline: Option<&BaselineVie
     }
     let markers = checks
         .iter()
-        .filter(|c| c.assertion.window.is_none())
+        .filter(|c| c.assertion.window.is_none() && c.assertion.phase.is_none())
         .filter_map(|c| match c.assertion.metric {
             Metric::Latency(Stat::Percentile(p)) => Some(Marker {
                 x: p,
@@ -208,6 +224,7 @@ fn distribution(m: &Measurement, checks: &[Check], baseline: Option<&BaselineVie
         rules: Vec::new(),
         markers,
         shade: None,
+        bands: Vec::new(),
     }
 }
 
@@ -249,7 +266,7 @@ fn throughput(m: &Measurement, checks: &[Check]) -> Chart {
     }
     let rules = checks
         .iter()
-        .filter(|c| c.assertion.scope.is_none() && c.assertion.metric == Metric::Throughput)
+        .filter(|c| whole(c) && c.assertion.metric == Metric::Throughput)
         .map(|c| Rule {
             y: c.assertion.limit,
             label: c.assertion.text.clone(),
@@ -266,6 +283,7 @@ fn throughput(m: &Measurement, checks: &[Check]) -> Chart {
         rules,
         markers: Vec::new(),
         shade: warmup_shade(m),
+        bands: Vec::new(),
     }
 }
 
@@ -324,6 +342,7 @@ fn named(series: &[Series], baseline: Option<&BaselineView>) -> Vec<Chart> {
                 rules: Vec::new(),
                 markers: Vec::new(),
                 shade: (first < 0.0).then_some((first, 0.0, "warm-up")),
+                bands: Vec::new(),
             }
         })
         .collect()

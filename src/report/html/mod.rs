@@ -7,16 +7,17 @@
 
 mod axis;
 mod chart;
+mod connection;
 mod figures;
-mod phases;
+mod gate;
+mod stress;
 
 use std::fmt::Write;
 
 use super::escape::xml;
-use super::{
-    Figures, Judgement, Measured, RunReport, TrialReport, console, describe_load, rfc3339,
-};
+use super::{Figures, Measured, RunReport, TrialReport, console, describe_load, rfc3339};
 use crate::assertion::{Check, Outcome, Stat};
+use crate::gate::Decision;
 use crate::measure::{Channel, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
@@ -143,12 +144,13 @@ fn changes(t: &TrialReport) -> String {
     b.changes
         .iter()
         .map(|c| {
-            let class = match c.judgement {
-                Judgement::Regressed => "up",
-                Judgement::Improved => "down",
-                Judgement::Unchanged => "same",
+            let class = match c.decision() {
+                Some(Decision::Regressed) => "up",
+                Some(Decision::Improved) => "down",
+                Some(Decision::Inconclusive) => "undecided",
+                _ => "same",
             };
-            format!("<span class=\"{class}\">{}</span>", xml(&c.text()))
+            format!("<span class=\"{class}\">{}</span>", xml(&c.short()))
         })
         .collect::<Vec<_>>()
         .join(" · ")
@@ -195,7 +197,7 @@ fn trial(t: &TrialReport) -> String {
 
 fn measured(m: &Measured, t: &TrialReport) -> String {
     let mut out = String::new();
-    for p in &m.verdict.problems {
+    for p in m.verdict.problems() {
         let (first, rest) = p.split_once('\n').unwrap_or((p, ""));
         let _ = write!(
             out,
@@ -207,7 +209,7 @@ fn measured(m: &Measured, t: &TrialReport) -> String {
         }
         out.push_str("</div>\n");
     }
-    for d in &m.verdict.doubts {
+    for d in m.verdict.doubts() {
         let _ = writeln!(
             out,
             "<div class=\"callout doubt\"><b>inconclusive:</b> {}</div>",
@@ -217,11 +219,14 @@ fn measured(m: &Measured, t: &TrialReport) -> String {
     let (distribution, over_time) = figures::charts(m, t);
     // The checks beside the distribution that marks their limits; then time, side by side.
     out.push_str("<div class=\"top\">\n<div>");
-    if m.verdict.checks.is_empty() {
+    if m.verdict.checks().is_empty() {
         out.push_str("<h3>Checks</h3><p class=\"gen\">no assertions in this scenario</p>");
     } else {
         out.push_str("<h3>Checks</h3>\n");
-        out.push_str(&checks(&m.verdict.checks));
+        out.push_str(&checks(m.verdict.checks()));
+    }
+    if let Some(g) = m.verdict.gate() {
+        out.push_str(&gate::table(g));
     }
     out.push_str("</div>\n");
     out.push_str(&chart::figure(&distribution));
@@ -231,7 +236,7 @@ fn measured(m: &Measured, t: &TrialReport) -> String {
     }
     out.push_str("</div>\n<h3>Requests</h3>\n");
     out.push_str(&requests(m));
-    out.push_str(&phases::table(&m.measurement));
+    out.push_str(&connection::table(&m.measurement));
     let _ = writeln!(
         out,
         "<p class=\"gen\">generator: {}</p>",

@@ -53,6 +53,7 @@ fn resources(entities: Vec<Entity>, gpu: GpuStatus) -> Resources {
         gpu,
         cpus: 2,
         sut: Some("pid 1 and descendants".into()),
+        counters: None,
     }
 }
 

@@ -4,12 +4,20 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
-//!                [--echo-credentials] [--print-env NAME]
+//!                [--echo-credentials] [--print-env NAME]…
 //!                [--leak-kib N] [--churn-kib N] [--tls DIR] [--h2]
+//!                [--daemonize] [--exit-after-daemonize] [--log-requests]
 //! ```
 //!
 //! `--tls DIR` serves HTTPS with `DIR/cert.pem` and `DIR/key.pem` (HTTP/2 or HTTP/1.1 by
 //! ALPN); `--h2` serves HTTP/2 with prior knowledge (h2c) over plain TCP.
+//!
+//! `--log-requests` prints a line for each request to `/` (so a test knows load arrived).
+//!
+//! `--daemonize` forks a daemon the classic way (fork, `setsid`, fork again): the daemon, in a
+//! session and process group of its own, appends its pid to the pid file and serves the port;
+//! the started process waits forever, or exits once the daemon runs with
+//! `--exit-after-daemonize`.
 //!
 //! `--leak-kib N` keeps N KiB per request (`/`) in memory it never frees: a leak.
 //! `--churn-kib N` allocates N KiB per request, touches every page and frees it: the same
@@ -58,6 +66,9 @@ fn main() {
             writeln!(f, "{p}").expect("write pid");
         }
     }
+    if has("--daemonize") {
+        daemonize(value("--pid-file"), has("--exit-after-daemonize"));
+    }
     let port: u16 = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
     let cert = value("--tls").map(|dir| {
         let dir = std::path::Path::new(&dir);
@@ -91,7 +102,9 @@ fn main() {
     };
     let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
     let echo = has("--echo-credentials");
-    if let Some(name) = value("--print-env") {
+    let log_requests = has("--log-requests");
+    for (i, _) in args.iter().enumerate().filter(|(_, a)| *a == "--print-env") {
+        let name = args.get(i + 1).cloned().unwrap_or_default();
         eprintln!(
             "testkit-target: {name}={}",
             std::env::var(&name).unwrap_or_default()
@@ -100,6 +113,9 @@ fn main() {
     let handler = move |req: testkit::Request<hyper::body::Incoming>| async move {
         if req.uri().path() == "/health" {
             return text(health, "health");
+        }
+        if log_requests {
+            eprintln!("testkit-target: served {}", req.uri().path());
         }
         if echo {
             for name in ["authorization", "cookie"] {
@@ -175,6 +191,51 @@ async fn canned<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut str
                 return;
             }
             out.clear();
+        }
+    }
+}
+
+/// Forks a daemon (fork, `setsid`, fork) that returns from here and goes on to serve; the
+/// started process never returns: it waits, or exits with 0 once the daemon has written its pid.
+fn daemonize(pid_file: Option<String>, exit: bool) {
+    let mut fds = [0; 2];
+    // SAFETY: single-threaded so far (no runtime yet): fork, setsid and pipe are safe to call.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+        match libc::fork() {
+            -1 => panic!("fork failed"),
+            0 => {
+                libc::setsid();
+                match libc::fork() {
+                    -1 => libc::_exit(1),
+                    0 => {}
+                    _ => libc::_exit(0),
+                }
+                if let Some(path) = pid_file {
+                    let mut f = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(path)
+                        .expect("pid file");
+                    writeln!(f, "{}", std::process::id()).expect("write pid");
+                }
+                eprintln!("testkit-target: daemon {} running", std::process::id());
+                libc::write(fds[1], b"!".as_ptr().cast(), 1);
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            _ => {
+                libc::close(fds[1]);
+                let mut byte = 0u8;
+                libc::read(fds[0], (&mut byte as *mut u8).cast(), 1);
+                if exit {
+                    eprintln!("testkit-target: daemonised, exiting");
+                    std::process::exit(0);
+                }
+                loop {
+                    std::thread::park();
+                }
+            }
         }
     }
 }

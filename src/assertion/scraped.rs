@@ -1,0 +1,488 @@
+//! The service's own metrics in assertions: `metric.NAME[{LABEL="VALUE",…}].FIGURE`, or the
+//! ratio of two of them.
+//!
+//! ```text
+//! metric.cache_hits_total.delta / metric.cache_lookups_total.delta > 80%
+//! metric.db_pool_in_use.max < 20
+//! metric.http_requests_total{route="/search"}.rate > 50/s
+//! ```
+//!
+//! Counters give `delta` (the increase over the measured window, restarts counted from zero)
+//! and `rate` (that per second); gauges give statistics of their samples (`mean`, `max`,
+//! `min`, `median`, `pN`, `stdev`, `last`). Series that match the selector are added up.
+
+use std::ops::Range;
+
+use super::metric::{Stat, Unit};
+
+/// A label matcher: `route="/search"` or `route!="/health"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matcher {
+    /// The label name.
+    pub label: String,
+    /// The value compared with.
+    pub value: String,
+    /// `!=` rather than `=`.
+    pub negate: bool,
+}
+
+impl Matcher {
+    /// Whether a series' labels satisfy this matcher (a missing label is the empty value).
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let v = labels
+            .iter()
+            .find(|(k, _)| *k == self.label)
+            .map_or("", |(_, v)| v.as_str());
+        (v == self.value) != self.negate
+    }
+}
+
+/// What one number is made of a metric's samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Figure {
+    /// The increase of a counter over the measured window.
+    Delta,
+    /// The increase per second.
+    Rate,
+    /// The last sample in the measured window.
+    Last,
+    /// A statistic of the samples in the measured window.
+    Stat(Stat),
+}
+
+impl Figure {
+    fn parse(word: &str) -> Option<Figure> {
+        Some(match word {
+            "delta" => Figure::Delta,
+            "rate" => Figure::Rate,
+            "last" => Figure::Last,
+            _ => Figure::Stat(Stat::parse(word)?),
+        })
+    }
+
+    /// The word as written.
+    pub fn name(self) -> String {
+        match self {
+            Figure::Delta => "delta".into(),
+            Figure::Rate => "rate".into(),
+            Figure::Last => "last".into(),
+            Figure::Stat(s) => s.name(),
+        }
+    }
+
+    /// Whether the figure reads a counter (`delta`, `rate`).
+    pub fn of_counter(self) -> bool {
+        matches!(self, Figure::Delta | Figure::Rate)
+    }
+}
+
+/// One figure of the service's metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRef {
+    /// The sample name as the service exports it.
+    pub name: String,
+    /// Label matchers; every series that matches them all is added up.
+    pub matchers: Vec<Matcher>,
+    /// How the samples become one number.
+    pub figure: Figure,
+}
+
+impl MetricRef {
+    /// The reference as written: `metric.http_requests_total{route="/search"}.delta`.
+    pub fn text(&self) -> String {
+        let mut out = format!("metric.{}", self.name);
+        if !self.matchers.is_empty() {
+            let parts: Vec<String> = self
+                .matchers
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}{}\"{}\"",
+                        m.label,
+                        if m.negate { "!=" } else { "=" },
+                        m.value.replace('\\', "\\\\").replace('"', "\\\"")
+                    )
+                })
+                .collect();
+            out.push('{');
+            out.push_str(&parts.join(","));
+            out.push('}');
+        }
+        out.push('.');
+        out.push_str(&self.figure.name());
+        out
+    }
+}
+
+/// A metric of the service: one figure, or the ratio of two.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScrapedMetric {
+    /// One figure.
+    One(MetricRef),
+    /// `numerator / denominator`, a share.
+    Ratio(MetricRef, MetricRef),
+}
+
+impl ScrapedMetric {
+    /// The unit: shares for ratios, per second for rates, plain numbers otherwise.
+    pub fn unit(&self) -> Unit {
+        match self {
+            ScrapedMetric::Ratio(..) => Unit::Fraction,
+            ScrapedMetric::One(r) if r.figure == Figure::Rate => Unit::PerSecond,
+            ScrapedMetric::One(_) => Unit::Number,
+        }
+    }
+
+    /// The metric as written.
+    pub fn name(&self) -> String {
+        match self {
+            ScrapedMetric::One(r) => r.text(),
+            ScrapedMetric::Ratio(a, b) => format!("{} / {}", a.text(), b.text()),
+        }
+    }
+
+    /// The percentile the metric reads, for the too-few-samples rule.
+    pub fn percentile(&self) -> Option<f64> {
+        match self {
+            ScrapedMetric::One(MetricRef {
+                figure: Figure::Stat(Stat::Percentile(p)),
+                ..
+            }) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// Every figure the metric reads.
+    pub fn refs(&self) -> Vec<&MetricRef> {
+        match self {
+            ScrapedMetric::One(r) => vec![r],
+            ScrapedMetric::Ratio(a, b) => vec![a, b],
+        }
+    }
+}
+
+/// A problem, located in the text parsed: (range, message, help).
+pub(super) type Problem = (Range<usize>, String, String);
+
+const FIGURES: &str = "figures are delta and rate (counters) or mean, max, min, median, pN (p95, p99), stdev, last (gauges), e.g. metric.cache_hits_total.delta";
+
+/// Whether `text` is written as a service metric (or a ratio of them).
+pub(super) fn is_scraped(text: &str) -> bool {
+    text.trim_start().starts_with("metric.")
+}
+
+/// Parses `metric.A.FIG` or `metric.A.FIG / metric.B.FIG`.
+pub(super) fn parse(text: &str) -> Result<ScrapedMetric, Problem> {
+    match split_ratio(text) {
+        None => Ok(ScrapedMetric::One(one(text, 0)?)),
+        Some(at) => {
+            let (a, b) = (&text[..at], &text[at + 1..]);
+            let b_start = at + 1 + (b.len() - b.trim_start().len());
+            if !is_scraped(b) {
+                return Err((
+                    b_start..text.len(),
+                    "both sides of a ratio are metrics of the service".into(),
+                    "write metric.A.FIGURE / metric.B.FIGURE, e.g. metric.cache_hits_total.delta / metric.cache_lookups_total.delta > 80%".into(),
+                ));
+            }
+            Ok(ScrapedMetric::Ratio(one(a, 0)?, one(b, at + 1)?))
+        }
+    }
+}
+
+/// The `/` of a ratio, outside braces and quotes.
+fn split_ratio(text: &str) -> Option<usize> {
+    let (mut depth, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => depth -= 1,
+            '/' if !quoted && depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// One `metric.NAME{…}.FIGURE`; ranges are offset by `base`.
+fn one(raw: &str, base: usize) -> Result<MetricRef, Problem> {
+    let lead = raw.len() - raw.trim_start().len();
+    let text = raw.trim();
+    let start = base + lead;
+    let whole = start..start + text.len().max(1);
+    let Some(rest) = text.strip_prefix("metric.") else {
+        return Err((
+            whole,
+            format!("`{text}` is not a metric of the service"),
+            "write metric.NAME.FIGURE".into(),
+        ));
+    };
+    let at = start + "metric.".len();
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(rest.len());
+    let name = &rest[..name_len];
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err((
+            at..at + name_len.max(1),
+            format!("`{text}` has no metric name after `metric.`"),
+            "metric names are the service's, as its /metrics writes them: letters, digits, `_` and `:`, e.g. metric.cache_hits_total.delta".into(),
+        ));
+    }
+    let mut pos = name_len;
+    let mut matchers = Vec::new();
+    if rest[pos..].starts_with('{') {
+        let (m, len) = selector(&rest[pos..], at + pos)?;
+        matchers = m;
+        pos += len;
+    }
+    let tail = &rest[pos..];
+    let Some(word) = tail.strip_prefix('.') else {
+        let help = if tail.is_empty() {
+            format!(
+                "add a figure: `{text}.delta` for a counter, `{text}.max` for a gauge; {FIGURES}"
+            )
+        } else {
+            format!("after the name (and labels) comes `.FIGURE`; {FIGURES}")
+        };
+        let range = if tail.is_empty() {
+            start..start + text.len()
+        } else {
+            at + pos..start + text.len()
+        };
+        return Err((
+            range,
+            if tail.is_empty() {
+                format!("`{text}` needs a figure")
+            } else {
+                format!("unexpected `{tail}` in `{text}`")
+            },
+            help,
+        ));
+    };
+    let word_len = word.find(char::is_whitespace).unwrap_or(word.len());
+    let (word, extra) = word.split_at(word_len);
+    if !extra.trim().is_empty() {
+        let from = at + pos + 1 + word_len + (extra.len() - extra.trim_start().len());
+        return Err((
+            from..start + text.len(),
+            format!("unexpected `{}` in `{text}`", extra.trim()),
+            "write one metric, or the ratio of two: metric.A.FIGURE / metric.B.FIGURE".into(),
+        ));
+    }
+    let word_range = at + pos + 1..at + pos + 1 + word.len().max(1);
+    let figure = Figure::parse(word).ok_or_else(|| {
+        let words = [
+            "delta", "rate", "last", "mean", "max", "min", "median", "p95", "p99", "stdev",
+        ];
+        let hint = crate::spec::closest_name(word, words)
+            .map_or(String::new(), |c| format!("did you mean `{c}`? "));
+        (
+            word_range,
+            format!("unknown figure `{word}` in `{text}`"),
+            format!("{hint}{FIGURES}"),
+        )
+    })?;
+    Ok(MetricRef {
+        name: name.to_string(),
+        matchers,
+        figure,
+    })
+}
+
+/// `{a="x",b!="y"}` at the start of `text`: the matchers and the length read.
+fn selector(text: &str, at: usize) -> Result<(Vec<Matcher>, usize), Problem> {
+    const HELP: &str = "label selectors are {LABEL=\"VALUE\"} or {LABEL!=\"VALUE\"}, separated by commas, e.g. metric.http_requests_total{route=\"/search\"}.delta";
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 1; // after `{`
+    let mut out = Vec::new();
+    let err = |from: usize, msg: String| {
+        Err((
+            at + from..at + text.len().max(from + 1),
+            msg,
+            HELP.to_string(),
+        ))
+    };
+    loop {
+        while i < chars.len() && chars[i].1 == ' ' {
+            i += 1;
+        }
+        if i >= chars.len() {
+            return err(0, "the label selector is not closed with `}`".into());
+        }
+        if chars[i].1 == '}' && (out.is_empty() || text[..chars[i].0].trim_end().ends_with(',')) {
+            i += 1;
+            break;
+        }
+        let label_start = i;
+        while i < chars.len() && (chars[i].1.is_ascii_alphanumeric() || chars[i].1 == '_') {
+            i += 1;
+        }
+        let label = &text[chars[label_start].0..chars.get(i).map_or(text.len(), |c| c.0)];
+        if label.is_empty() || label.starts_with(|c: char| c.is_ascii_digit()) {
+            return err(
+                chars.get(label_start).map_or(0, |c| c.0),
+                "expected a label name".into(),
+            );
+        }
+        let negate = match (chars.get(i).map(|c| c.1), chars.get(i + 1).map(|c| c.1)) {
+            (Some('!'), Some('=')) => {
+                i += 2;
+                true
+            }
+            (Some('='), Some('~')) | (Some('!'), Some('~')) => {
+                return err(
+                    chars[i].0,
+                    "regular-expression matchers (=~, !~) are not supported".into(),
+                );
+            }
+            (Some('='), _) => {
+                i += 1;
+                false
+            }
+            _ => {
+                return err(
+                    chars.get(i).map_or(text.len(), |c| c.0),
+                    format!("expected `=` or `!=` after label `{label}`"),
+                );
+            }
+        };
+        if chars.get(i).map(|c| c.1) != Some('"') {
+            return err(
+                chars.get(i).map_or(text.len(), |c| c.0),
+                format!("the value of label `{label}` must be in double quotes"),
+            );
+        }
+        i += 1;
+        let mut value = String::new();
+        loop {
+            match chars.get(i).map(|c| c.1) {
+                None => {
+                    return err(
+                        0,
+                        format!("the value of label `{label}` has no closing quote"),
+                    );
+                }
+                Some('\\') => {
+                    match chars.get(i + 1).map(|c| c.1) {
+                        Some('n') => value.push('\n'),
+                        Some(c) => value.push(c),
+                        None => {
+                            return err(
+                                0,
+                                format!("the value of label `{label}` has no closing quote"),
+                            );
+                        }
+                    }
+                    i += 2;
+                }
+                Some('"') => {
+                    i += 1;
+                    break;
+                }
+                Some(c) => {
+                    value.push(c);
+                    i += 1;
+                }
+            }
+        }
+        out.push(Matcher {
+            label: label.to_string(),
+            value,
+            negate,
+        });
+        while i < chars.len() && chars[i].1 == ' ' {
+            i += 1;
+        }
+        match chars.get(i).map(|c| c.1) {
+            Some(',') => i += 1,
+            Some('}') => {
+                i += 1;
+                break;
+            }
+            _ => {
+                return err(
+                    chars.get(i).map_or(text.len(), |c| c.0),
+                    "expected `,` or `}` after a label matcher".into(),
+                );
+            }
+        }
+    }
+    let len = chars.get(i).map_or(text.len(), |c| c.0);
+    Ok((out, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> ScrapedMetric {
+        parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"))
+    }
+
+    #[test]
+    fn figures_selectors_and_ratios() {
+        let ScrapedMetric::One(r) = ok("metric.db_pool_in_use.max") else {
+            panic!()
+        };
+        assert_eq!(
+            (r.name.as_str(), r.figure),
+            ("db_pool_in_use", Figure::Stat(Stat::Max))
+        );
+        let m = ok("metric.http_requests_total{route=\"/search\", code!=\"5\\\"xx\"}.rate");
+        let ScrapedMetric::One(r) = &m else { panic!() };
+        assert_eq!(r.matchers.len(), 2);
+        assert_eq!(r.matchers[1].value, "5\"xx");
+        assert!(r.matchers[1].negate);
+        assert_eq!(m.unit(), Unit::PerSecond);
+        assert_eq!(parse(&m.name()).unwrap(), m, "names round-trip");
+        let ratio =
+            ok("metric.cache_hits_total.delta / metric.cache_lookups_total{a=\"x/y\"}.delta");
+        assert!(
+            matches!(&ratio, ScrapedMetric::Ratio(a, b) if a.name == "cache_hits_total" && b.matchers[0].value == "x/y")
+        );
+        assert_eq!(ratio.unit(), Unit::Fraction);
+        assert_eq!(ok("metric.lat:p99.p99").percentile(), Some(99.0));
+        assert_eq!(ok("metric.x{}.last").refs()[0].figure, Figure::Last);
+    }
+
+    #[test]
+    fn mistakes_are_located_and_explained() {
+        let cases = [
+            ("metric.", "no metric name"),
+            ("metric.cache_hits_total", "needs a figure"),
+            ("metric.cache_hits_total.dleta", "did you mean `delta`?"),
+            ("metric.x{route=\"/a\".delta", "expected `,` or `}`"),
+            ("metric.x{route=/a}.delta", "double quotes"),
+            ("metric.x{route=~\"a.*\"}.delta", "not supported"),
+            ("metric.x{route=\"a}.delta", "no closing quote"),
+            ("metric.a.delta / p95", "both sides"),
+            ("metric.x.delta extra", "unexpected"),
+        ];
+        for (text, expected) in cases {
+            let (range, message, help) = parse(text).unwrap_err();
+            assert!(
+                message.contains(expected) || help.contains(expected),
+                "{text}: {message} / {help}"
+            );
+            assert!(
+                range.start < range.end && range.end <= text.len() + 1,
+                "{text}: {range:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn matchers_treat_a_missing_label_as_empty() {
+        let m = Matcher {
+            label: "route".into(),
+            value: String::new(),
+            negate: false,
+        };
+        assert!(m.matches(&[]));
+        assert!(!m.matches(&[("route".into(), "/a".into())]));
+    }
+}

@@ -121,8 +121,9 @@ fn live_cost(opts: &Opts) -> String {
             opts.duration.as_secs()
         ),
     );
-    let rate =
-        |out: &str| support::json_field(out, "requests").map(|n| n / opts.duration.as_secs_f64());
+    let rate = |out: &str| {
+        support::json_field(out, "requests").map(|n| (n / opts.duration.as_secs_f64(), n))
+    };
     let (mut off, mut on): (Vec<Measured>, Vec<Measured>) = (Vec::new(), Vec::new());
     for round in 1..=opts.repeat {
         for live in [false, true] {
@@ -136,7 +137,7 @@ fn live_cost(opts: &Opts) -> String {
                 c.env("PERFSPEC_LIVE", format!("127.0.0.1:{port}"));
                 Scraper::start(([127, 0, 0, 1], port).into())
             });
-            let Some(m) = run_measured(c, rate) else {
+            let Some(m) = run_measured(c, &rate, Some(server.pid())) else {
                 continue;
             };
             let reads = scraper.map_or(0, Scraper::stop);

@@ -120,12 +120,13 @@ fn a_stalling_server_shows_in_the_open_model_p99_but_hides_in_the_closed_loop() 
     );
 
     // The same server under a closed loop of one user: the user waits out each stall with
-    // one request, so only ~1 in 140 requests is slow and the p99 misses the stall entirely.
+    // one request, so only ~1 in 250 requests is slow (still under 1 % when a busy machine halves
+    // the request rate) and the p99 misses the stall entirely.
     let closed = spec(
         &dir,
         "closed",
         &format!(
-            "[target]\nurl = \"{}\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1, think-time = \"10ms\" }}\nduration = \"8s\"\n",
+            "[target]\nurl = \"{}\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[scenario.s]\nload = {{ model = \"closed\", users = 1, think-time = \"5ms\" }}\nduration = \"8s\"\n",
             server.url()
         ),
     );
@@ -164,12 +165,17 @@ fn an_overloaded_generator_is_inconclusive_with_the_reason() {
         "{}",
         perfspec::report::console::trial_table(&report)
     );
+    // Saturated on a quiet machine; on a busy one (other tests, other processes) the same run
+    // is starved of CPU first: either way the run is not trusted, and says why.
     let reason = &m
         .verdict
         .doubts()
         .iter()
-        .find(|d| d.reason.starts_with("generator saturated"))
-        .expect("a saturation doubt")
+        .find(|d| {
+            d.reason.starts_with("generator saturated")
+                || d.reason.starts_with("generator starved of CPU")
+        })
+        .unwrap_or_else(|| panic!("a saturation doubt: {:?}", m.verdict.doubts()))
         .reason;
     assert!(
         reason.contains("of 400,000/s")
@@ -194,7 +200,9 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         &open_spec(
             &server.url(),
             "rate = \"100/s\", max-users = 5",
-            "duration = \"2s\"",
+            // This test is about drops: a busy machine's scheduling delays (lateness) must not
+            // turn it inconclusive.
+            "duration = \"2s\"\nmax-lateness = \"1s\"",
         ),
         None,
     );
@@ -207,10 +215,12 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         g.dropped
     );
     assert_eq!(m.verdict.status(), Status::Inconclusive);
+    // (A busy machine may add a starvation doubt before it.)
     assert!(
-        m.verdict.doubts()[0]
-            .reason
-            .contains("arrivals dropped: all 5 users were busy"),
+        m.verdict
+            .doubts()
+            .iter()
+            .any(|d| d.reason.contains("arrivals dropped: all 5 users were busy")),
         "{:?}",
         m.verdict.doubts()
     );
@@ -220,7 +230,7 @@ fn arrivals_without_a_free_user_are_dropped_and_counted() {
         &open_spec(
             &server.url(),
             "rate = \"100/s\", max-users = 5",
-            "duration = \"2s\"\nassert = [\"dropped == 0\"]",
+            "duration = \"2s\"\nmax-lateness = \"1s\"\nassert = [\"dropped == 0\"]",
         ),
         None,
     );

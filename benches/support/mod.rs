@@ -2,6 +2,8 @@
 //! process and reading its CPU time, output tables.
 #![allow(dead_code)]
 
+pub mod quiet;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -71,10 +73,17 @@ pub fn pinned(cpu: u32, program: &Path) -> Command {
 pub struct Target {
     child: Child,
     port: u16,
+    scheme: &'static str,
 }
 
 impl Target {
     pub fn start(opts: &Opts) -> Target {
+        Target::start_with(opts, &[])
+    }
+
+    /// [`Target::start`] with more `testkit-target` arguments (`--tls DIR`); an https url
+    /// when `--tls` is among them.
+    pub fn start_with(opts: &Opts, extra: &[&str]) -> Target {
         let bin = perfspec::workspace_bin("testkit-target", Path::new(env!("CARGO_MANIFEST_DIR")))
             .expect("build testkit-target");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -87,6 +96,7 @@ impl Target {
         if opts.server == "canned" {
             cmd.arg("--canned");
         }
+        cmd.args(extra);
         let child = cmd
             .stderr(Stdio::null())
             .spawn()
@@ -96,11 +106,25 @@ impl Target {
             assert!(Instant::now() < deadline, "testkit-target did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Target { child, port }
+        let scheme = if extra.contains(&"--tls") {
+            "https"
+        } else {
+            "http"
+        };
+        Target {
+            child,
+            port,
+            scheme,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
+    }
+
+    /// The server process (`taskset` execs it, so the pid is the server's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
@@ -111,24 +135,41 @@ impl Drop for Target {
     }
 }
 
-/// One generator run: its rate and the CPU time its process used.
+/// One generator run: its rate, the requests it completed, the CPU time its process used,
+/// and how much CPU other processes took meanwhile.
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub rate: f64,
+    pub completed: f64,
     pub cpu_s: f64,
     pub wall_s: f64,
+    /// CPU other processes (not the generator, not the server) used during the run, in cores.
+    pub others: f64,
+    /// The generator's own output.
+    pub out: String,
 }
 
 impl Measured {
-    /// CPU µs the generator spent per request.
+    /// CPU µs the generator process spent per completed request (everything it did, start-up
+    /// included, over what it completed).
     pub fn cpu_us_per_request(&self) -> f64 {
-        self.cpu_s * 1e6 / (self.rate * self.wall_s).max(1.0)
+        self.cpu_s * 1e6 / self.completed.max(1.0)
     }
 }
 
+/// Reads a generator's requests per second and completed requests from its output.
+pub type Reader = Box<dyn Fn(&str) -> Option<(f64, f64)>>;
+
 /// Runs `cmd` to the end, reads its stdout, and measures its CPU time (user + system, from
-/// `wait4`); `rate` extracts requests per second from the output.
-pub fn run_measured(mut cmd: Command, rate: impl Fn(&str) -> Option<f64>) -> Option<Measured> {
+/// `wait4`) and what other processes took meanwhile (`server`'s CPU is the measured
+/// server's, not contamination); `read` extracts the rate and completed requests.
+pub fn run_measured(
+    mut cmd: Command,
+    read: &dyn Fn(&str) -> Option<(f64, f64)>,
+    server: Option<u32>,
+) -> Option<Measured> {
+    let server_cpu = || server.and_then(quiet::process_cpu_s).unwrap_or(0.0);
+    let (contamination, server0) = (quiet::Contamination::start(), server_cpu());
     let start = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -148,14 +189,19 @@ pub fn run_measured(mut cmd: Command, rate: impl Fn(&str) -> Option<f64>) -> Opt
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu_s = secs(usage.ru_utime) + secs(usage.ru_stime);
-    let rate = rate(&out).filter(|r| *r > 0.0);
-    if rate.is_none() {
+    let others = contamination.others(cpu_s + server_cpu() - server0);
+    let read = read(&out).filter(|(r, _)| *r > 0.0);
+    if read.is_none() {
         eprintln!("  could not read a rate from:\n{out}");
     }
+    let (rate, completed) = read?;
     Some(Measured {
-        rate: rate?,
+        rate,
+        completed,
         cpu_s,
         wall_s,
+        others,
+        out,
     })
 }
 
@@ -191,34 +237,58 @@ pub fn json_path(out: &str, path: &[&str]) -> Option<f64> {
     path.iter().try_fold(&v, |v, k| v.get(k))?.as_f64()
 }
 
-/// `Requests/sec:  123456.78` from wrk's output.
-pub fn wrk_rate(out: &str) -> Option<f64> {
-    out.lines()
+/// `Requests/sec:  123456.78` and `1234567 requests in 10.00s` from wrk's output.
+pub fn wrk_rate(out: &str) -> Option<(f64, f64)> {
+    let rate = out
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(|v| v.trim().parse().ok())?;
+    let completed = out
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())?;
+    Some((rate, completed))
 }
 
-/// A Markdown table of generators: median and best of their rounds.
+/// oha's JSON: requests per second, and the responses by status code.
+pub fn oha_rate(out: &str) -> Option<(f64, f64)> {
+    let start = out.find('{')?;
+    let v: serde_json::Value = serde_json::from_str(out[start..].trim()).ok()?;
+    let rate = v.pointer("/summary/requestsPerSec")?.as_f64()?;
+    let completed = v
+        .get("statusCodeDistribution")?
+        .as_object()?
+        .values()
+        .filter_map(|n| n.as_f64())
+        .sum();
+    Some((rate, completed))
+}
+
+/// The median of `v` (sorted in place).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A Markdown table of generators: median and best of their rounds, and the contamination.
 pub fn table(rows: &[(&str, Vec<Measured>)]) -> String {
     let mut s = String::from(
-        "| generator | requests/s, median | requests/s, best | CPU per request, median | requests/s per generator core |\n|---|---:|---:|---:|---:|\n",
+        "| generator | requests/s, median | requests/s, best | CPU per completed request, median | requests/s per generator core | others' CPU during its runs |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (name, runs) in rows {
         if runs.is_empty() {
-            s.push_str(&format!("| {name} | failed | - | - | - |\n"));
+            s.push_str(&format!("| {name} | failed | - | - | - | - |\n"));
             continue;
         }
         let mut rates: Vec<f64> = runs.iter().map(|m| m.rate).collect();
         let mut cpu: Vec<f64> = runs.iter().map(Measured::cpu_us_per_request).collect();
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
+        let worst_others = runs.iter().map(|m| m.others).fold(0.0, f64::max);
         let best = rates.iter().copied().fold(0.0, f64::max);
         let (rate, cpu) = (median(&mut rates), median(&mut cpu));
         s.push_str(&format!(
-            "| {name} | {rate:.0} | {best:.0} | {cpu:.2} µs | {:.0} |\n",
-            1e6 / cpu
+            "| {name} | {rate:.0} | {best:.0} | {cpu:.2} µs | {:.0} | up to {:.0}% of a core |\n",
+            1e6 / cpu,
+            worst_others * 100.0
         ));
     }
     s
@@ -253,7 +323,7 @@ pub fn child(args: &[String]) {
             .map_or(-1.0, |h| h.value_at_quantile(q) as f64)
     };
     println!(
-        "{{\"requests\": {}, \"errors\": {}, \"sent\": {}, \"dropped\": {}, \"requested\": {}, \"lateness_p50_us\": {}, \"lateness_p99_us\": {}, \"cpu_s\": {cpu:.4}, \"peak_rss_kib\": {}, \"window_s\": {:.3}}}",
+        "{{\"requests\": {}, \"errors\": {}, \"sent\": {}, \"dropped\": {}, \"requested\": {}, \"lateness_p50_us\": {}, \"lateness_p99_us\": {}, \"lateness_p999_us\": {}, \"cpu_s\": {cpu:.4}, \"peak_rss_kib\": {}, \"window_s\": {:.3}}}",
         m.total().requests(),
         m.total().error_count(),
         g.sent,
@@ -261,6 +331,7 @@ pub fn child(args: &[String]) {
         g.requested.map_or(-1, |r| r as i64),
         late(0.5),
         late(0.99),
+        late(0.999),
         peak_rss_kib(),
         m.window.as_secs_f64()
     );

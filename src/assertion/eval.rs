@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Assertion, Metric, Op, ResourceMetric, Token, Unit};
+use super::{Assertion, ConnPhase, Metric, Op, ResourceMetric, Token, Unit};
 use crate::measure::{Channel, Measurement, RequestStats, Second, SecondStats, stat_of};
 use crate::resources::Observed;
 
@@ -143,7 +143,17 @@ pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     match a.window {
         None => {
             let (observed, samples, note) = overall(&a.metric, &stats, m);
-            let mut check = make(observed, samples, note);
+            let mut check = make(observed, samples, note.clone());
+            // No connection opened in the measured window is not a miss: kept-alive
+            // connections were opened before it (during the warm-up).
+            if let (Metric::Connection(ConnPhase::Connect | ConnPhase::Tls, _), None, Some(why)) =
+                (&a.metric, observed, note)
+                && stats.requests() > 0
+                && stats.phases.connect.is_empty()
+            {
+                check.outcome = Outcome::Inconclusive(why);
+                return check;
+            }
             // A percentile from too few samples says nothing, whichever way it points.
             if let (Some(p), Some(_)) = (a.metric.percentile(), observed)
                 && samples < samples_needed(p)
@@ -300,6 +310,26 @@ fn overall(
                 s.stages.keys().cloned().collect::<Vec<_>>().join(", ")
             )),
         },
+        Metric::Connection(phase, stat) => {
+            let p = &s.phases;
+            let h = match phase {
+                ConnPhase::Connect => &p.connect,
+                ConnPhase::Tls => &p.tls,
+                ConnPhase::Ttfb => &p.ttfb,
+                ConnPhase::Transfer => &p.transfer,
+            };
+            match (phase, h.is_empty()) {
+                (_, false) => hist(h, *stat),
+                (ConnPhase::Connect, true) => none(
+                    "no connection was opened in the measured window: requests reused kept-alive connections opened before it",
+                ),
+                (ConnPhase::Tls, true) if p.connect.is_empty() => none(
+                    "no TLS connection was opened in the measured window: requests reused kept-alive connections opened before it",
+                ),
+                (ConnPhase::Tls, true) => none("no TLS handshake: the target is not https"),
+                (_, true) => none("no successful HTTP response to measure"),
+            }
+        }
         Metric::ErrorRate => (Some(s.error_rate()), s.requests(), None),
         Metric::Errors => (Some(s.error_count() as f64), s.requests(), None),
         Metric::Throughput => (Some(per_second(s.ok as f64)), s.ok, None),

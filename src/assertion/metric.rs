@@ -61,6 +61,8 @@ pub enum Metric {
     Stream(Token, Stat),
     /// A statistic of a stage the service reports in `Server-Timing`.
     Stage(String, Stat),
+    /// A statistic of a connection phase: connect, TLS, time to first byte, transfer.
+    Connection(ConnPhase, Stat),
     /// Arrivals that found no free user (open model); not scoped to a request.
     Dropped,
     /// Failed requests over all completed requests.
@@ -121,13 +123,52 @@ impl Token {
     }
 }
 
+/// The connection phases of a request, as curl reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnPhase {
+    /// The TCP handshake, of requests that opened a connection.
+    Connect,
+    /// The TLS handshake, of requests that opened a TLS connection.
+    Tls,
+    /// From the start of a request to the first byte of its response.
+    Ttfb,
+    /// From the first byte of a response to its last.
+    Transfer,
+}
+
+impl ConnPhase {
+    /// `connect`, `tls`, `ttfb`, `transfer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnPhase::Connect => "connect",
+            ConnPhase::Tls => "tls",
+            ConnPhase::Ttfb => "ttfb",
+            ConnPhase::Transfer => "transfer",
+        }
+    }
+
+    /// The phase called `name`.
+    pub fn parse(name: &str) -> Option<ConnPhase> {
+        Some(match name {
+            "connect" => ConnPhase::Connect,
+            "tls" => ConnPhase::Tls,
+            "ttfb" => ConnPhase::Ttfb,
+            "transfer" => ConnPhase::Transfer,
+            _ => return None,
+        })
+    }
+}
+
 impl Metric {
     /// The unit of the metric's values.
     pub fn unit(&self) -> Unit {
         match self {
-            Metric::Latency(_) | Metric::Service(_) | Metric::Stream(..) | Metric::Stage(..) => {
-                Unit::Micros
-            }
+            Metric::Latency(_)
+            | Metric::Service(_)
+            | Metric::Stream(..)
+            | Metric::Stage(..)
+            | Metric::Connection(..)
+            | Metric::RecoveryTime => Unit::Micros,
             Metric::ErrorRate | Metric::Goodput | Metric::Availability => Unit::Fraction,
             Metric::Throughput
             | Metric::OutputTokensPerSecond
@@ -139,7 +180,6 @@ impl Metric {
             | Metric::OutputTokens
             | Metric::CapacityUsers
             | Metric::SutAlive => Unit::Count,
-            Metric::RecoveryTime => Unit::Micros,
             Metric::Resource(r) => r.unit(),
             Metric::Scraped(s) => s.unit(),
         }
@@ -165,7 +205,8 @@ impl Metric {
             Metric::Latency(Stat::Percentile(p))
             | Metric::Service(Stat::Percentile(p))
             | Metric::Stream(_, Stat::Percentile(p))
-            | Metric::Stage(_, Stat::Percentile(p)) => Some(*p),
+            | Metric::Stage(_, Stat::Percentile(p))
+            | Metric::Connection(_, Stat::Percentile(p)) => Some(*p),
             Metric::Resource(ResourceMetric {
                 reduce: Reduce::Stat(Stat::Percentile(p)),
                 ..
@@ -190,6 +231,7 @@ impl Metric {
             Metric::Service(s) => format!("service.{}", s.name()),
             Metric::Stream(t, s) => format!("{}.{}", t.name(), s.name()),
             Metric::Stage(n, s) => format!("stage.{n}.{}", s.name()),
+            Metric::Connection(p, s) => format!("{}.{}", p.name(), s.name()),
             Metric::Dropped => "dropped".into(),
             Metric::ErrorRate => "error-rate".into(),
             Metric::Errors => "errors".into(),
@@ -240,7 +282,8 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
     time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; availability, recovery-time, capacity, capacity-users, sut.alive; \
+    for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; \
+    availability, recovery-time, capacity, capacity-users, sut.alive; \
     prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
     sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
@@ -313,6 +356,12 @@ pub(super) fn resolve(
             }
             Metric::Stage(
                 (*name).to_string(),
+                Stat::parse(stat).expect("checked by the guard"),
+            )
+        }
+        [phase, stat] if ConnPhase::parse(phase).is_some() && Stat::parse(stat).is_some() => {
+            Metric::Connection(
+                ConnPhase::parse(phase).expect("checked by the guard"),
                 Stat::parse(stat).expect("checked by the guard"),
             )
         }
@@ -410,6 +459,10 @@ const NAMES: &[&str] = &[
     "tpot",
     "e2e",
     "stage",
+    "connect",
+    "tls",
+    "ttfb",
+    "transfer",
     "output-tokens",
     "output-tokens-per-second",
     "goodput",

@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate, samples_needed};
-pub use metric::{Metric, Stat, Token, Unit};
+pub use metric::{ConnPhase, Metric, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
 pub use scraped::{Figure, Matcher, MetricRef, ScrapedMetric};
 pub use stress::{breach, find_recovery};

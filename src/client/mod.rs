@@ -1,8 +1,21 @@
-//! Executing one request: HTTP over a user's own keep-alive connection.
+//! Executing one request: HTTP/1.1 on the hot path (each user's own keep-alive connection),
+//! HTTP/2 through hyper (users are streams over shared connections), either over TLS
+//! (rustls), with the connection phases of every request timed.
 
-mod http;
+mod chunked;
+mod h1;
+mod h2;
 mod prepared;
+mod response;
 mod sse;
+mod tls;
+mod transport;
+mod user;
 
-pub(crate) use self::http::{Detail, HttpUser};
+#[cfg(test)]
+mod tests;
+
 pub(crate) use prepared::Prepared;
+pub(crate) use response::{Detail, Exchange};
+pub(crate) use transport::Transport;
+pub(crate) use user::{HttpUser, probe};

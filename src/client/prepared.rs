@@ -1,4 +1,6 @@
 //! A spec request compiled for sending: static parts built once, templates rendered per call.
+//! For HTTP/1.1 the request bytes of a request without placeholders are built once and
+//! written as they are; one with placeholders is rendered into the user's reusable buffers.
 
 use std::time::Duration;
 
@@ -24,7 +26,16 @@ pub(crate) struct Prepared {
     pub expect: Expect,
     /// Read the response as an event stream.
     pub stream: Option<StreamSpec>,
+    /// Keep the response body (for whoever reads it after the exchange); off by default, so
+    /// plain requests only count their bytes.
+    pub retain_body: bool,
+    /// A HEAD request: its response has no body whatever its headers say.
+    pub head: bool,
+    /// Safe to send again (RFC 9110 §9.2.2): a request that found its kept-alive connection
+    /// closed by the server is resent once on a new one.
+    pub idempotent: bool,
     method: Method,
+    host: String,
     base_path: String,
     path: Template,
     query: Vec<(String, Template)>,
@@ -33,6 +44,22 @@ pub(crate) struct Prepared {
     body: Option<Template>,
     static_uri: Option<Uri>,
     static_body: Option<Bytes>,
+    /// The static header lines of HTTP/1.1 (`name: value\r\n`…), Host first.
+    h1_headers: String,
+    /// Whether a `content-length` line is written (a body, or a method that carries one).
+    h1_length: bool,
+    /// The whole HTTP/1.1 request, when nothing in it varies.
+    h1_static: Option<Box<[u8]>>,
+}
+
+/// A user's buffers for rendering requests with placeholders, reused from one request to the
+/// next.
+#[derive(Debug, Default)]
+pub(crate) struct RequestBuf {
+    /// The request being assembled.
+    head: Vec<u8>,
+    /// One rendered template at a time.
+    text: String,
 }
 
 /// Why a request could not be built (a data row produced an invalid URI or header).
@@ -83,7 +110,11 @@ impl Prepared {
             timeout: r.timeout,
             expect: r.expect.clone(),
             stream: r.stream.clone(),
+            retain_body: false,
+            head: r.method == Method::HEAD,
+            idempotent: r.method.is_idempotent(),
             method: r.method.clone(),
+            host: host.to_string(),
             base_path: base_path.to_string(),
             path: r.path.clone(),
             query: r.query.clone(),
@@ -92,6 +123,9 @@ impl Prepared {
             body,
             static_uri: None,
             static_body: None,
+            h1_headers: String::new(),
+            h1_length: false,
+            h1_static: None,
         };
         if p.path.is_static() && p.query.iter().all(|(_, t)| t.is_static()) {
             p.static_uri = p.uri(&[]).ok();
@@ -99,19 +133,167 @@ impl Prepared {
         if let Some(b) = p.body.as_ref().filter(|b| b.is_static()) {
             p.static_body = Some(Bytes::from(b.render_string(&[])));
         }
+        p.prepare_h1();
         p
     }
 
-    fn uri(&self, rows: &[Option<&Value>]) -> Result<Uri, BuildError> {
-        let mut s = String::with_capacity(64);
+    /// A `GET path` to `host` (the readiness probe).
+    pub fn get(path: &str, host: &str, timeout: Duration) -> Prepared {
+        let request = Request {
+            name: "ready".into(),
+            method: Method::GET,
+            path: Template::literal(path),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Body::Empty,
+            weight: 1,
+            timeout,
+            expect: Expect {
+                status: crate::spec::StatusMatch::Class(2),
+                body_contains: None,
+            },
+            stream: None,
+        };
+        Prepared::new(&request, host, "")
+    }
+
+    /// Builds what HTTP/1.1 writes the same way every time.
+    fn prepare_h1(&mut self) {
+        let mut lines = String::new();
+        // Host first, as clients customarily send it.
+        for (name, value) in std::iter::once(HOST)
+            .filter_map(|h| Some((h.clone(), self.headers.get(&h)?)))
+            .chain(
+                self.headers
+                    .iter()
+                    .filter(|(n, _)| **n != HOST)
+                    .map(|(n, v)| (n.clone(), v)),
+            )
+        {
+            if let Ok(v) = value.to_str() {
+                lines.push_str(name.as_str());
+                lines.push_str(": ");
+                lines.push_str(v);
+                lines.push_str("\r\n");
+            }
+        }
+        let framed = [
+            http::header::CONTENT_LENGTH,
+            http::header::TRANSFER_ENCODING,
+        ]
+        .iter()
+        .any(|h| self.headers.contains_key(h) || self.dynamic_headers.iter().any(|(n, _)| n == h));
+        let carries_body = !matches!(
+            self.method,
+            Method::GET
+                | Method::HEAD
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::CONNECT
+        );
+        self.h1_length = !framed && (self.body.is_some() || carries_body);
+        self.h1_headers = lines;
+        if self.static_uri.is_some()
+            && self.dynamic_headers.is_empty()
+            && (self.body.is_none() || self.static_body.is_some())
+        {
+            let mut buf = RequestBuf::default();
+            if let Ok(bytes) = self.h1_bytes(&[], &mut buf) {
+                self.h1_static = Some(bytes.into());
+            }
+        }
+    }
+
+    /// The HTTP/1.1 request for the drawn rows: the prepared bytes when nothing varies, else
+    /// rendered into `buf`.
+    pub fn h1_bytes<'a>(
+        &'a self,
+        rows: &[Option<&Value>],
+        buf: &'a mut RequestBuf,
+    ) -> Result<&'a [u8], BuildError> {
+        if let Some(bytes) = &self.h1_static {
+            return Ok(bytes);
+        }
+        let RequestBuf { head, text } = buf;
+        head.clear();
+        head.extend_from_slice(self.method.as_str().as_bytes());
+        head.push(b' ');
+        text.clear();
+        match &self.static_uri {
+            Some(u) => text.push_str(u.path_and_query().map_or("/", |p| p.as_str())),
+            None => self.render_target(rows, text),
+        }
+        // What a URI may hold: visible ASCII (templates percent-encode their values).
+        if !text.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err(BuildError);
+        }
+        head.extend_from_slice(text.as_bytes());
+        head.extend_from_slice(b" HTTP/1.1\r\n");
+        head.extend_from_slice(self.h1_headers.as_bytes());
+        for (name, t) in &self.dynamic_headers {
+            text.clear();
+            t.render(rows, text);
+            // What a header value may hold (as `HeaderValue::from_str`).
+            if !text
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
+            {
+                return Err(BuildError);
+            }
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(text.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        text.clear();
+        let payload: &[u8] = match (&self.static_body, &self.body) {
+            (Some(b), _) => b,
+            (None, Some(t)) => {
+                t.render(rows, text);
+                text.as_bytes()
+            }
+            (None, None) => &[],
+        };
+        if self.h1_length {
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(itoa(payload.len(), &mut [0; 20]).as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        head.extend_from_slice(payload);
+        Ok(head)
+    }
+
+    /// The request for HTTP/2: an absolute URI (`scheme://host/path`) and no Host header
+    /// (`:authority` says it).
+    pub fn build_h2(
+        &self,
+        rows: &[Option<&Value>],
+        scheme: &str,
+    ) -> Result<http::Request<Full<Bytes>>, BuildError> {
+        let mut req = self.build(rows)?;
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        *req.uri_mut() =
+            Uri::try_from(format!("{scheme}://{}{path}", self.host)).map_err(|_| BuildError)?;
+        req.headers_mut().remove(HOST);
+        Ok(req)
+    }
+
+    fn render_target(&self, rows: &[Option<&Value>], s: &mut String) {
         s.push_str(&self.base_path);
-        self.path.render(rows, &mut s);
+        self.path.render(rows, s);
         for (i, (k, v)) in self.query.iter().enumerate() {
             s.push(if i == 0 { '?' } else { '&' });
             s.push_str(&crate::template::percent_encode(k, false));
             s.push('=');
-            v.render(rows, &mut s);
+            v.render(rows, s);
         }
+    }
+
+    fn uri(&self, rows: &[Option<&Value>]) -> Result<Uri, BuildError> {
+        let mut s = String::with_capacity(64);
+        self.render_target(rows, &mut s);
         Uri::try_from(s).map_err(|_| BuildError)
     }
 
@@ -145,4 +327,18 @@ impl Prepared {
             (None, None) => String::new(),
         }
     }
+}
+
+/// `n` in decimal, without allocating.
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }

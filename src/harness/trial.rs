@@ -198,12 +198,12 @@ async fn measure_once(
                         .to_string(),
                 );
             }
-            let (addr, host, base) = (
-                running.addr,
+            let (transport, host, base) = (
+                running.transport.clone(),
                 running.host.clone(),
                 running.base_path.clone(),
             );
-            (Endpoint::Http(addr), Some(running), host, base)
+            (Endpoint::Http(transport), Some(running), host, base)
         }
     };
     let plan = Plan {
@@ -244,7 +244,7 @@ async fn measure_once(
     let scraping = match (spec.target.metrics_path(), running.as_ref()) {
         (Some(path), Some(r)) => Some(scrape::start(
             scrape::Endpoint {
-                addr: r.addr,
+                addr: r.transport.addr(),
                 host: r.host.clone(),
                 path: path.to_string(),
             },

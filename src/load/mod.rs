@@ -12,7 +12,6 @@ mod open;
 mod schedule;
 mod step;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::assertion::Stat;
-use crate::client::Prepared;
+use crate::client::{Prepared, Transport};
 use crate::data::Rows;
 use crate::measure::{Generator, Measurement, Recorder, stat_of};
 use crate::report::progress::{Progress, Snapshot};
@@ -49,8 +48,8 @@ pub(crate) struct Plan {
 /// Where a run's requests go.
 #[derive(Debug, Clone)]
 pub(crate) enum Endpoint {
-    /// An HTTP service.
-    Http(SocketAddr),
+    /// An HTTP service, and how it is reached.
+    Http(Arc<Transport>),
     /// An in-process component.
     Component(crate::component::Component),
 }

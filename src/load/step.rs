@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
 use super::{Endpoint, Shared};
-use crate::client::{Detail, HttpUser, Prepared};
+use crate::client::{Detail, Exchange, HttpUser, Prepared};
 use crate::component::Component;
 use crate::data::RowPicker;
 use crate::measure::{ErrorKind, Record};
@@ -39,7 +39,9 @@ pub(super) enum Flow {
 impl User {
     pub fn new(u: u64, sh: &Shared) -> User {
         let client = match &sh.plan.endpoint {
-            Endpoint::Http(addr) => Client::Http(HttpUser::new(*addr, sh.plan.max_body)),
+            Endpoint::Http(transport) => {
+                Client::Http(HttpUser::new(transport.clone(), u, sh.plan.max_body))
+            }
             Endpoint::Component(c) => Client::Component(c.clone()),
         };
         User {
@@ -72,13 +74,17 @@ impl User {
         // One timer per request: the earlier of its timeout and the hard stop.
         let timeout = sent + req.timeout;
         let deadline = timeout.min(sh.hard_stop);
-        let outcome = tokio::select! {
+        let failed = |kind| Exchange {
+            result: Err(kind),
+            detail: Detail::default(),
+        };
+        let Exchange { result, detail } = tokio::select! {
             biased;
             res = timeout_at(deadline, exchange(&mut self.client, req, &drawn)) => match res {
                 Ok(r) => r,
                 // Still connecting when the time ran out: the server never accepted.
-                Err(_) if timeout <= sh.hard_stop && matches!(&self.client, Client::Http(h) if h.was_connecting()) => Err(ErrorKind::Connect),
-                Err(_) if timeout <= sh.hard_stop => Err(ErrorKind::Timeout),
+                Err(_) if timeout <= sh.hard_stop && matches!(&self.client, Client::Http(h) if h.was_connecting()) => failed(ErrorKind::Connect),
+                Err(_) if timeout <= sh.hard_stop => failed(ErrorKind::Timeout),
                 Err(_) => {
                     sh.recorder.interrupted(self.shard);
                     return Flow::Stop;
@@ -88,10 +94,6 @@ impl User {
                 sh.recorder.interrupted(self.shard);
                 return Flow::Stop;
             }
-        };
-        let (result, detail) = match outcome {
-            Ok((bytes, detail)) => (Ok(bytes), detail),
-            Err(kind) => (Err(kind), Detail::default()),
         };
         sh.recorder.record(
             self.shard,
@@ -109,17 +111,9 @@ impl User {
 }
 
 /// One exchange: body bytes and what the response told, or why it failed.
-async fn exchange(
-    client: &mut Client,
-    req: &Prepared,
-    rows: &[Option<&Value>],
-) -> Result<(u64, Detail), ErrorKind> {
+async fn exchange(client: &mut Client, req: &Prepared, rows: &[Option<&Value>]) -> Exchange {
     match client {
-        Client::Http(http) => {
-            let built = req.build(rows).map_err(|_| ErrorKind::InvalidRequest)?;
-            let received = http.send(built, &req.expect, req.stream.as_ref()).await?;
-            Ok((received.bytes, received.detail))
-        }
+        Client::Http(http) => http.send(req, rows).await,
         Client::Component(c) => {
             let text = req.body_text(rows);
             let input = if text.trim().is_empty() {
@@ -127,9 +121,15 @@ async fn exchange(
             } else {
                 serde_json::from_str(&text).unwrap_or(Value::String(text))
             };
-            let output = c.call(input).await.map_err(|_| ErrorKind::Component)?;
             // The size of the answer as JSON: what it would weigh on the wire.
-            Ok((output.to_string().len() as u64, Detail::default()))
+            let result = match c.call(input).await {
+                Ok(output) => Ok(output.to_string().len() as u64),
+                Err(_) => Err(ErrorKind::Component),
+            };
+            Exchange {
+                result,
+                detail: Detail::default(),
+            }
         }
     }
 }

@@ -9,6 +9,9 @@ pub enum ErrorKind {
     /// The TCP connection could not be established: refused, or not accepted within the
     /// request timeout.
     Connect,
+    /// The TLS handshake failed: certificate not trusted or not for the server name, no
+    /// common protocol, or the server refused HTTP/2 (ALPN).
+    Tls,
     /// No complete response within the request timeout.
     Timeout,
     /// The connection closed or reset before the response was complete.
@@ -24,6 +27,9 @@ pub enum ErrorKind {
     /// See [`ErrorKind::Http1xx`].
     #[serde(rename = "http-3xx")]
     Http3xx,
+    /// 429 Too Many Requests: rate limited, counted apart from other 4xx (its `Retry-After`
+    /// is recorded).
+    RateLimited,
     /// See [`ErrorKind::Http1xx`].
     #[serde(rename = "http-4xx")]
     Http4xx,
@@ -49,14 +55,16 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Connect,
+        ErrorKind::Tls,
         ErrorKind::Timeout,
         ErrorKind::Closed,
         ErrorKind::Malformed,
         ErrorKind::Http1xx,
         ErrorKind::Http2xx,
         ErrorKind::Http3xx,
+        ErrorKind::RateLimited,
         ErrorKind::Http4xx,
         ErrorKind::Http5xx,
         ErrorKind::Expectation,
@@ -68,8 +76,11 @@ impl ErrorKind {
         ErrorKind::Component,
     ];
 
-    /// The kind for an unexpected status code.
+    /// The kind for an unexpected status code: its class, 429 apart.
     pub fn for_status(code: u16) -> ErrorKind {
+        if code == 429 {
+            return ErrorKind::RateLimited;
+        }
         match code / 100 {
             1 => ErrorKind::Http1xx,
             2 => ErrorKind::Http2xx,
@@ -83,12 +94,14 @@ impl ErrorKind {
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Closed => "closed",
             ErrorKind::Malformed => "malformed",
             ErrorKind::Http1xx => "http-1xx",
             ErrorKind::Http2xx => "http-2xx",
             ErrorKind::Http3xx => "http-3xx",
+            ErrorKind::RateLimited => "rate-limited",
             ErrorKind::Http4xx => "http-4xx",
             ErrorKind::Http5xx => "http-5xx",
             ErrorKind::Expectation => "expectation",
@@ -99,6 +112,19 @@ impl ErrorKind {
             ErrorKind::StreamError => "stream-error",
             ErrorKind::Component => "component",
         }
+    }
+
+    /// Whether the kind is an unexpected status (the breakdown then names the codes).
+    pub fn is_status(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Http1xx
+                | ErrorKind::Http2xx
+                | ErrorKind::Http3xx
+                | ErrorKind::RateLimited
+                | ErrorKind::Http4xx
+                | ErrorKind::Http5xx
+        )
     }
 
     pub(crate) fn index(self) -> usize {

@@ -2,6 +2,7 @@
 //! a per-second timeline, and what the generator itself did. The [`Recorder`] collects it while
 //! load runs; [`Measurement`] is the finished, immutable result everything downstream reads.
 
+mod connection;
 mod course;
 mod errors;
 mod extras;
@@ -13,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 
+pub use connection::{PhaseStats, Refusals};
 pub use course::{
     Abort, Capacity, CapacityStep, Course, Liveness, PhaseMeasurement, Recovery, StepOutcome,
     StepRun,

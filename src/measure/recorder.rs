@@ -12,7 +12,10 @@ use tokio::time::Instant;
 use super::extras::Extras;
 use super::phases::PhaseRecorder;
 use super::stats::merge_into;
-use super::{Course, ErrorKind, Generator, Measurement, RequestStats, Second, new_histogram};
+use super::{
+    Course, ErrorKind, Generator, Measurement, PhaseStats, Refusals, RequestStats, Second,
+    new_histogram,
+};
 use crate::client::Detail;
 use crate::spec::Goodput;
 
@@ -27,6 +30,8 @@ struct ReqAcc {
     errors: [u64; ErrorKind::ALL.len()],
     bytes: u64,
     extras: Extras,
+    phases: PhaseStats,
+    refusals: Refusals,
 }
 
 #[derive(Default)]
@@ -72,7 +77,8 @@ pub(crate) struct Record {
     pub done: Instant,
     /// Body bytes on success, the kind on failure.
     pub result: Result<u64, ErrorKind>,
-    /// Stream and stage timings of a successful response.
+    /// Timings of the response (stream, stages, connection phases), and the status of a
+    /// failed one.
     pub detail: Detail,
 }
 
@@ -129,6 +135,8 @@ impl Recorder {
                                 streams.get(i).copied().unwrap_or(false),
                                 goodput.is_some(),
                             ),
+                            phases: PhaseStats::default(),
+                            refusals: Refusals::default(),
                         })
                         .collect(),
                     lateness: open.then(new_histogram),
@@ -239,6 +247,7 @@ impl Recorder {
             let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
         }
         let acc = &mut s.requests[r.request];
+        acc.phases.record(&r.detail, r.result.is_ok());
         match r.result {
             Ok(bytes) => {
                 acc.ok += 1;
@@ -250,7 +259,12 @@ impl Recorder {
                 acc.extras
                     .record(&r.detail, r.intended, r.done, self.goodput.as_ref());
             }
-            Err(kind) => acc.errors[kind.index()] += 1,
+            Err(kind) => {
+                acc.errors[kind.index()] += 1;
+                if kind.is_status() {
+                    acc.refusals.record(&r.detail);
+                }
+            }
         }
     }
 
@@ -380,6 +394,8 @@ impl Recorder {
                 stats.ok += acc.ok;
                 stats.bytes += acc.bytes;
                 acc.extras.finish_into(stats);
+                stats.phases.merge(&acc.phases);
+                stats.refusals.merge(&acc.refusals);
                 for (kind, &n) in ErrorKind::ALL.iter().zip(&acc.errors) {
                     if n > 0 {
                         *stats.errors.entry(*kind).or_default() += n;

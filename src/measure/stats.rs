@@ -39,6 +39,11 @@ pub struct RequestStats {
     pub stages: BTreeMap<String, Histogram<u64>>,
     /// Successful requests that met every goodput budget, when budgets are set.
     pub good: Option<u64>,
+    /// Connection phases: connect and TLS per connection opened, time to first byte and
+    /// transfer per successful response.
+    pub phases: super::PhaseStats,
+    /// Status codes and `Retry-After` of failed responses.
+    pub refusals: super::Refusals,
 }
 
 /// Token timing of the streamed responses of one request name, µs.
@@ -104,7 +109,35 @@ impl RequestStats {
             stream: None,
             stages: BTreeMap::new(),
             good: None,
+            phases: super::PhaseStats::default(),
+            refusals: super::Refusals::default(),
         }
+    }
+
+    /// The failures by kind, in report order, naming the status codes and the `Retry-After`
+    /// of 429s: `["timeout 3", "http-5xx 12 (503 ×10, 500 ×2)", "rate-limited 4 (Retry-After
+    /// 1–30 s)"]`.
+    pub fn error_breakdown(&self) -> Vec<String> {
+        ErrorKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let n = self.errors.get(k)?;
+                let why = match k {
+                    ErrorKind::RateLimited => match &self.refusals.retry_after_s {
+                        Some(h) if h.min() == h.max() => format!("Retry-After {} s", h.max()),
+                        Some(h) => format!("Retry-After {}–{} s", h.min(), h.max()),
+                        None => "no Retry-After".to_string(),
+                    },
+                    k if k.is_status() => self.refusals.codes_of(*k),
+                    _ => String::new(),
+                };
+                Some(if why.is_empty() {
+                    format!("{k} {n}")
+                } else {
+                    format!("{k} {n} ({why})")
+                })
+            })
+            .collect()
     }
 
     /// Completed requests: successful and failed.
@@ -165,6 +198,8 @@ impl RequestStats {
         if let Some(g) = other.good {
             *self.good.get_or_insert(0) += g;
         }
+        self.phases.merge(&other.phases);
+        self.refusals.merge(&other.refusals);
     }
 }
 

@@ -10,7 +10,7 @@ use super::table::render;
 use super::{Figures, Measured, RunReport, TrialReport, describe_load};
 use crate::assertion::{Check, Outcome, Stat, Unit};
 use crate::gate::Change;
-use crate::measure::{Channel, ErrorKind, Measurement, RequestStats, stat_of};
+use crate::measure::{Channel, Measurement, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
 /// The full table for one trial: header, checks, per-request statistics, errors by kind.
@@ -216,22 +216,12 @@ pub fn requests_table(m: &Measurement) -> String {
     render(&rows, "  ")
 }
 
-/// `search: timeout 3, http-5xx 2; embed: connect 1`, empty without errors.
+/// `search: timeout 3, http-5xx 2 (503 ×2); embed: connect 1`, empty without errors.
 pub fn errors_line(m: &Measurement) -> String {
     m.requests
         .iter()
         .filter(|r| r.error_count() > 0)
-        .map(|r| {
-            let kinds: Vec<String> = ErrorKind::ALL
-                .iter()
-                .filter_map(|k| {
-                    r.errors
-                        .get(k)
-                        .map(|n| format!("{k} {}", fmt_count(*n as f64)))
-                })
-                .collect();
-            format!("{}: {}", r.name, kinds.join(", "))
-        })
+        .map(|r| format!("{}: {}", r.name, r.error_breakdown().join(", ")))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -90,7 +90,7 @@ struct CheckJson {
 
 /// Latency statistics in µs.
 #[derive(Serialize)]
-struct LatencyJson {
+pub(super) struct LatencyJson {
     min_us: Option<f64>,
     mean_us: Option<f64>,
     stdev_us: Option<f64>,
@@ -104,7 +104,7 @@ struct LatencyJson {
 }
 
 impl LatencyJson {
-    fn of(h: &Histogram<u64>) -> LatencyJson {
+    pub(super) fn of(h: &Histogram<u64>) -> LatencyJson {
         let s = |st| stat_of(h, st);
         let p = |q| s(Stat::Percentile(q));
         LatencyJson {
@@ -169,6 +169,12 @@ struct RequestJson {
     /// Requests that met every goodput budget, when budgets are set.
     goodput: Option<GoodputJson>,
     errors_by_kind: BTreeMap<&'static str, u64>,
+    /// Unexpected status codes, by code.
+    errors_by_status: BTreeMap<String, u64>,
+    /// `Retry-After` of 429 responses, when they had one.
+    retry_after: Option<super::client_json::RetryAfterJson>,
+    /// Connection phases (connect, TLS, time to first byte, transfer); null for components.
+    phases: Option<super::client_json::PhasesJson>,
 }
 
 impl RequestJson {
@@ -209,6 +215,9 @@ impl RequestJson {
                 rate_per_s: round3(good as f64 / m.window.as_secs_f64().max(1e-9)),
             }),
             errors_by_kind: s.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
+            errors_by_status: super::client_json::by_status(&s.refusals),
+            retry_after: super::client_json::retry_after(&s.refusals),
+            phases: super::client_json::PhasesJson::of(&s.phases),
         }
     }
 }

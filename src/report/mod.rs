@@ -9,6 +9,7 @@
 //! [`TrialReport::baseline`], what to overlay and the changes to show.
 
 pub mod artifacts;
+mod client_json;
 pub mod console;
 mod course_json;
 mod escape;

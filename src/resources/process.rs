@@ -380,6 +380,7 @@ mod tests {
                     timeout: Duration::from_secs(1),
                 },
                 process: how,
+                protocol: Default::default(),
                 metrics: None,
             })
         };

@@ -7,6 +7,7 @@ mod cx;
 mod error;
 mod expect;
 mod load;
+mod protocol;
 mod raw;
 mod regression;
 mod request;
@@ -25,6 +26,7 @@ use std::time::Duration;
 pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use protocol::{HttpVersion, Protocol, TlsSpec};
 pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
 pub use stress::RecoveryRule;
 pub use workload::{Arrivals, Closed, Load, Open, Phase, Stage, Think};
@@ -69,6 +71,17 @@ pub enum Target {
     Component(ComponentTarget),
 }
 
+impl Target {
+    /// How an HTTP target is spoken to; `None` for a component.
+    pub fn protocol(&self) -> Option<&Protocol> {
+        match self {
+            Target::Command(c) => Some(&c.protocol),
+            Target::Url(u) => Some(&u.protocol),
+            Target::Component(_) => None,
+        }
+    }
+}
+
 /// An in-process component target.
 #[derive(Debug, Clone)]
 pub struct ComponentTarget {
@@ -97,6 +110,8 @@ pub struct CommandTarget {
     pub cwd_span: Option<Range<usize>>,
     /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
     pub metrics: Option<String>,
+    /// How it is spoken to: `tls` makes it an https service; `http = "2"`.
+    pub protocol: Protocol,
 }
 
 /// A piece of a command argument.
@@ -132,6 +147,8 @@ pub struct UrlTarget {
     pub process: Option<ProcessRef>,
     /// The service's Prometheus endpoint (`metrics = "/metrics"`), read during the run.
     pub metrics: Option<String>,
+    /// How it is spoken to: https (`https://` url), HTTP/2 (`http = "2"`).
+    pub protocol: Protocol,
 }
 
 /// How the process of a `url` target is found, for resource metrics.

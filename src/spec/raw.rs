@@ -39,6 +39,16 @@ pub(super) struct RawTarget {
     pub process_name: Option<S<String>>,
     pub secret_env: Option<S<Vec<S<String>>>>,
     pub metrics: Option<S<String>>,
+    pub tls: Option<S<RawTls>>,
+    pub http: Option<S<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawTls {
+    pub ca: Option<S<String>>,
+    pub server_name: Option<S<String>>,
+    pub insecure: Option<S<bool>>,
 }
 
 #[derive(Deserialize, Default)]

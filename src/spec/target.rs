@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::cx::{Cx, R};
+use super::protocol::convert_protocol;
 use super::raw::{RawTarget, S};
 use super::{ArgPart, CommandTarget, ComponentTarget, ProcessRef, Readiness, Target, UrlTarget};
 
@@ -31,6 +32,8 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
             ("stop-timeout", t.stop_timeout.as_ref().map(S::span)),
             ("allow-remote", t.allow_remote.as_ref().map(S::span)),
             ("metrics", t.metrics.as_ref().map(S::span)),
+            ("tls", t.tls.as_ref().map(S::span)),
+            ("http", t.http.as_ref().map(S::span)),
         ];
         if let Some((key, span)) = others.iter().find_map(|(k, s)| s.clone().map(|s| (k, s))) {
             return Err(cx.err(span, format!("`{key}` does not apply to a `component` target"), Some("a component is an async function registered in tests/perf.rs with Harness::component: nothing to start or reach".into())));
@@ -101,6 +104,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 Some(v) => cx.duration(v, "stop-timeout")?,
                 None => Duration::from_secs(5),
             };
+            let protocol = convert_protocol(cx, t, false, dir)?;
             let metrics = metrics_path(cx, t.metrics.as_ref())?;
             Ok(Target::Command(CommandTarget {
                 argv,
@@ -111,6 +115,7 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 program_span: program.span(),
                 cwd_span: t.cwd.as_ref().map(S::span),
                 metrics,
+                protocol,
             }))
         }
         (None, Some(url)) => {
@@ -126,7 +131,10 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 }
             }
             let allow_remote = t.allow_remote.as_ref().is_some_and(|a| *a.get_ref());
-            let (host, port, base_path) = parse_url(url.get_ref()).map_err(|(e, help)| cx.err(url.span(), e, Some(help)))?;
+            let (https, host, port, base_path) = parse_url(url.get_ref()).map_err(|(e, help)| cx.err(url.span(), e, Some(help)))?;
+            if let (false, Some(tls)) = (https, &t.tls) {
+                return Err(cx.err(tls.span(), "`tls` applies to https:// urls", Some(format!("write the url as https://…, e.g. url = \"https://{host}:{port}\""))));
+            }
             // The runtime check (`target::refuse_remote`) reads the same variable and also
             // refuses loopback names that resolve elsewhere.
             if !allow_remote && !cx.env.allows_remote() && !is_loopback_host(&host) {
@@ -135,8 +143,9 @@ pub(super) fn convert_target(cx: &Cx, raw: &S<RawTarget>, dir: &Path) -> R<Targe
                 )));
             }
             let process = process_ref(cx, t, dir)?;
+            let protocol = convert_protocol(cx, t, https, dir)?;
             let metrics = metrics_path(cx, t.metrics.as_ref())?;
-            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process, metrics }))
+            Ok(Target::Url(UrlTarget { host, port, base_path, allow_remote, ready, process, metrics, protocol }))
         }
         (Some(_), Some(url)) => Err(cx.err(url.span(), "[target] has both `command` and `url`", Some("use `command` to start the service, or `url` to reach one that runs already".into()))),
         (None, None) => Err(cx.err(raw.span(), "[target] needs `command`, `url` or `component`", Some(
@@ -333,22 +342,18 @@ fn arg_parts(cx: &Cx, arg: &S<String>) -> R<Vec<ArgPart>> {
     Ok(parts)
 }
 
-const URL_HELP: &str = "e.g. url = \"http://127.0.0.1:8080\"";
+const URL_HELP: &str = "e.g. url = \"http://127.0.0.1:8080\" or url = \"https://localhost:8443\"";
 
-/// `http://host[:port][/base]` into its parts.
-fn parse_url(url: &str) -> Result<(String, u16, String), (String, String)> {
+/// `http[s]://host[:port][/base]` into whether it is https, host, port and base path.
+fn parse_url(url: &str) -> Result<(bool, String, u16, String), (String, String)> {
     let fail = |m: String| Err((m, URL_HELP.to_string()));
     if url.contains("{port}") {
         return Err((format!("`{url}`: {{port}} is for command targets"), "a `url` target is a service that already runs: write its port, e.g. url = \"http://127.0.0.1:8080\"".into()));
     }
-    let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => {
-            return fail(format!(
-                "`{url}`: https is not supported; perfspec speaks HTTP/1.1 over plain TCP to loopback services"
-            ));
-        }
-        _ => return fail(format!("`{url}` is not an http:// URL")),
+    let (https, rest) = match url.split_once("://") {
+        Some(("http", rest)) => (false, rest),
+        Some(("https", rest)) => (true, rest),
+        _ => return fail(format!("`{url}` is not an http:// or https:// URL")),
     };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -374,6 +379,7 @@ fn parse_url(url: &str) -> Result<(String, u16, String), (String, String)> {
                 ));
             }
         },
+        None if https => 443,
         None => 80,
     };
     if path.contains(['?', '#']) {
@@ -386,7 +392,7 @@ fn parse_url(url: &str) -> Result<(String, u16, String), (String, String)> {
             "`{url}`: the path is not valid (percent-encode spaces and special characters)"
         ));
     }
-    Ok((host, port, path.trim_end_matches('/').to_string()))
+    Ok((https, host, port, path.trim_end_matches('/').to_string()))
 }
 
 /// Loopback by name or address: `localhost`, 127.0.0.0/8, ::1.

@@ -7,14 +7,13 @@ mod process;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::client::HttpUser;
-use crate::spec::{
-    ArgPart, CommandTarget, Diagnostic, Expect, Readiness, Spec, StatusMatch, Target,
-};
+use crate::client::{Transport, probe};
+use crate::spec::{ArgPart, CommandTarget, Diagnostic, Protocol, Readiness, Spec, Target};
 pub use bin::workspace_bin;
 pub(crate) use process::{Process, stop_all};
 
@@ -67,19 +66,22 @@ pub enum TargetError {
     /// The host of a `url` target could not be resolved or is not allowed.
     #[error("{0}")]
     Address(String),
+    /// The TLS setup of an https target could not be built (unreadable CA file).
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A target that is up.
 #[derive(Debug)]
 pub(crate) struct Running {
-    /// Where load goes.
-    pub addr: SocketAddr,
     /// The Host header.
     pub host: String,
     /// Prefix of every request path.
     pub base_path: String,
     /// The process, for command targets.
     pub process: Option<Process>,
+    /// How requests reach it (TLS, HTTP version), shared by every user of a run.
+    pub transport: Arc<Transport>,
 }
 
 /// Brings the target of `spec` up; `log` receives the output of a started command and
@@ -105,17 +107,18 @@ pub(crate) async fn start(
                 TargetError::Address(format!("`{}` resolved to no address", url.host))
             })?;
             refuse_remote(&url.host, &addrs, url.allow_remote || allow_remote)?;
-            let host = if url.port == 80 {
+            let host = if url.port == url.protocol.default_port() {
                 url.host.clone()
             } else {
                 format!("{}:{}", url.host, url.port)
             };
-            wait_ready(addr, &url.ready, None).await?;
+            let transport = transport(addr, &url.host, &url.protocol)?;
+            wait_ready(&transport, &host, &url.ready, None).await?;
             Ok(Running {
-                addr,
                 host,
                 base_path: url.base_path.clone(),
                 process: None,
+                transport,
             })
         }
     }
@@ -147,13 +150,27 @@ async fn start_command(
     let mut process = Process::spawn(&argv, &env, &cmd.cwd, out, log, cmd.stop_timeout)
         .map_err(|e| spawn_error(spec, cmd, &argv[0], Some(e)))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_ready(addr, &cmd.ready, Some(&mut process)).await?;
+    // A started service's certificate is most likely for `localhost` (tls.server-name says
+    // otherwise).
+    let transport = transport(addr, "localhost", &cmd.protocol)?;
+    let host = format!("127.0.0.1:{port}");
+    wait_ready(&transport, &host, &cmd.ready, Some(&mut process)).await?;
     Ok(Running {
-        addr,
-        host: format!("127.0.0.1:{port}"),
+        host,
         base_path: String::new(),
         process: Some(process),
+        transport,
     })
+}
+
+fn transport(
+    addr: SocketAddr,
+    host: &str,
+    protocol: &Protocol,
+) -> Result<Arc<Transport>, TargetError> {
+    Transport::new(addr, host, protocol)
+        .map(Arc::new)
+        .map_err(TargetError::Tls)
 }
 
 async fn render_arg(
@@ -256,18 +273,16 @@ fn free_port() -> std::io::Result<u16> {
 /// Polls until the target answers: GET `ready` returns 2xx, or (without a path) the port
 /// accepts a connection. Fails early with the log when the process exits.
 async fn wait_ready(
-    addr: SocketAddr,
+    transport: &Arc<Transport>,
+    host: &str,
     ready: &Readiness,
     mut process: Option<&mut Process>,
 ) -> Result<(), TargetError> {
+    let addr = transport.addr();
     let deadline = Instant::now() + ready.timeout;
-    let probe = match &ready.path {
-        Some(p) => format!("GET http://{addr}{p} did not answer 2xx"),
+    let what = match &ready.path {
+        Some(p) => format!("GET {}://{addr}{p} did not answer 2xx", transport.scheme()),
         None => format!("nothing accepted connections on {addr}"),
-    };
-    let expect = Expect {
-        status: StatusMatch::Class(2),
-        body_contains: None,
     };
     loop {
         if let Some(p) = process.as_deref_mut()
@@ -282,14 +297,8 @@ async fn wait_ready(
         let attempt = Instant::now() + Duration::from_secs(1);
         let result = match &ready.path {
             Some(path) => {
-                let mut user = HttpUser::new(addr, 1024 * 1024);
-                let req = http::Request::get(path.as_str())
-                    .header(http::header::HOST, addr.to_string())
-                    .body(http_body_util::Full::new(bytes::Bytes::new()))
-                    .expect("a validated path and a socket address make a valid request");
-                match tokio::time::timeout_at(attempt, user.send(req, &expect, None)).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(kind)) => Err(kind.to_string()),
+                match tokio::time::timeout_at(attempt, probe(transport, path, host)).await {
+                    Ok(result) => result,
                     Err(_) => Err("timeout".into()),
                 }
             }
@@ -312,7 +321,7 @@ async fn wait_ready(
             };
             return Err(TargetError::NotReady {
                 timeout: ready.timeout,
-                probe,
+                probe: what,
                 last,
                 log,
                 tail,

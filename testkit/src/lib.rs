@@ -1,10 +1,13 @@
 //! In-process HTTP servers for perfspec's own tests and benchmarks: real sockets on
 //! `127.0.0.1:0`, each on its own runtime thread so synchronous tests can use them too.
 
+mod tls;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
@@ -12,11 +15,13 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 pub use http::{Request, Response, StatusCode};
+pub use tls::TestCert;
 
 /// The body type handlers answer with.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -38,6 +43,8 @@ pub fn text(status: u16, body: impl Into<Bytes>) -> Response<Body> {
 /// A running server; stops when dropped.
 pub struct Server {
     addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    scheme: &'static str,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -60,16 +67,72 @@ impl Server {
     {
         let handler = Arc::new(handler);
         Server::tcp_on(port, threads, move |stream| {
-            let handler = handler.clone();
+            serve(stream, false, handler.clone())
+        })
+    }
+
+    /// Serves HTTPS with `cert`: HTTP/2 or HTTP/1.1, as the client's ALPN asks.
+    pub fn https<F, Fut>(threads: usize, cert: &TestCert, handler: F) -> Server
+    where
+        F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        Server::https_on(0, threads, cert, handler)
+    }
+
+    /// [`Server::https`] on a given port of 127.0.0.1 (0 picks a free one).
+    pub fn https_on<F, Fut>(port: u16, threads: usize, cert: &TestCert, handler: F) -> Server
+    where
+        F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        Server::tls_on(port, threads, cert, move |tls, h2| {
+            serve(tls, h2, handler.clone())
+        })
+    }
+
+    /// Accepts TLS connections with `cert` (ALPN offers h2, then http/1.1) and hands each to
+    /// `conn` with whether HTTP/2 was agreed.
+    pub fn tls_on<F, Fut>(port: u16, threads: usize, cert: &TestCert, conn: F) -> Server
+    where
+        F: Fn(tokio_rustls::server::TlsStream<TcpStream>, bool) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let acceptor = tokio_rustls::TlsAcceptor::from(cert.server_config(&[b"h2", b"http/1.1"]));
+        let conn = Arc::new(conn);
+        let mut server = Server::tcp_on(port, threads, move |stream| {
+            let (acceptor, conn) = (acceptor.clone(), conn.clone());
             async move {
-                let service = service_fn(move |req| {
-                    let fut = handler(req);
-                    async move { Ok::<_, Infallible>(fut.await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                conn(tls, h2).await;
             }
+        });
+        server.scheme = "https";
+        server
+    }
+
+    /// Serves HTTP/2 with prior knowledge (h2c) over plain TCP.
+    pub fn h2c<F, Fut>(threads: usize, handler: F) -> Server
+    where
+        F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        Server::h2c_on(0, threads, handler)
+    }
+
+    /// [`Server::h2c`] on a given port of 127.0.0.1 (0 picks a free one).
+    pub fn h2c_on<F, Fut>(port: u16, threads: usize, handler: F) -> Server
+    where
+        F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        Server::tcp_on(port, threads, move |stream| {
+            serve(stream, true, handler.clone())
         })
     }
 
@@ -101,6 +164,8 @@ impl Server {
             .expect("non-blocking listener");
         let addr = std_listener.local_addr().expect("bound address");
         let (stop, mut stopped) = oneshot::channel::<()>();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).expect("tokio listener");
@@ -110,6 +175,7 @@ impl Server {
                         _ = &mut stopped => break,
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
+                            counter.fetch_add(1, Ordering::Relaxed);
                             let _ = stream.set_nodelay(true);
                             tokio::spawn(conn(stream));
                         }
@@ -120,9 +186,16 @@ impl Server {
         });
         Server {
             addr,
+            accepted,
+            scheme: "http",
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// The bound address.
@@ -130,9 +203,9 @@ impl Server {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for [`Server::https`]).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 }
 
@@ -144,6 +217,29 @@ impl Drop for Server {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Serves one connection with `handler`, over HTTP/2 or HTTP/1.1.
+async fn serve<S, F, Fut>(io: S, h2: bool, handler: Arc<F>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let fut = handler(req);
+        async move { Ok::<_, Infallible>(fut.await) }
+    });
+    let io = TokioIo::new(io);
+    if h2 {
+        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, service)
+            .await;
+    } else {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, service)
+            .await;
     }
 }
 

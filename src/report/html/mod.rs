@@ -7,6 +7,7 @@
 
 mod axis;
 mod chart;
+mod connection;
 mod figures;
 mod gate;
 mod stress;
@@ -17,7 +18,7 @@ use super::escape::xml;
 use super::{Figures, Measured, RunReport, TrialReport, console, describe_load, rfc3339};
 use crate::assertion::{Check, Outcome, Stat};
 use crate::gate::Decision;
-use crate::measure::{Channel, ErrorKind, RequestStats, stat_of};
+use crate::measure::{Channel, RequestStats, stat_of};
 use crate::units::{fmt_count, fmt_percent, fmt_rate, fmt_us};
 
 const STYLE: &str = include_str!("style.css");
@@ -235,6 +236,7 @@ fn measured(m: &Measured, t: &TrialReport) -> String {
     }
     out.push_str("</div>\n<h3>Requests</h3>\n");
     out.push_str(&requests(m));
+    out.push_str(&connection::table(&m.measurement));
     let _ = writeln!(
         out,
         "<p class=\"gen\">generator: {}</p>",
@@ -331,14 +333,7 @@ fn requests(m: &Measured) -> String {
             0 => "0".into(),
             n => format!("{} ({})", fmt_count(n as f64), fmt_percent(s.error_rate())),
         });
-        let kinds: Vec<String> = ErrorKind::ALL
-            .iter()
-            .filter_map(|k| {
-                s.errors
-                    .get(k)
-                    .map(|n| format!("{k} {}", fmt_count(*n as f64)))
-            })
-            .collect();
+        let kinds = s.error_breakdown();
         let mut line = format!(
             "<tr><td>{}{}{}</td>",
             if bold { "<b>" } else { "" },

@@ -41,3 +41,26 @@ fn remote_urls_need_the_spec_or_the_environment_to_allow_them() {
     assert!(parse("http://127.0.0.2:8080", &[], "").is_ok());
     assert!(parse("http://[::1]:8080", &[], "").is_ok());
 }
+
+#[test]
+fn https_urls_default_to_port_443_and_keep_the_loopback_rule() {
+    use crate::spec::{HttpVersion, Target};
+    let spec = parse("https://localhost/api", &[], "http = \"2\"").unwrap();
+    let Target::Url(u) = &spec.target else {
+        panic!("a url target")
+    };
+    assert_eq!((u.port, u.base_path.as_str()), (443, "/api"));
+    assert_eq!(u.protocol.http, HttpVersion::Http2);
+    let tls = u.protocol.tls.as_ref().expect("https means TLS");
+    assert!(tls.ca.is_none() && tls.server_name.is_none() && !tls.insecure);
+    assert!(parse("https://10.0.0.7", &[], "").is_err());
+    let e = parse(
+        "https://localhost:8443",
+        &[],
+        "tls = { server-name = \"not a name\" }",
+    )
+    .unwrap_err();
+    assert!(e.contains("not a DNS name or an IP address"), "{e}");
+    let plain = parse("http://127.0.0.1:8080", &[], "").unwrap();
+    assert_eq!(plain.target.protocol().unwrap().scheme(), "http");
+}

@@ -5,9 +5,12 @@
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
 //!                [--echo-credentials] [--print-env NAME]…
-//!                [--leak-kib N] [--churn-kib N]
+//!                [--leak-kib N] [--churn-kib N] [--tls DIR] [--h2]
 //!                [--daemonize] [--exit-after-daemonize] [--log-requests]
 //! ```
+//!
+//! `--tls DIR` serves HTTPS with `DIR/cert.pem` and `DIR/key.pem` (HTTP/2 or HTTP/1.1 by
+//! ALPN); `--h2` serves HTTP/2 with prior knowledge (h2c) over plain TCP.
 //!
 //! `--log-requests` prints a line for each request to `/` (so a test knows load arrived).
 //!
@@ -26,7 +29,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use testkit::{Server, text};
+use testkit::{Server, TestCert, text};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,10 +70,18 @@ fn main() {
         daemonize(value("--pid-file"), has("--exit-after-daemonize"));
     }
     let port: u16 = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let cert = value("--tls").map(|dir| {
+        let dir = std::path::Path::new(&dir);
+        TestCert::read_from(&dir.join("cert.pem"), &dir.join("key.pem"))
+            .expect("--tls DIR holds cert.pem and key.pem")
+    });
     if has("--canned") {
         // The fastest server we can write: answer every request head with the same bytes,
         // so a benchmark measures the generator, not the server.
-        let server = Server::tcp_on(port, 1, canned);
+        let server = match &cert {
+            Some(cert) => Server::tls_on(port, 1, cert, |tls, _| canned(tls)),
+            None => Server::tcp_on(port, 1, canned),
+        };
         eprintln!("testkit-target listening on {} (canned)", server.url());
         loop {
             std::thread::park();
@@ -99,7 +110,7 @@ fn main() {
             std::env::var(&name).unwrap_or_default()
         );
     }
-    let server = Server::http_on(port, 1, move |req| async move {
+    let handler = move |req: testkit::Request<hyper::body::Incoming>| async move {
         if req.uri().path() == "/health" {
             return text(health, "health");
         }
@@ -124,7 +135,12 @@ fn main() {
         }
         tokio::time::sleep(delay).await;
         text(200, "ok")
-    });
+    };
+    let server = match (&cert, has("--h2")) {
+        (Some(cert), _) => Server::https_on(port, 1, cert, handler),
+        (None, true) => Server::h2c_on(port, 1, handler),
+        (None, false) => Server::http_on(port, 1, handler),
+    };
     eprintln!("testkit-target listening on {}", server.url());
     match value("--crash-after-ms").and_then(|m| m.parse().ok()) {
         Some(ms) => {
@@ -149,7 +165,7 @@ fn touched(bytes: usize) -> Vec<u8> {
 }
 
 /// Reads request heads (no bodies) and answers each with a fixed 200 response.
-async fn canned(mut stream: tokio::net::TcpStream) {
+async fn canned<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) {
     const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
     let mut buf = vec![0u8; 64 * 1024];
     let mut pending = 0usize;

@@ -131,11 +131,16 @@ fn an_endless_event_stream_is_capped_too() {
     );
     let m = run_on_time("endless-sse", &server.url(), "stream = \"sse\"");
     // It ends by the cap, or by the timeout when parsing small events is slower: never later.
+    // (On a busy machine both server threads can be busy writing endless streams while the
+    // next connection waits past its deadline: a `connect` error, beside the point here.)
     let k = kinds(&m);
     assert!(
-        !k.is_empty()
-            && k.iter()
-                .all(|k| matches!(k, ErrorKind::BodyTooLarge | ErrorKind::Timeout)),
+        k.iter()
+            .any(|k| matches!(k, ErrorKind::BodyTooLarge | ErrorKind::Timeout))
+            && k.iter().all(|k| matches!(
+                k,
+                ErrorKind::BodyTooLarge | ErrorKind::Timeout | ErrorKind::Connect
+            )),
         "{k:?}"
     );
     assert_eq!(m.requests[0].ok, 0);

@@ -103,6 +103,36 @@ fn markdown_summary_fits_in_a_comment() {
 }
 
 /// Ignored scenarios the run selected but did not run are skipped cases, counted as such.
+/// A table of scenarios too long by itself is cut by whole rows, with a note.
+#[test]
+fn markdown_summary_with_a_huge_table_still_fits() {
+    let mut run = fixtures::run();
+    let one = run.trials.clone();
+    run.trials = (0..200).flat_map(|_| one.clone()).collect();
+    let text = markdown::render(&run, Some("report.html"));
+    let chars = text.chars().count();
+    assert!((40_000..=65_536).contains(&chars), "{chars} characters");
+    let note = text
+        .lines()
+        .find(|l| l.contains("more rows of the table left out"))
+        .expect("a note says rows were left out");
+    let rows = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("| ✅")
+                || l.starts_with("| ❌")
+                || l.starts_with("| ⚠️")
+                || l.starts_with("| 💥")
+        })
+        .count();
+    let table_rows = run.trials.len() + run.broken.len();
+    assert!(
+        note.starts_with(&format!("_{} more rows", table_rows - rows)),
+        "{note}, {rows} rows shown"
+    );
+    assert!(text.ends_with("charts: `report.html` in the artifact</sub>\n"));
+}
+
 #[test]
 fn junit_marks_ignored_scenarios_skipped() {
     let xml = junit::render_with_skipped(&fixtures::run(), &["embed::soak".to_string()]);

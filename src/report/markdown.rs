@@ -26,7 +26,7 @@ const MAX_BLOCK_CHARS: usize = 4_000;
 
 /// Renders the summary; `html` is where the full report is, relative to the artifact folder
 /// (the summary is read in a PR comment, where a runner's path means nothing), for the last
-/// line. Never longer than [`MAX_CHARS`] characters unless the table of scenarios alone is.
+/// line. Never longer than [`MAX_CHARS`] characters.
 pub fn render(run: &RunReport, html: Option<&str>) -> String {
     let full = render_with(run, html, true);
     if full.chars() <= MAX_CHARS {
@@ -65,9 +65,30 @@ impl Parts {
     /// how many were left out and where they are.
     fn fit(self, max: usize) -> String {
         const NOTE: &str = "\n_{} more scenario sections left out: the summary would be too long for a comment; every scenario is in `report.html` and `junit.xml` in the artifact._\n";
-        let mut out = self.head;
-        let room =
-            max.saturating_sub(out.chars().count() + self.foot.chars().count() + NOTE.len() + 8);
+        const TABLE_NOTE: &str = "\n_{} more rows of the table left out: the summary would be too long for a comment; every scenario is in `report.html` and `junit.xml` in the artifact._\n";
+        let foot = self.foot.chars().count();
+        let head_room = max.saturating_sub(foot + TABLE_NOTE.len() + 8);
+        let mut out = if self.head.chars().count() <= head_room {
+            self.head
+        } else {
+            // A table of scenarios too long by itself: whole rows, then a note.
+            let mut kept = String::new();
+            let mut used = 0;
+            let mut left_out = 0;
+            for line in self.head.split_inclusive('\n') {
+                let n = line.chars().count();
+                if left_out == 0 && used + n <= head_room {
+                    kept.push_str(line);
+                    used += n;
+                } else {
+                    left_out += 1;
+                }
+            }
+            kept.push_str(&TABLE_NOTE.replace("{}", &left_out.to_string()));
+            kept.push_str(&self.foot);
+            return kept;
+        };
+        let room = max.saturating_sub(out.chars().count() + foot + NOTE.len() + 8);
         let mut used = 0;
         let mut left_out = 0;
         for s in &self.sections {

@@ -148,6 +148,13 @@ impl Harness {
         self
     }
 
+    /// Takes `dir` as the package folder (`CARGO_MANIFEST_DIR` by default): where
+    /// `{bin:NAME}` is built and where hints look for a cargo `xtask` alias.
+    pub fn workspace(mut self, dir: impl Into<PathBuf>) -> Harness {
+        self.config.workspace = dir.into();
+        self
+    }
+
     /// Blesses baselines from `runs` runs instead of comparing with them (`PERFSPEC_BLESS`);
     /// `force` blesses runs that fail their assertions too.
     pub fn bless(mut self, runs: u32, force: bool) -> Harness {

@@ -150,6 +150,27 @@ fn a_missing_baseline_says_how_to_bless_and_fails_gated_scenarios_under_ci() {
         panic!("{:?}", baseline(&local))
     };
     assert_eq!(command, "cargo xtask bless-baseline --exact gate::s");
+    // A package outside this repository, without a cargo `xtask` alias: the hint is the
+    // harness's own form, for the test target that printed it.
+    let elsewhere = std::env::temp_dir().join(format!("perfspec-no-xtask-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let plain = harness(&dir)
+        .workspace(&elsewhere)
+        .run_scenario(&s, "s")
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    let GateOutcome::Missing { command, .. } = baseline(&plain) else {
+        panic!("{:?}", baseline(&plain))
+    };
+    let has_alias_above = std::env::temp_dir()
+        .ancestors()
+        .any(|d| d.join(".cargo/config.toml").exists());
+    if !has_alias_above {
+        assert_eq!(
+            command,
+            "PERFSPEC_BLESS=3 cargo test --test baseline_gate -- --exact gate::s"
+        );
+    }
     assert_eq!(measured(&local).verdict.status(), Status::Pass);
 
     let ci = harness(&dir).ci(true).run_scenario(&s, "s").unwrap();

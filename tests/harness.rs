@@ -215,7 +215,19 @@ fn a_run_writes_its_reports_and_a_listing_writes_none() {
     let junit = read("junit.xml");
     assert!(junit.contains("<testcase classname=\"alpha\" name=\"fast\""));
     assert!(junit.contains("<failure type=\"fail\" message=\"1 of 2 checks failed: p99 &lt; 1us"));
-    assert!(read("summary.md").starts_with(perfspec::report::markdown::MARKER));
+    // The ignored scenario the filter selected is a skipped case; the broken spec it did not
+    // select is not in the file.
+    assert!(
+        junit.contains("<testcase classname=\"alpha\" name=\"soak\" time=\"0.000\">\n      <skipped message=\"ignored:")
+            && junit.contains("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+        "{junit}"
+    );
+    let summary = read("summary.md");
+    assert!(summary.starts_with(perfspec::report::markdown::MARKER));
+    assert!(
+        !summary.contains(&*dir.to_string_lossy()),
+        "no runner-local path: {summary}"
+    );
     let html = read("report.html");
     assert_eq!(html.matches("<section class=\"trial").count(), 2);
 }

@@ -34,7 +34,7 @@ fn console_summary() {
 
 #[test]
 fn markdown_summary() {
-    let text = markdown::render(&fixtures::run(), Some("target/perfspec/report.html"));
+    let text = markdown::render(&fixtures::run(), Some("report.html"));
     assert!(text.starts_with(markdown::MARKER), "the marker comes first");
     insta::assert_snapshot!("markdown", stable(text));
 }
@@ -52,6 +52,102 @@ fn markdown_without_baselines_shows_dashes() {
     {
         assert!(line.ends_with("| — |"), "{line}");
     }
+}
+
+/// GitHub refuses comments over 65,536 characters: a run with many broken specs, each with a
+/// long error, still gives a summary that fits, keeps the table of scenarios, caps each error
+/// block and says what was cut and where it is.
+#[test]
+fn markdown_summary_fits_in_a_comment() {
+    let mut run = fixtures::run();
+    let error = format!(
+        "error: unknown key `thnk-time` in `load`\n{}",
+        "   | a long line of the spec that cannot run, repeated to make the error long\n"
+            .repeat(300)
+    );
+    assert!(error.chars().count() > 20_000);
+    run.broken = (0..40)
+        .map(|i| perfspec::report::BrokenSpec {
+            name: format!("broken-{i:02}"),
+            error: error.clone(),
+        })
+        .collect();
+    let text = markdown::render(&run, Some("report.html"));
+    let chars = text.chars().count();
+    assert!(chars <= 65_536, "{chars} characters");
+    assert!(
+        chars > 40_000,
+        "cut only as far as needed: {chars} characters"
+    );
+    assert!(text.starts_with(markdown::MARKER));
+    for t in &run.trials {
+        assert!(
+            text.contains(&format!("`{}`", t.name())),
+            "{} in the table",
+            t.name()
+        );
+    }
+    assert!(text.contains("more characters: the whole text is in `junit.xml` in the artifact"));
+    assert!(text.contains("`broken-00`: the spec cannot run"));
+    assert!(!text.contains("`broken-39`: the spec cannot run"));
+    let left_out = text
+        .lines()
+        .find(|l| l.contains("more scenario sections left out"))
+        .expect("a note says what was left out");
+    let shown = text.matches("the spec cannot run").count();
+    assert!(
+        left_out.starts_with(&format!("_{} more", 40 - shown)),
+        "{left_out}"
+    );
+    assert!(text.ends_with("charts: `report.html` in the artifact</sub>\n"));
+}
+
+/// Ignored scenarios the run selected but did not run are skipped cases, counted as such.
+/// A table of scenarios too long by itself is cut by whole rows, with a note.
+#[test]
+fn markdown_summary_with_a_huge_table_still_fits() {
+    let mut run = fixtures::run();
+    let one = run.trials.clone();
+    run.trials = (0..200).flat_map(|_| one.clone()).collect();
+    let text = markdown::render(&run, Some("report.html"));
+    let chars = text.chars().count();
+    assert!((40_000..=65_536).contains(&chars), "{chars} characters");
+    let note = text
+        .lines()
+        .find(|l| l.contains("more rows of the table left out"))
+        .expect("a note says rows were left out");
+    let rows = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("| ✅")
+                || l.starts_with("| ❌")
+                || l.starts_with("| ⚠️")
+                || l.starts_with("| 💥")
+        })
+        .count();
+    let table_rows = run.trials.len() + run.broken.len();
+    assert!(
+        note.starts_with(&format!("_{} more rows", table_rows - rows)),
+        "{note}, {rows} rows shown"
+    );
+    assert!(text.ends_with("charts: `report.html` in the artifact</sub>\n"));
+}
+
+#[test]
+fn junit_marks_ignored_scenarios_skipped() {
+    let xml = junit::render_with_skipped(&fixtures::run(), &["embed::soak".to_string()]);
+    assert!(
+        xml.contains("tests=\"7\" failures=\"2\" errors=\"2\" skipped=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase classname=\"embed\" name=\"soak\" time=\"0.000\">\n      <skipped message=\"ignored: the scenario says ignore = true; run it with -- --ignored or --include-ignored\"/>\n    </testcase>"),
+        "{xml}"
+    );
+    assert_eq!(
+        junit::render(&fixtures::run()).matches("<skipped").count(),
+        0
+    );
 }
 
 #[test]
@@ -129,6 +225,12 @@ fn artifacts_are_written_and_the_step_summary_is_appended() {
     for name in ["index.json", "summary.md", "junit.xml", "report.html"] {
         assert!(dir.join("out").join(name).is_file(), "{name}");
     }
+    let summary = std::fs::read_to_string(dir.join("out/summary.md")).unwrap();
+    assert!(
+        summary.contains("charts: `report.html` in the artifact")
+            && !summary.contains(&*dir.to_string_lossy()),
+        "links relative to the artifact, never the runner's path: {summary}"
+    );
     let appended = std::fs::read_to_string(&step).unwrap();
     assert!(appended.starts_with("earlier step\n"));
     assert_eq!(

@@ -35,10 +35,9 @@ impl Bless {
     }
 }
 
-/// The command that blesses this scenario, as a user would type it.
-pub(crate) fn bless_command(spec: &str, scenario: &str, profile: Option<&str>) -> String {
-    let prefix = profile.map_or(String::new(), |p| format!("PERFSPEC_PROFILE={p} "));
-    format!("{prefix}cargo xtask bless-baseline --exact {spec}::{scenario}")
+/// The command that blesses this scenario, as the user would type it in their workspace.
+fn bless_command(config: &Config, spec: &str, scenario: &str, profile: Option<&str>) -> String {
+    super::hint::bless_command(&config.workspace, &format!("{spec}::{scenario}"), profile)
 }
 
 fn shown(path: &Path, workspace: &Path) -> String {
@@ -125,7 +124,7 @@ fn bless_runs(
     }
     if !failures.is_empty() && !bless.force {
         return Err(format!(
-            "not blessed: {}; fix the service or the assertions, or bless anyway with --force",
+            "not blessed: {}; fix the service or the assertions, or bless anyway with `--force` (`PERFSPEC_BLESS_FORCE=1`)",
             failures.join(", ")
         ));
     }
@@ -201,11 +200,14 @@ fn stored(
     if !path.exists() {
         return Ok(GateOutcome::Missing {
             path: shown(path, &config.workspace),
-            command: bless_command(&spec.name, &scenario.name, profile),
+            command: bless_command(config, &spec.name, &scenario.name, profile),
             required: config.ci && rule.explicit,
         });
     }
-    let b = Baseline::read(path, &spec.name, &scenario.name).map_err(|e| e.to_string())?;
+    let b = Baseline::read(path, &spec.name, &scenario.name).map_err(|e| {
+        let command = bless_command(config, &spec.name, &scenario.name, profile);
+        super::hint::retarget(&e.to_string(), &command)
+    })?;
     let here = Host::current();
     let other_host = (b.provenance.host.fingerprint != here.fingerprint).then(|| {
         format!(
@@ -220,7 +222,12 @@ fn stored(
     {
         problems.push(format!(
             "{h} (host-mismatch = \"fail\"): bless on this machine kind, e.g. with a baseline profile: {}",
-            bless_command(&spec.name, &scenario.name, Some(profile.unwrap_or("RUNNER-KIND")))
+            bless_command(
+                config,
+                &spec.name,
+                &scenario.name,
+                Some(profile.unwrap_or("RUNNER-KIND"))
+            )
         ));
     }
     let binding = other_host.is_none() || rule.host_mismatch == HostMismatch::Compare;

@@ -4,6 +4,7 @@
 mod ab;
 mod export;
 mod gate;
+mod hint;
 mod signals;
 mod trial;
 
@@ -147,6 +148,13 @@ impl Harness {
         self
     }
 
+    /// Takes `dir` as the package folder (`CARGO_MANIFEST_DIR` by default): where
+    /// `{bin:NAME}` is built and where hints look for a cargo `xtask` alias.
+    pub fn workspace(mut self, dir: impl Into<PathBuf>) -> Harness {
+        self.config.workspace = dir.into();
+        self
+    }
+
     /// Blesses baselines from `runs` runs instead of comparing with them (`PERFSPEC_BLESS`);
     /// `force` blesses runs that fail their assertions too.
     pub fn bless(mut self, runs: u32, force: bool) -> Harness {
@@ -244,6 +252,7 @@ impl Harness {
                 let _ = self.config.progress.set(layout);
             }
         }
+        let skipped = skipped_ignored(&args, &trials);
         let mut conclusion = libtest_mimic::run(&args, trials);
         let run = run.lock().unwrap_or_else(|p| p.into_inner());
         if args.list || run.is_empty() {
@@ -252,7 +261,8 @@ impl Harness {
         let step_summary = main
             .then(|| std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from))
             .flatten();
-        let written = artifacts::write(&run, &self.config.out_dir, step_summary);
+        let written =
+            artifacts::write_with_skipped(&run, &skipped, &self.config.out_dir, step_summary);
         eprint!(
             "{}{}",
             console::summary(&run),
@@ -342,6 +352,19 @@ impl Harness {
         }
         trials
     }
+}
+
+/// The names of the ignored trials this run selects (libtest's filter) but does not run (no
+/// `--ignored` or `--include-ignored`).
+fn skipped_ignored(args: &Arguments, trials: &[Trial]) -> Vec<String> {
+    if args.ignored || args.include_ignored {
+        return Vec::new();
+    }
+    trials
+        .iter()
+        .filter(|t| t.has_ignored_flag() && !args.is_filtered_out(t))
+        .map(|t| t.name().to_string())
+        .collect()
 }
 
 /// The trial of a spec that cannot run: it fails with `message`, and the run's reports list it.

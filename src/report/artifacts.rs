@@ -29,12 +29,23 @@ pub const HTML: &str = "report.html";
 /// Writes the run's reports into `out`, and appends the Markdown summary to `step_summary`
 /// (`$GITHUB_STEP_SUMMARY`) when given.
 pub fn write(run: &RunReport, out: &Path, step_summary: Option<PathBuf>) -> Written {
-    let html_path = out.join(HTML);
-    let summary = markdown::render(run, Some(&html_path.display().to_string()));
+    write_with_skipped(run, &[], out, step_summary)
+}
+
+/// [`write`], with `skipped`: the `SPEC::SCENARIO` names of ignored scenarios the run
+/// selected but did not run (JUnit reports them as skipped).
+pub fn write_with_skipped(
+    run: &RunReport,
+    skipped: &[String],
+    out: &Path,
+    step_summary: Option<PathBuf>,
+) -> Written {
+    // Relative to the artifact folder: the summary is read in a PR comment or a job summary.
+    let summary = markdown::render(run, Some(HTML));
     let files: [(&'static str, &str, String); 4] = [
         ("charts of every scenario", HTML, html::render(run)),
         ("Markdown summary", SUMMARY, summary.clone()),
-        ("JUnit XML", JUNIT, junit::render(run)),
+        ("JUnit XML", JUNIT, junit::render_with_skipped(run, skipped)),
         ("index of the run", INDEX, index::render(run)),
     ];
     let mut written = Written::default();

@@ -4,7 +4,8 @@
 //! - a failed trial has a `<failure type="fail">` whose body is the console table;
 //! - an inconclusive one a `<failure type="inconclusive">` (the test fails unless the
 //!   scenario says `inconclusive = "pass"`: then the case passes) and a `<system-out>` note;
-//! - one that could not measure, and a spec that cannot run, an `<error>`.
+//! - one that could not measure, and a spec that cannot run, an `<error>`;
+//! - an ignored scenario the run selected but did not run (no `--ignored`), `<skipped/>`.
 
 use std::fmt::Write;
 
@@ -14,6 +15,12 @@ use crate::assertion::Outcome;
 
 /// Renders the run as JUnit XML.
 pub fn render(run: &RunReport) -> String {
+    render_with_skipped(run, &[])
+}
+
+/// Renders the run as JUnit XML, with `skipped` (the `SPEC::SCENARIO` names of ignored
+/// scenarios the run selected but did not run) as skipped test cases.
+pub fn render_with_skipped(run: &RunReport, skipped: &[String]) -> String {
     let c = run.counts();
     let failures = run
         .trials
@@ -27,9 +34,10 @@ pub fn render(run: &RunReport) -> String {
         .map(|m| m.measurement.window.as_secs_f64())
         .sum();
     let head = format!(
-        "name=\"perfspec\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\" skipped=\"0\" time=\"{time:.3}\"",
-        c.total(),
-        c.error
+        "name=\"perfspec\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\" skipped=\"{}\" time=\"{time:.3}\"",
+        c.total() + skipped.len(),
+        c.error,
+        skipped.len()
     );
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(out, "<testsuites {head}>");
@@ -54,6 +62,15 @@ pub fn render(run: &RunReport) -> String {
             attr(&b.name),
             attr(first),
             xml(&b.error)
+        );
+    }
+    for name in skipped {
+        let (spec, scenario) = name.split_once("::").unwrap_or((name, ""));
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n      <skipped message=\"ignored: the scenario says ignore = true; run it with -- --ignored or --include-ignored\"/>\n    </testcase>",
+            attr(spec),
+            attr(scenario)
         );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");

@@ -16,51 +16,156 @@ use crate::units::{fmt_percent, fmt_rate, fmt_us};
 /// The first line of every summary, hidden when rendered.
 pub const MARKER: &str = "<!-- perfspec-summary -->";
 
-/// GitHub refuses comments over 65,536 characters: past this the folded tables are left out.
+/// GitHub refuses comments over 65,536 characters: past this the folded tables are left out,
+/// and past it again whole scenario sections (the table of scenarios stays).
 const MAX_CHARS: usize = 60_000;
 
-/// Renders the summary; `html` is where the full report is, for the last line.
+/// An error block (a spec that cannot run, a trial that could not measure) is cut here; the
+/// whole text is in `junit.xml`.
+const MAX_BLOCK_CHARS: usize = 4_000;
+
+/// Renders the summary; `html` is where the full report is, relative to the artifact folder
+/// (the summary is read in a PR comment, where a runner's path means nothing), for the last
+/// line. Never longer than [`MAX_CHARS`] characters.
 pub fn render(run: &RunReport, html: Option<&str>) -> String {
     let full = render_with(run, html, true);
-    if full.chars().count() <= MAX_CHARS {
-        return full;
+    if full.chars() <= MAX_CHARS {
+        return full.concat();
     }
-    render_with(run, html, false)
+    let folded = render_with(run, html, false);
+    if folded.chars() <= MAX_CHARS {
+        return folded.concat();
+    }
+    folded.fit(MAX_CHARS)
 }
 
-fn render_with(run: &RunReport, html: Option<&str>, details: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{MARKER}");
+/// A summary in parts, so that it can be cut to fit.
+struct Parts {
+    head: String,
+    sections: Vec<String>,
+    foot: String,
+}
+
+impl Parts {
+    fn chars(&self) -> usize {
+        let sections: usize = self.sections.iter().map(|s| s.chars().count()).sum();
+        self.head.chars().count() + sections + self.foot.chars().count()
+    }
+
+    fn concat(self) -> String {
+        let mut out = self.head;
+        for s in &self.sections {
+            out.push_str(s);
+        }
+        out.push_str(&self.foot);
+        out
+    }
+
+    /// Keeps whole sections, in order, while they fit in `max` characters with a note saying
+    /// how many were left out and where they are.
+    fn fit(self, max: usize) -> String {
+        const NOTE: &str = "\n_{} more scenario sections left out: the summary would be too long for a comment; every scenario is in `report.html` and `junit.xml` in the artifact._\n";
+        const TABLE_NOTE: &str = "\n_{} more rows of the table left out: the summary would be too long for a comment; every scenario is in `report.html` and `junit.xml` in the artifact._\n";
+        let foot = self.foot.chars().count();
+        let head_room = max.saturating_sub(foot + TABLE_NOTE.len() + 8);
+        let mut out = if self.head.chars().count() <= head_room {
+            self.head
+        } else {
+            // A table of scenarios too long by itself: whole rows, then a note.
+            let mut kept = String::new();
+            let mut used = 0;
+            let mut left_out = 0;
+            for line in self.head.split_inclusive('\n') {
+                let n = line.chars().count();
+                if left_out == 0 && used + n <= head_room {
+                    kept.push_str(line);
+                    used += n;
+                } else {
+                    left_out += 1;
+                }
+            }
+            kept.push_str(&TABLE_NOTE.replace("{}", &left_out.to_string()));
+            kept.push_str(&self.foot);
+            return kept;
+        };
+        let room = max.saturating_sub(out.chars().count() + foot + NOTE.len() + 8);
+        let mut used = 0;
+        let mut left_out = 0;
+        for s in &self.sections {
+            let n = s.chars().count();
+            if left_out == 0 && used + n <= room {
+                out.push_str(s);
+                used += n;
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0 {
+            out.push_str(&NOTE.replace("{}", &left_out.to_string()));
+        }
+        out.push_str(&self.foot);
+        out
+    }
+}
+
+fn render_with(run: &RunReport, html: Option<&str>, details: bool) -> Parts {
+    let mut head = String::new();
+    let _ = writeln!(head, "{MARKER}");
     let icon = if run.passed() { "✅" } else { "❌" };
-    let _ = writeln!(out, "### {icon} perfspec: {}\n", run.headline());
-    out.push_str(&table(run));
+    let _ = writeln!(head, "### {icon} perfspec: {}\n", run.headline());
+    head.push_str(&table(run));
+    let mut sections = Vec::new();
     for t in run.trials.iter().filter(|t| t.status_name() != "pass") {
-        out.push('\n');
-        out.push_str(&trial(t, details));
+        sections.push(format!("\n{}", trial(t, details)));
     }
     for b in &run.broken {
-        let _ = write!(
-            out,
+        sections.push(format!(
             "\n#### {} `{}`: the spec cannot run\n\n{}",
             symbol("error"),
             b.name,
-            fenced(&b.error)
-        );
+            fenced(&capped(&b.error))
+        ));
     }
+    let mut foot = String::new();
     if !details {
-        out.push_str("\n_Full tables left out: the summary would be too long for a comment._\n");
+        foot.push_str("\n_Full tables left out: the summary would be too long for a comment._\n");
     }
     let _ = write!(
-        out,
+        foot,
         "\n<sub>perfspec {} · run started {}",
         env!("CARGO_PKG_VERSION"),
         super::rfc3339(run.started_at)
     );
     if let Some(html) = html {
-        let _ = write!(out, " · charts: `{html}`");
+        let _ = write!(foot, " · charts: `{html}` in the artifact");
     }
-    out.push_str("</sub>\n");
-    out
+    foot.push_str("</sub>\n");
+    Parts {
+        head,
+        sections,
+        foot,
+    }
+}
+
+/// `text` cut to [`MAX_BLOCK_CHARS`] at a line end where there is one, with a note saying how
+/// much was cut and where the whole text is.
+fn capped(text: &str) -> String {
+    let total = text.chars().count();
+    if total <= MAX_BLOCK_CHARS {
+        return text.to_string();
+    }
+    let cut = text
+        .char_indices()
+        .nth(MAX_BLOCK_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    let kept = match text[..cut].rfind('\n') {
+        Some(line_end) if line_end > cut / 2 => &text[..line_end],
+        _ => &text[..cut],
+    };
+    format!(
+        "{kept}\n… {} more characters: the whole text is in `junit.xml` in the artifact",
+        total - kept.chars().count()
+    )
 }
 
 /// The status symbol: ✅ pass, ❌ fail, ⚠️ inconclusive, 💥 could not measure.
@@ -144,7 +249,7 @@ fn trial(t: &TrialReport, details: bool) -> String {
     match t.measured() {
         None => {
             let reason = t.outcome.as_ref().err().map_or("", String::as_str);
-            let _ = write!(out, "Could not measure:\n\n{}", fenced(reason));
+            let _ = write!(out, "Could not measure:\n\n{}", fenced(&capped(reason)));
             // The table would only repeat the reason.
             return out;
         }

@@ -37,7 +37,9 @@ impl Items {
             _ => {
                 let id = path.strip_prefix("/items/")?;
                 let Ok(id) = id.parse::<u64>() else {
-                    return Some(ApiError::new(StatusCode::NOT_FOUND, "no such item").into_response());
+                    return Some(
+                        ApiError::new(StatusCode::NOT_FOUND, "no such item").into_response(),
+                    );
                 };
                 let method = method.clone();
                 self.with_session(headers, move |items, _| {
@@ -80,7 +82,10 @@ impl Items {
             .and_then(|v| v.strip_prefix("Bearer "));
         let mut sessions = self.lock();
         let Some(items) = token.and_then(|t| sessions.get_mut(t)) else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "log in first: POST /login"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "log in first: POST /login",
+            ));
         };
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(f(items, id))

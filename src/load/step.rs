@@ -114,13 +114,18 @@ impl User {
                 return Flow::Stop;
             }
         };
+        // The exchange's end, before captures are read: they are not the server's time.
+        let done = Instant::now();
         let result = match (result, &mut self.session) {
             // A capture that found nothing fails the step: the rest of the iteration is not
             // sent with an empty value.
-            (Ok(bytes), Some(s)) => match s.succeeded(&sh.plan.flows, &detail) {
-                true => Ok(bytes),
-                false => Err(ErrorKind::CaptureMissing),
-            },
+            (Ok(bytes), Some(s)) => {
+                if s.succeeded(&sh.plan.flows, &detail) {
+                    Ok(bytes)
+                } else {
+                    Err(ErrorKind::CaptureMissing)
+                }
+            }
             (Err(kind), Some(s)) => {
                 s.failed();
                 Err(kind)
@@ -133,7 +138,7 @@ impl User {
                 request: r,
                 intended,
                 sent,
-                done: Instant::now(),
+                done,
                 result,
                 detail,
             },

@@ -119,7 +119,10 @@ impl Template {
             if let Some(var) = inner.strip_prefix("env:") {
                 let value = r.env(var.trim()).map_err(err)?;
                 parts.push(Part::Lit(escape_value(&Value::String(value), escape)));
-            } else if let Some(var) = inner.strip_prefix("user.") {
+            } else if let Some(var) = inner.strip_prefix("user.")
+                // A data source named `user` keeps its meaning (specs written before flows).
+                && r.source("user").is_err()
+            {
                 let index = r.user(var.trim()).map_err(|help| TemplateError {
                     range: range.clone(),
                     message: format!("unknown user variable `{}`", var.trim()),

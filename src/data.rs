@@ -123,6 +123,11 @@ impl Rows {
         }
     }
 
+    /// How many sources there are (user variables come after them in a template's rows).
+    pub fn count(&self) -> usize {
+        self.sources.len()
+    }
+
     /// The picker of user `user`.
     pub fn picker(&self, user: u64) -> RowPicker {
         let cursors = self

@@ -35,6 +35,9 @@ pub struct VarRef {
 enum Part {
     Lit(String),
     Var(VarRef, Escape),
+    /// A per-user variable (`{{user.NAME}}`, set by a capture): the index of its value in the
+    /// rows given to `render`, after the data sources.
+    User(usize, Escape),
 }
 
 /// A compiled template.
@@ -63,6 +66,13 @@ pub trait Resolver {
     fn field(&self, index: usize, field: &str) -> Result<(), String>;
     /// The value of environment variable `name` (remembered as a secret).
     fn env(&self, name: &str) -> Result<String, String>;
+    /// Where the value of user variable `name` (`{{user.NAME}}`, set by a flow's capture) is
+    /// in the rows given to `render`: after the data sources. Without flows there are none.
+    fn user(&self, name: &str) -> Result<usize, String> {
+        Err(format!(
+            "`{{{{user.{name}}}}}` is a flow variable, but no flow step captures `{name}`; add e.g. capture = {{ {name} = {{ json = \"/{name}\" }} }} to a [[flow]] step"
+        ))
+    }
 }
 
 impl Template {
@@ -109,6 +119,16 @@ impl Template {
             if let Some(var) = inner.strip_prefix("env:") {
                 let value = r.env(var.trim()).map_err(err)?;
                 parts.push(Part::Lit(escape_value(&Value::String(value), escape)));
+            } else if let Some(var) = inner.strip_prefix("user.")
+                // A data source named `user` keeps its meaning (specs written before flows).
+                && r.source("user").is_err()
+            {
+                let index = r.user(var.trim()).map_err(|help| TemplateError {
+                    range: range.clone(),
+                    message: format!("unknown user variable `{}`", var.trim()),
+                    help: Some(help),
+                })?;
+                parts.push(Part::User(index, escape));
             } else {
                 let (name, field) = match inner.split_once('.') {
                     Some((n, f)) => (n, Some(f.to_string())),
@@ -167,7 +187,15 @@ impl Template {
     pub fn sources(&self) -> impl Iterator<Item = usize> + '_ {
         self.parts.iter().filter_map(|p| match p {
             Part::Var(v, _) => Some(v.source),
-            Part::Lit(_) => None,
+            Part::Lit(_) | Part::User(..) => None,
+        })
+    }
+
+    /// The user variables this template reads (their indices in the rows).
+    pub fn user_vars(&self) -> impl Iterator<Item = usize> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::User(i, _) => Some(*i),
+            Part::Lit(_) | Part::Var(..) => None,
         })
     }
 
@@ -183,6 +211,10 @@ impl Template {
                         (Some(row), None) => row,
                         (None, _) => &Value::Null,
                     };
+                    out.push_str(&escape_value(value, *escape));
+                }
+                Part::User(i, escape) => {
+                    let value = rows.get(*i).copied().flatten().unwrap_or(&Value::Null);
                     out.push_str(&escape_value(value, *escape));
                 }
             }
@@ -352,6 +384,34 @@ mod tests {
             let parsed: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
             assert_eq!(parsed, json!({ "k": expected }), "{leaf}");
         }
+    }
+
+    #[test]
+    fn user_variables_come_after_the_data_rows() {
+        struct U;
+        impl Resolver for U {
+            fn source(&self, _: &str) -> Result<usize, String> {
+                Err("none".into())
+            }
+            fn field(&self, _: usize, _: &str) -> Result<(), String> {
+                Ok(())
+            }
+            fn env(&self, _: &str) -> Result<String, String> {
+                Err("none".into())
+            }
+            fn user(&self, name: &str) -> Result<usize, String> {
+                (name == "id").then_some(2).ok_or("only id".into())
+            }
+        }
+        let t = Template::compile("/items/{{user.id}}", Escape::Path, &U).unwrap();
+        assert!(!t.is_static());
+        assert_eq!(t.sources().count(), 0);
+        assert_eq!(t.user_vars().collect::<Vec<_>>(), vec![2]);
+        let id = json!(7);
+        assert_eq!(t.render_string(&[None, None, Some(&id)]), "/items/7");
+        let e = Template::compile("{{user.nope}}", Escape::Text, &U).unwrap_err();
+        assert!(e.message.contains("unknown user variable `nope`"), "{e:?}");
+        assert!(Template::compile("{{user.id}}", Escape::Text, &R).is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! endpoints genuinely slower, to exercise regression gates. `GET /metrics` exports the
 //! service's own Prometheus metrics (requests, latency, the query-embedding cache).
 //! `GET /work` is a pool of `--pool-workers` workers of `--pool-ms` each: a known capacity
-//! and, with `--pool-queue`, a known recovery, for stress and capacity tests.
+//! and, with `--pool-queue`, a known recovery, for stress and capacity tests. `POST /login`
+//! and `/items` are a session-scoped resource for flows (login, create, get, delete).
 
 pub mod cache;
 pub mod chat;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod corpus;
 pub mod embed;
 pub mod handlers;
+pub mod items;
 pub mod metrics;
 pub mod pool;
 pub mod respond;

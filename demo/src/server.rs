@@ -140,6 +140,12 @@ async fn route(
     req: Request<Incoming>,
     start: tokio::time::Instant,
 ) -> Result<Response<ResBody>, ApiError> {
+    if let Some(res) = state
+        .items
+        .handle(req.method(), req.uri().path(), req.headers())
+    {
+        return Ok(res);
+    }
     let Some(route) = Route::of(req.uri().path()) else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not found"));
     };

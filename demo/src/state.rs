@@ -35,6 +35,8 @@ pub struct AppState {
     pub cache: EmbedCache,
     /// The service's own metrics (`GET /metrics`).
     pub metrics: Metrics,
+    /// Login tokens and their items (`/login`, `/items`).
+    pub items: crate::items::Items,
     next_id: AtomicU64,
 }
 
@@ -53,6 +55,7 @@ impl AppState {
             pool: Pool::new(opts.pool_workers, opts.pool_work(), opts.pool_queue),
             cache: EmbedCache::new(opts.cache),
             metrics: Metrics::new(opts.metrics_series),
+            items: crate::items::Items::default(),
             next_id: AtomicU64::new(1),
         }
     }

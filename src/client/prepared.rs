@@ -20,6 +20,8 @@ pub(crate) struct Prepared {
     pub name: String,
     /// Data sources drawn for each call.
     pub sources: Vec<usize>,
+    /// Whether a template reads user variables (`{{user.NAME}}`, set by flow captures).
+    pub user_vars: bool,
     /// Timeout of one call.
     pub timeout: Duration,
     /// What success looks like.
@@ -29,6 +31,8 @@ pub(crate) struct Prepared {
     /// Keep the response body (for whoever reads it after the exchange); off by default, so
     /// plain requests only count their bytes.
     pub retain_body: bool,
+    /// Response headers kept (lower case), for flow captures; none by default.
+    pub keep_headers: Vec<String>,
     /// A HEAD request: its response has no body whatever its headers say.
     pub head: bool,
     /// Safe to send again (RFC 9110 §9.2.2): a request that found its kept-alive connection
@@ -104,13 +108,21 @@ impl Prepared {
             .collect();
         sources.sort_unstable();
         sources.dedup();
+        let user_vars = r.path.user_vars().next().is_some()
+            || r.query.iter().any(|(_, t)| t.user_vars().next().is_some())
+            || dynamic_headers
+                .iter()
+                .any(|(_, t)| t.user_vars().next().is_some())
+            || body.iter().any(|t| t.user_vars().next().is_some());
         let mut p = Prepared {
             name: r.name.clone(),
             sources,
+            user_vars,
             timeout: r.timeout,
             expect: r.expect.clone(),
             stream: r.stream.clone(),
             retain_body: false,
+            keep_headers: Vec::new(),
             head: r.method == Method::HEAD,
             idempotent: r.method.is_idempotent(),
             method: r.method.clone(),
@@ -151,6 +163,7 @@ impl Prepared {
             expect: Expect {
                 status: crate::spec::StatusMatch::Class(2),
                 body_contains: None,
+                json: Vec::new(),
             },
             stream: None,
         };

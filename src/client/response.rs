@@ -46,6 +46,9 @@ pub(crate) struct Detail {
     pub retry_after: Option<u64>,
     /// The body, when the request keeps it (`Prepared::retain_body`); at most `max-body`.
     pub body: Option<Vec<u8>>,
+    /// The headers the request keeps (`Prepared::keep_headers`, for captures): lower-case
+    /// name and value.
+    pub headers: Vec<(String, String)>,
 }
 
 /// One finished exchange: body bytes read or why it failed, and what the response told.
@@ -63,6 +66,7 @@ pub(super) struct Reading<'a> {
     stream: Option<&'a StreamSpec>,
     max_body: u64,
     retain: bool,
+    keep_headers: &'a [String],
     ok_status: bool,
     event_stream: bool,
     bytes: u64,
@@ -84,7 +88,8 @@ impl<'a> Reading<'a> {
             expect,
             stream,
             max_body,
-            retain: retain || expect.body_contains.is_some(),
+            retain: retain || expect.body_contains.is_some() || !expect.json.is_empty(),
+            keep_headers: &[],
             ok_status: false,
             event_stream: false,
             bytes: 0,
@@ -92,6 +97,12 @@ impl<'a> Reading<'a> {
             kept: None,
             detail: Detail::default(),
         }
+    }
+
+    /// Keeps the values of headers `names` (lower case) in the exchange's detail.
+    pub fn keep_headers(mut self, names: &'a [String]) -> Reading<'a> {
+        self.keep_headers = names;
+        self
     }
 
     /// The phases measured so far (the connection's, before the response).
@@ -107,6 +118,16 @@ impl<'a> Reading<'a> {
 
     /// One header of the final response.
     pub fn header(&mut self, name: &[u8], value: &[u8]) {
+        if let Some(kept) = self
+            .keep_headers
+            .iter()
+            .find(|k| k.as_bytes().eq_ignore_ascii_case(name))
+            && let Ok(v) = std::str::from_utf8(value)
+        {
+            self.detail
+                .headers
+                .push((kept.clone(), v.trim().to_string()));
+        }
         if name.eq_ignore_ascii_case(b"server-timing") {
             if let Ok(v) = std::str::from_utf8(value) {
                 sse::server_timing(v, &mut self.detail.stages);
@@ -180,6 +201,16 @@ impl<'a> Reading<'a> {
                 return Err(ErrorKind::Expectation);
             }
         }
+        if !self.expect.json.is_empty() {
+            let kept = self.kept.as_deref().unwrap_or_default();
+            let body: serde_json::Value =
+                serde_json::from_slice(kept).map_err(|_| ErrorKind::Expectation)?;
+            for (pointer, want) in &self.expect.json {
+                if body.pointer(pointer) != Some(want) {
+                    return Err(ErrorKind::Expectation);
+                }
+            }
+        }
         Ok(self.bytes)
     }
 }
@@ -221,6 +252,7 @@ mod tests {
         let expect = Expect {
             status: StatusMatch::Class(2),
             body_contains: None,
+            json: Vec::new(),
         };
         let mut r = Reading::new(&expect, None, 100, false);
         r.status(429);
@@ -234,5 +266,28 @@ mod tests {
             (Some(429), Some(7))
         );
         assert_eq!(e.detail.body, None, "bodies are not kept unless asked");
+    }
+
+    #[test]
+    fn expect_json_compares_values_by_pointer() {
+        let expect = Expect {
+            status: StatusMatch::Class(2),
+            body_contains: None,
+            json: vec![("/items/0/id".into(), serde_json::json!(3))],
+        };
+        let judge = |body: &[u8]| {
+            let mut r = Reading::new(&expect, None, 1000, false);
+            r.status(200);
+            r.body_starts();
+            r.data(body, Instant::now()).unwrap();
+            r.finish(Instant::now()).result
+        };
+        assert_eq!(judge(br#"{"items":[{"id":3}]}"#), Ok(20));
+        assert_eq!(
+            judge(br#"{"items":[{"id":4}]}"#),
+            Err(ErrorKind::Expectation)
+        );
+        assert_eq!(judge(br#"{"items":[]}"#), Err(ErrorKind::Expectation));
+        assert_eq!(judge(b"not json"), Err(ErrorKind::Expectation));
     }
 }

@@ -13,6 +13,7 @@ fn expect() -> Expect {
     Expect {
         status: StatusMatch::Class(2),
         body_contains: None,
+        json: Vec::new(),
     }
 }
 

@@ -214,6 +214,11 @@ async fn measure_once(
             .map(|r| Prepared::new(r, &host, &base))
             .collect(),
         weights: spec.requests.iter().map(|r| r.weight).collect(),
+        flows: scenario
+            .flows
+            .iter()
+            .map(|&i| spec.flows[i].clone())
+            .collect(),
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),

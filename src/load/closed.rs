@@ -62,7 +62,10 @@ async fn user(
             {
                 return;
             }
-            let think = mix::think_time(think, user.rng());
+            let think = match user.pause(&sh) {
+                Some(pause) => pause,
+                None => mix::think_time(think, user.rng()),
+            };
             if !think.is_zero() {
                 tokio::select! {
                     () = sleep_until((Instant::now() + think).min(until)) => {}

@@ -10,6 +10,7 @@ mod cpu;
 mod mix;
 mod open;
 mod schedule;
+mod session;
 mod step;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub(crate) struct Plan {
     pub requests: Vec<Prepared>,
     /// Their weights, in the same order.
     pub weights: Vec<u32>,
+    /// The flows users run instead of the mix (the scenario's); empty: the mix.
+    pub flows: Vec<crate::spec::Flow>,
     /// Data rows.
     pub rows: Rows,
     /// Largest body read.
@@ -58,6 +61,8 @@ pub(crate) enum Endpoint {
 struct Shared {
     plan: Plan,
     mix: Mix,
+    /// Picks a flow for each iteration of a user's session.
+    flow_mix: Mix,
     recorder: Recorder,
     t0: Instant,
     measure_from: Instant,
@@ -89,11 +94,12 @@ impl Shared {
 /// timelines, such as resource samples, with this one) until its end, the iteration count, or
 /// `stop` turns true; shows `progress` about once a second while it runs.
 pub(crate) async fn drive(
-    plan: Plan,
+    mut plan: Plan,
     stop: watch::Receiver<bool>,
     t0: Instant,
     progress: Option<Progress>,
 ) -> Measurement {
+    session::keep_captured(&mut plan.requests, &plan.flows);
     let s = &plan.scenario;
     let measure_from = t0 + s.warmup;
     let end = measure_from + s.duration;
@@ -116,6 +122,7 @@ pub(crate) async fn drive(
     .with_phases(phases);
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
+        flow_mix: Mix::new(&plan.flows.iter().map(|f| f.weight).collect::<Vec<_>>()),
         recorder: match plan.live {
             Some(_) => recorder.with_live(),
             None => recorder,

@@ -9,6 +9,7 @@ use rand::rngs::SmallRng;
 use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
+use super::session::Session;
 use super::{Endpoint, Shared};
 use crate::client::{Detail, Exchange, HttpUser, Prepared};
 use crate::component::Component;
@@ -27,6 +28,8 @@ pub(super) struct User {
     rng: SmallRng,
     picker: RowPicker,
     client: Client,
+    /// Its place in its flows, when the scenario runs flows instead of the mix.
+    session: Option<Session>,
 }
 
 /// Whether the user goes on after a step.
@@ -49,7 +52,15 @@ impl User {
             rng: SmallRng::seed_from_u64(u),
             picker: sh.plan.rows.picker(u),
             client,
+            session: (!sh.plan.flows.is_empty())
+                .then(|| Session::new(&sh.plan.flows, sh.plan.rows.count())),
         }
+    }
+
+    /// The pause before the next step of the user's flow; `None` when it runs the mix, or
+    /// an iteration of its flow just ended (the scenario's think time applies).
+    pub fn pause(&self, sh: &Shared) -> Option<std::time::Duration> {
+        self.session.as_ref()?.pause(&sh.plan.flows)
     }
 
     pub fn rng(&mut self) -> &mut SmallRng {
@@ -64,11 +75,19 @@ impl User {
         intended: Instant,
         stop_signal: Pin<&mut impl Future<Output = ()>>,
     ) -> Flow {
-        let r = sh.mix.pick(&mut self.rng);
+        let r = match &mut self.session {
+            Some(s) => s.next(&sh.plan.flows, &sh.flow_mix, &mut self.rng).request,
+            None => sh.mix.pick(&mut self.rng),
+        };
         let req = &sh.plan.requests[r];
         let mut drawn = Vec::new();
         if !req.sources.is_empty() {
             self.picker.draw(&sh.plan.rows, &req.sources, &mut drawn);
+        }
+        if let (true, Some(s)) = (req.user_vars, &self.session) {
+            // User variables follow the data rows (the spec checked each is captured before).
+            drawn.resize(sh.plan.rows.count(), None);
+            drawn.extend(s.vars());
         }
         let sent = Instant::now();
         // One timer per request: the earlier of its timeout and the hard stop.
@@ -95,13 +114,31 @@ impl User {
                 return Flow::Stop;
             }
         };
+        // The exchange's end, before captures are read: they are not the server's time.
+        let done = Instant::now();
+        let result = match (result, &mut self.session) {
+            // A capture that found nothing fails the step: the rest of the iteration is not
+            // sent with an empty value.
+            (Ok(bytes), Some(s)) => {
+                if s.succeeded(&sh.plan.flows, &detail) {
+                    Ok(bytes)
+                } else {
+                    Err(ErrorKind::CaptureMissing)
+                }
+            }
+            (Err(kind), Some(s)) => {
+                s.failed();
+                Err(kind)
+            }
+            (result, _) => result,
+        };
         sh.recorder.record(
             self.shard,
             Record {
                 request: r,
                 intended,
                 sent,
-                done: Instant::now(),
+                done,
                 result,
                 detail,
             },

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     Http5xx,
     /// The status was right but the body did not contain the expected text.
     Expectation,
+    /// A flow step's capture found nothing in the response (no such JSON pointer or header):
+    /// counted for that step, and the flow's later steps of that iteration are not sent.
+    CaptureMissing,
     /// The body was larger than the configured cap.
     BodyTooLarge,
     /// The request could not be built from the template (for example an invalid header value
@@ -55,7 +58,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in report order.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Connect,
         ErrorKind::Tls,
         ErrorKind::Timeout,
@@ -68,6 +71,7 @@ impl ErrorKind {
         ErrorKind::Http4xx,
         ErrorKind::Http5xx,
         ErrorKind::Expectation,
+        ErrorKind::CaptureMissing,
         ErrorKind::BodyTooLarge,
         ErrorKind::InvalidRequest,
         ErrorKind::StreamIncomplete,
@@ -105,6 +109,7 @@ impl ErrorKind {
             ErrorKind::Http4xx => "http-4xx",
             ErrorKind::Http5xx => "http-5xx",
             ErrorKind::Expectation => "expectation",
+            ErrorKind::CaptureMissing => "capture-missing",
             ErrorKind::BodyTooLarge => "body-too-large",
             ErrorKind::InvalidRequest => "invalid-request",
             ErrorKind::StreamIncomplete => "stream-incomplete",

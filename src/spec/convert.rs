@@ -51,6 +51,7 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         env,
         data: Vec::new(),
         secrets: RefCell::new(Vec::new()),
+        user_vars: super::flow::user_vars(&raw),
     };
     let name = real_path
         .file_stem()
@@ -90,6 +91,8 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         )?);
     }
     needs_metrics_endpoint(&cx, &raw, &target, &scenarios)?;
+    let flows = super::flow::convert_flows(&cx, &raw, &requests)?;
+    super::flow::scenario_flows(&cx, &raw, &flows, &requests, &mut scenarios, component)?;
     let secrets = cx.secrets.into_inner();
     Ok(Spec {
         name,
@@ -100,6 +103,7 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
         requests,
         data: cx.data,
         scenarios,
+        flows,
         secrets,
     })
 }

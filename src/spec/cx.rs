@@ -26,6 +26,8 @@ pub(super) struct Cx<'a> {
     pub data: Vec<DataSource>,
     /// Values read from the environment.
     pub secrets: RefCell<Vec<String>>,
+    /// Variables flow steps capture (`{{user.NAME}}`), in file order.
+    pub user_vars: Vec<String>,
 }
 
 pub(super) type R<T> = Result<T, Diagnostic>;
@@ -109,6 +111,19 @@ impl Cx<'_> {
 }
 
 impl Resolver for Cx<'_> {
+    fn user(&self, name: &str) -> Result<usize, String> {
+        match self.user_vars.iter().position(|v| v == name) {
+            Some(i) => Ok(self.data.len() + i),
+            None if self.user_vars.is_empty() => Err(format!(
+                "`{{{{user.{name}}}}}` is a flow variable, but no [[flow]] step captures it; add e.g. capture = {{ {name} = {{ json = \"/{name}\" }} }} to a step"
+            )),
+            None => Err(format!(
+                "variables flow steps capture: {}",
+                self.user_vars.join(", ")
+            )),
+        }
+    }
+
     fn source(&self, name: &str) -> Result<usize, String> {
         self.data.iter().position(|d| d.name == name).ok_or_else(|| {
             if self.data.is_empty() {

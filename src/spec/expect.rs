@@ -137,9 +137,18 @@ pub(super) fn convert_expect(cx: &Cx, e: &RawExpect) -> R<Expect> {
         Some(b) => Some(body_text(cx, b)?),
         None => None,
     };
+    let mut json = Vec::new();
+    for (pointer, value) in &e.json {
+        super::flow::json_pointer(cx, pointer)?;
+        json.push((
+            pointer.get_ref().clone(),
+            super::cx::toml_to_json(value.get_ref()),
+        ));
+    }
     Ok(Expect {
         status,
         body_contains,
+        json,
     })
 }
 

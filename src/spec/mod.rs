@@ -6,6 +6,7 @@ mod convert;
 mod cx;
 mod error;
 mod expect;
+mod flow;
 mod load;
 mod protocol;
 mod raw;
@@ -26,6 +27,7 @@ use std::time::Duration;
 pub use capacity::{CapacityRule, Search};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
+pub use flow::{Capture, CaptureFrom, Flow, FlowStep};
 pub use protocol::{HttpVersion, Protocol, TlsSpec};
 pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
 pub use stress::RecoveryRule;
@@ -54,6 +56,8 @@ pub struct Spec {
     pub data: Vec<DataSource>,
     /// Scenarios, in file order.
     pub scenarios: Vec<Scenario>,
+    /// Flows (`[[flow]]`), in file order.
+    pub flows: Vec<Flow>,
     /// Values redacted in every artifact: from the environment (`{{env:NAME}}`), of
     /// credential headers, of `[target] env` variables with credential-like names or listed in
     /// `secret-env`, and the strings of data sources marked `secret = true`.
@@ -245,6 +249,8 @@ pub struct Expect {
     pub status: StatusMatch,
     /// Text the body must contain.
     pub body_contains: Option<String>,
+    /// Values the JSON body must hold, by JSON pointer: `json = { "/items/0/id" = 3 }`.
+    pub json: Vec<(String, serde_json::Value)>,
 }
 
 /// Accepted status codes.
@@ -307,6 +313,8 @@ pub struct Scenario {
     pub capacity: Option<CapacityRule>,
     /// Conditions that end the run early when they hold in a window (`abort-on`).
     pub abort_on: Vec<Assertion>,
+    /// The flows each user runs (indices into [`Spec::flows`]); empty: the request mix.
+    pub flows: Vec<usize>,
 }
 
 /// Per-request budgets: `goodput = { ttft = "300ms", tpot = "40ms", e2e = "2s" }`.

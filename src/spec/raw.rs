@@ -19,6 +19,34 @@ pub(super) struct RawSpec {
     pub data: IndexMap<S<String>, S<RawData>>,
     #[serde(default)]
     pub scenario: IndexMap<S<String>, S<RawScenario>>,
+    #[serde(default)]
+    pub flow: Vec<S<RawFlow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawFlow {
+    pub name: S<String>,
+    pub weight: Option<S<i64>>,
+    #[serde(default)]
+    pub setup: Vec<S<RawStep>>,
+    pub steps: S<Vec<S<RawStep>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawStep {
+    pub request: S<String>,
+    pub think: Option<S<String>>,
+    #[serde(default)]
+    pub capture: IndexMap<S<String>, S<RawCapture>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawCapture {
+    pub json: Option<S<String>>,
+    pub header: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +112,8 @@ pub(super) struct RawRequest {
 pub(super) struct RawExpect {
     pub status: Option<S<toml::Value>>,
     pub body_contains: Option<S<String>>,
+    #[serde(default)]
+    pub json: IndexMap<S<String>, S<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +148,7 @@ pub(super) struct RawScenario {
     pub recovery: Option<S<RawRecovery>>,
     pub capacity: Option<S<RawCapacity>>,
     pub abort_on: Option<S<Vec<S<String>>>>,
+    pub flows: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Deserialize)]

@@ -274,6 +274,7 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults, component: bool
         None => Expect {
             status: StatusMatch::Class(2),
             body_contains: None,
+            json: Vec::new(),
         },
     };
     let stream = match (&r.stream, &r.stream_end) {

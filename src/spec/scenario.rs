@@ -226,5 +226,6 @@ pub(super) fn convert_scenario(
         recovery,
         capacity,
         abort_on,
+        flows: Vec::new(),
     })
 }

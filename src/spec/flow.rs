@@ -1,0 +1,326 @@
+//! `[[flow]]`: ordered steps of one user (a login `setup` once, then `steps` per iteration),
+//! whose captures fill `{{user.NAME}}` in later requests.
+
+use std::time::Duration;
+
+use super::cx::{Cx, R, check_name, closest};
+use super::raw::{RawCapture, RawSpec, RawStep, S};
+use super::{Load, Request, Scenario};
+
+/// A flow: what one user does, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// Name (`crud`).
+    pub name: String,
+    /// Relative weight among the scenario's flows (≥ 1).
+    pub weight: u32,
+    /// Steps run once per user before its first iteration of this flow (a login); run again
+    /// at the next iteration while they have not all succeeded.
+    pub setup: Vec<FlowStep>,
+    /// Steps of one iteration, each sent when the previous one completed (plus its think).
+    pub steps: Vec<FlowStep>,
+}
+
+/// One step: a request, the pause before it, and what it captures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowStep {
+    /// Index of the request in the spec.
+    pub request: usize,
+    /// Pause between the previous step's completion and this step's start.
+    pub think: Duration,
+    /// Values taken from the response.
+    pub captures: Vec<Capture>,
+}
+
+/// A value taken from a response into a user variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    /// The variable's name (`{{user.NAME}}`).
+    pub name: String,
+    /// Its index in the rows templates render from (after the data sources).
+    pub slot: usize,
+    /// Where it is taken from.
+    pub from: CaptureFrom,
+}
+
+/// Where a capture reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaptureFrom {
+    /// A JSON pointer (RFC 6901) into the JSON body: `json = "/token"`.
+    Json(String),
+    /// A response header (lower case): `header = "Location"`.
+    Header(String),
+}
+
+const CAPTURE_HELP: &str =
+    "capture = { token = { json = \"/token\" } } or capture = { next = { header = \"Location\" } }";
+
+/// Every variable any flow step captures, in file order: the names `{{user.NAME}}` may use.
+pub(super) fn user_vars(raw: &RawSpec) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for f in &raw.flow {
+        let f = f.get_ref();
+        for step in f.setup.iter().chain(f.steps.get_ref()) {
+            for name in step.get_ref().capture.keys() {
+                if !names.contains(name.get_ref()) {
+                    names.push(name.get_ref().clone());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The user variables a request's templates read (their slots).
+fn request_vars(r: &Request) -> Vec<usize> {
+    let body = match &r.body {
+        super::Body::Empty => None,
+        super::Body::Json(t) | super::Body::Raw(t) => Some(t),
+    };
+    let mut vars: Vec<usize> = r
+        .path
+        .user_vars()
+        .chain(r.query.iter().flat_map(|(_, t)| t.user_vars()))
+        .chain(r.headers.iter().flat_map(|(_, t)| t.user_vars()))
+        .chain(body.into_iter().flat_map(|t| t.user_vars()))
+        .collect();
+    vars.sort_unstable();
+    vars.dedup();
+    vars
+}
+
+pub(super) fn convert_flows(cx: &Cx, raw: &RawSpec, requests: &[Request]) -> R<Vec<Flow>> {
+    let mut flows: Vec<Flow> = Vec::new();
+    for f in &raw.flow {
+        let f = f.get_ref();
+        check_name(cx, &f.name, "flow")?;
+        if flows.iter().any(|g| g.name == *f.name.get_ref()) {
+            return Err(cx.err(
+                f.name.span(),
+                format!("duplicate flow name `{}`", f.name.get_ref()),
+                Some("each flow needs its own name".into()),
+            ));
+        }
+        let weight = match &f.weight {
+            None => 1,
+            Some(w) if (1..=1_000_000).contains(w.get_ref()) => *w.get_ref() as u32,
+            Some(w) => {
+                return Err(cx.err(
+                    w.span(),
+                    format!(
+                        "`weight` must be between 1 and 1000000, not {}",
+                        w.get_ref()
+                    ),
+                    None,
+                ));
+            }
+        };
+        if f.steps.get_ref().is_empty() {
+            return Err(cx.err(
+                f.steps.span(),
+                format!("flow `{}` has no steps", f.name.get_ref()),
+                Some("e.g. steps = [{ request = \"create\" }, { request = \"get\" }]".into()),
+            ));
+        }
+        // Variables set so far: a step may only use what an earlier step captured.
+        let mut known: Vec<usize> = Vec::new();
+        let mut convert = |steps: &[S<RawStep>]| -> R<Vec<FlowStep>> {
+            steps
+                .iter()
+                .map(|s| convert_step(cx, f.name.get_ref(), s.get_ref(), requests, &mut known))
+                .collect()
+        };
+        let setup = convert(&f.setup)?;
+        let steps = convert(f.steps.get_ref())?;
+        flows.push(Flow {
+            name: f.name.get_ref().clone(),
+            weight,
+            setup,
+            steps,
+        });
+    }
+    Ok(flows)
+}
+
+fn convert_step(
+    cx: &Cx,
+    flow: &str,
+    s: &RawStep,
+    requests: &[Request],
+    known: &mut Vec<usize>,
+) -> R<FlowStep> {
+    let name = s.request.get_ref();
+    let Some(request) = requests.iter().position(|r| r.name == *name) else {
+        let names: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+        let hint = closest(name, names.iter().copied())
+            .map_or(String::new(), |c| format!("did you mean `{c}`? "));
+        return Err(cx.err(
+            s.request.span(),
+            format!("flow `{flow}` names unknown request `{name}`"),
+            Some(format!("{hint}requests: {}", names.join(", "))),
+        ));
+    };
+    for slot in request_vars(&requests[request]) {
+        if !known.contains(&slot) {
+            let var = &cx.user_vars[slot - cx.data.len()];
+            return Err(cx.err(
+                s.request.span(),
+                format!("request `{name}` uses `{{{{user.{var}}}}}`, but no earlier step of flow `{flow}` captures `{var}`"),
+                Some(format!("capture it in a step before this one (or in `setup`), e.g. capture = {{ {var} = {{ json = \"/{var}\" }} }}")),
+            ));
+        }
+    }
+    let think = match &s.think {
+        Some(t) => cx.duration(t, "think")?,
+        None => Duration::ZERO,
+    };
+    let mut captures = Vec::new();
+    for (var, c) in &s.capture {
+        let slot = cx.data.len()
+            + cx.user_vars
+                .iter()
+                .position(|v| v == var.get_ref())
+                .expect("user_vars lists every capture");
+        captures.push(Capture {
+            name: var.get_ref().clone(),
+            slot,
+            from: convert_capture(cx, var, c)?,
+        });
+    }
+    // Known after the step: its own captures serve the steps that follow.
+    known.extend(captures.iter().map(|c| c.slot));
+    Ok(FlowStep {
+        request,
+        think,
+        captures,
+    })
+}
+
+fn convert_capture(cx: &Cx, var: &S<String>, c: &S<RawCapture>) -> R<CaptureFrom> {
+    check_name(cx, var, "capture")?;
+    match (&c.get_ref().json, &c.get_ref().header) {
+        (Some(p), None) => {
+            json_pointer(cx, p)?;
+            Ok(CaptureFrom::Json(p.get_ref().clone()))
+        }
+        (None, Some(h)) => {
+            let name = h.get_ref().to_ascii_lowercase();
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(cx.err(
+                    h.span(),
+                    format!("invalid header name {:?}", h.get_ref()),
+                    Some("header names are tokens such as `location` (no spaces or colons)".into()),
+                ));
+            }
+            Ok(CaptureFrom::Header(name))
+        }
+        _ => Err(cx.err(
+            c.span(),
+            format!(
+                "capture `{}` needs exactly one of `json` and `header`",
+                var.get_ref()
+            ),
+            Some(CAPTURE_HELP.into()),
+        )),
+    }
+}
+
+/// A JSON pointer (RFC 6901): empty (the whole body) or `/`-separated tokens, `~` only as
+/// `~0` or `~1`.
+pub(super) fn json_pointer(cx: &Cx, p: &S<String>) -> R<()> {
+    let text = p.get_ref();
+    let bad_tilde = text
+        .split('~')
+        .skip(1)
+        .any(|rest| !rest.starts_with('0') && !rest.starts_with('1'));
+    if (!text.is_empty() && !text.starts_with('/')) || bad_tilde {
+        let hint = if bad_tilde {
+            "`~` is written `~0` and `/` inside a key `~1`".to_string()
+        } else {
+            format!(
+                "did you mean \"/{}\"?",
+                text.trim_start_matches(['$', '.']).replace('.', "/")
+            )
+        };
+        return Err(cx.err(
+            p.span(),
+            format!("{text:?} is not a JSON pointer"),
+            Some(format!(
+                "{hint} A JSON pointer starts with `/` and names keys and indices: \"/items/0/id\""
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// A scenario's `flows = [...]`: their indices, checked against the load model and the target.
+pub(super) fn scenario_flows(
+    cx: &Cx,
+    raw: &RawSpec,
+    flows: &[Flow],
+    requests: &[Request],
+    scenarios: &mut [Scenario],
+    component: bool,
+) -> R<()> {
+    for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
+        let Some(names) = &s.get_ref().flows else {
+            // The request mix: no request of it may need a flow variable.
+            if let Some(r) = requests.iter().find(|r| !request_vars(r).is_empty()) {
+                return Err(cx.err(
+                    key.span(),
+                    format!("scenario `{}` sends the request mix, but request `{}` uses `{{{{user.…}}}}` variables that only a flow sets", key.get_ref(), r.name),
+                    Some("run flows instead: flows = [\"NAME\"] naming [[flow]] tables".into()),
+                ));
+            }
+            continue;
+        };
+        if names.get_ref().is_empty() {
+            return Err(cx.err(
+                names.span(),
+                "`flows` is empty",
+                Some(
+                    "name at least one [[flow]], or remove `flows` to send the request mix".into(),
+                ),
+            ));
+        }
+        if component {
+            return Err(cx.err(
+                names.span(),
+                "flows apply to HTTP targets, not components",
+                Some("a component request is its input; remove `flows`".into()),
+            ));
+        }
+        if matches!(scenario.load, Load::Open(_)) {
+            return Err(cx.err(
+                names.span(),
+                "flows run in the closed model only (not supported yet in the open model)",
+                Some("use load = { model = \"closed\", users = N } for this scenario".into()),
+            ));
+        }
+        for n in names.get_ref() {
+            let Some(i) = flows.iter().position(|f| f.name == *n.get_ref()) else {
+                let all: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+                let hint = closest(n.get_ref(), all.iter().copied())
+                    .map_or(String::new(), |c| format!("did you mean `{c}`? "));
+                return Err(cx.err(
+                    n.span(),
+                    format!("unknown flow `{}`", n.get_ref()),
+                    Some(if all.is_empty() {
+                        "this spec has no [[flow]]; add one, e.g. [[flow]] name = \"crud\" steps = [{ request = \"create\" }]".into()
+                    } else {
+                        format!("{hint}flows: {}", all.join(", "))
+                    }),
+                ));
+            };
+            if scenario.flows.contains(&i) {
+                return Err(cx.err(
+                    n.span(),
+                    format!("flow `{}` is listed twice", n.get_ref()),
+                    Some("weights between flows are set with `weight` in [[flow]]".into()),
+                ));
+            }
+            scenario.flows.push(i);
+        }
+    }
+    Ok(())
+}

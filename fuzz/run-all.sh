@@ -23,7 +23,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(spec assertion units template data baseline)
+    targets=(spec assertion units template data baseline metrics_text response)
 fi
 
 if ! command -v cargo-fuzz >/dev/null 2>&1; then

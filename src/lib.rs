@@ -7,6 +7,9 @@ pub mod assertion;
 pub mod baseline;
 mod capacity;
 mod client;
+/// The parsers of what a server sends, for the fuzz targets only (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+pub use client::fuzz as response_parsers;
 #[cfg(feature = "commands")]
 pub mod commands;
 pub mod compare;

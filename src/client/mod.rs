@@ -3,6 +3,8 @@
 //! (rustls), with the connection phases of every request timed.
 
 mod chunked;
+#[cfg(fuzzing)]
+pub mod fuzz;
 mod h1;
 mod h2;
 mod prepared;

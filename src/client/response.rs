@@ -216,7 +216,7 @@ impl<'a> Reading<'a> {
 }
 
 /// `Retry-After`: delay-seconds, or an HTTP date (seconds from now, 0 when past).
-fn retry_after(value: &str) -> Option<u64> {
+pub(super) fn retry_after(value: &str) -> Option<u64> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(secs);

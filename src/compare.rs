@@ -208,20 +208,22 @@ pub fn max_lateness(s: &Scenario) -> Duration {
     if let Some(d) = s.max_lateness {
         return d;
     }
-    let tightest = s
-        .assertions
+    match tightest_latency_limit(s) {
+        Some(tightest) => Duration::from_micros((tightest / 10.0).max(1000.0) as u64),
+        None => Duration::from_millis(10),
+    }
+}
+
+/// The tightest upper limit (µs) the scenario asserts on a latency, if any.
+fn tightest_latency_limit(s: &Scenario) -> Option<f64> {
+    s.assertions
         .iter()
         .filter(|a| {
             matches!(a.metric, Metric::Latency(_) | Metric::Service(_))
                 && matches!(a.op, Op::Lt | Op::Le)
         })
         .map(|a| a.limit)
-        .fold(f64::INFINITY, f64::min);
-    if tightest.is_finite() {
-        Duration::from_micros((tightest / 10.0).max(1000.0) as u64)
-    } else {
-        Duration::from_millis(10)
-    }
+        .reduce(f64::min)
 }
 
 /// What the generator's own figures say about the run.

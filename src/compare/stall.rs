@@ -6,7 +6,7 @@
 //! throughput at the same time. Pure: measurement in, doubt out.
 
 use super::Doubt;
-use crate::assertion::{Metric, Op, Stat};
+use crate::assertion::Stat;
 use crate::measure::Measurement;
 use crate::resources::Quantity;
 use crate::spec::{Load, Scenario};
@@ -31,15 +31,7 @@ pub(crate) fn closed_stall(s: &Scenario, m: &Measurement) -> Option<Doubt> {
     let total = m.total();
     let p99 = total.stat(Stat::Percentile(99.0))?;
     let slowest = total.stat(Stat::Max)?;
-    let limit = s
-        .assertions
-        .iter()
-        .filter(|a| {
-            matches!(a.metric, Metric::Latency(_) | Metric::Service(_))
-                && matches!(a.op, Op::Lt | Op::Le)
-        })
-        .map(|a| a.limit)
-        .reduce(f64::min);
+    let limit = super::tightest_latency_limit(s);
     let threshold = limit.unwrap_or(FLOOR_US).max(TAIL_RATIO * p99);
     if slowest <= threshold {
         return None;

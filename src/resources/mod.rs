@@ -27,7 +27,7 @@ pub use observe::Observed;
 pub(crate) use process::{ProcessTree, exists, find_target};
 pub use sampling::SamplingCost;
 pub(crate) use sampling::{Watch, cpu_clock, start, thread_cpu};
-pub use series::{Point, Summary, in_window, stat, window_increase};
+pub use series::{Point, Summary, in_window, secs_since, stat, window_increase};
 pub(crate) use system::SystemWide;
 
 /// The default time between two samples.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::SystemWide;
 use super::gpu::{GpuSampler, warn_once};
+use super::series::secs_since;
 use super::{Entity, Gpu, GpuStatus, Point, ProcessTree, Quantity, Readings, Resources, Sampler};
 
 /// What sampling cost: CPU time of the sampling thread over its lifetime.
@@ -227,13 +228,7 @@ impl Sampling {
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        let t = |at: Instant| {
-            if at >= measure_from {
-                (at - measure_from).as_secs_f64()
-            } else {
-                -(measure_from - at).as_secs_f64()
-            }
-        };
+        let t = |at: Instant| secs_since(measure_from, at);
         let mut entities: Vec<Entity> = raw
             .into_iter()
             .map(|(name, series)| Entity {

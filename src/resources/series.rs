@@ -1,6 +1,6 @@
 //! Time series of samples and their statistics over the measured window.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -14,6 +14,16 @@ pub struct Point {
     pub t: f64,
     /// The value.
     pub v: f64,
+}
+
+/// Seconds from `from` to `at`, negative before it: a sample's `t` on the measured clock (the
+/// warm-up's samples come out negative).
+pub fn secs_since(from: Instant, at: Instant) -> f64 {
+    if at >= from {
+        (at - from).as_secs_f64()
+    } else {
+        -(from - at).as_secs_f64()
+    }
 }
 
 /// The points of `series` inside the measured window, `0 <= t <= window`.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::parse::{Kind, parse};
 use super::{Attempt, MetricSeries, Scraped};
-use crate::resources::{Point, Readings, Sampler, SamplingCost, thread_cpu};
+use crate::resources::{Point, Readings, Sampler, SamplingCost, secs_since, thread_cpu};
 
 /// Where the service's metrics are read.
 #[derive(Debug, Clone)]
@@ -201,13 +201,7 @@ impl Scraping {
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        let t = |at: Instant| {
-            if at >= measure_from {
-                (at - measure_from).as_secs_f64()
-            } else {
-                -(measure_from - at).as_secs_f64()
-            }
-        };
+        let t = |at: Instant| secs_since(measure_from, at);
         Scraped {
             path: self.endpoint.path.clone(),
             window,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::cx::{Cx, R, check_name, closest};
 use super::raw::{RawCapture, RawSpec, RawStep, S};
+use super::request::convert_weight;
 use super::{Load, Request, Scenario};
 
 /// A flow: what one user does, in order.
@@ -101,20 +102,7 @@ pub(super) fn convert_flows(cx: &Cx, raw: &RawSpec, requests: &[Request]) -> R<V
                 Some("each flow needs its own name".into()),
             ));
         }
-        let weight = match &f.weight {
-            None => 1,
-            Some(w) if (1..=1_000_000).contains(w.get_ref()) => *w.get_ref() as u32,
-            Some(w) => {
-                return Err(cx.err(
-                    w.span(),
-                    format!(
-                        "`weight` must be between 1 and 1000000, not {}",
-                        w.get_ref()
-                    ),
-                    None,
-                ));
-            }
-        };
+        let weight = convert_weight(cx, &f.weight, "flow")?;
         if f.steps.get_ref().is_empty() {
             return Err(cx.err(
                 f.steps.span(),

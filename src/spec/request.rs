@@ -244,27 +244,7 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults, component: bool
             Some("remove the body or use another method".into()),
         ));
     }
-    let weight = match &r.weight {
-        None => 1,
-        Some(w) if *w.get_ref() == 0 => {
-            return Err(cx.err(
-                w.span(),
-                "`weight` 0 means this request is never sent",
-                Some("give it a weight of at least 1, or remove the request".into()),
-            ));
-        }
-        Some(w) if !(1..=1_000_000).contains(w.get_ref()) => {
-            return Err(cx.err(
-                w.span(),
-                format!(
-                    "`weight` must be between 1 and 1000000, not {}",
-                    w.get_ref()
-                ),
-                None,
-            ));
-        }
-        Some(w) => *w.get_ref() as u32,
-    };
+    let weight = convert_weight(cx, &r.weight, "request")?;
     let timeout = match &r.timeout {
         Some(t) => cx.positive(t, "timeout")?,
         None => defaults.timeout,
@@ -314,6 +294,29 @@ fn convert_request(cx: &Cx, r: &RawRequest, defaults: &Defaults, component: bool
 }
 
 /// A template error in a JSON body: point at the placeholder in the source when it can be found.
+/// A request's or flow's (`what`) share of the mix: 1 when not given.
+pub(super) fn convert_weight(cx: &Cx, w: &Option<S<i64>>, what: &str) -> R<u32> {
+    match w {
+        None => Ok(1),
+        Some(w) if *w.get_ref() == 0 => Err(cx.err(
+            w.span(),
+            format!("`weight` 0 means this {what} is never sent"),
+            Some(format!(
+                "give it a weight of at least 1, or remove the {what}"
+            )),
+        )),
+        Some(w) if !(1..=1_000_000).contains(w.get_ref()) => Err(cx.err(
+            w.span(),
+            format!(
+                "`weight` must be between 1 and 1000000, not {}",
+                w.get_ref()
+            ),
+            None,
+        )),
+        Some(w) => Ok(*w.get_ref() as u32),
+    }
+}
+
 fn json_err(cx: &Cx, j: &S<toml::Value>, e: TemplateError) -> crate::spec::Diagnostic {
     let source = cx.text.get(j.span()).unwrap_or("");
     let placeholder = e

@@ -6,6 +6,7 @@
 pub mod assertion;
 pub mod baseline;
 mod capacity;
+pub mod cargo;
 mod client;
 /// The parsers of what a server sends, for the fuzz targets only (`--cfg fuzzing`).
 #[cfg(fuzzing)]

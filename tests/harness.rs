@@ -159,9 +159,16 @@ fn a_broken_spec_fails_its_trial_with_the_location() {
 #[test]
 fn cargo_test_perf_lists_the_bundled_scenarios() {
     // The real entry point, as a user runs it (the binary is already built by this test run).
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["test", "--quiet", "--test", "perf", "--", "--list"])
+    let out = perfspec::cargo::command()
+        .args([
+            "test",
+            "--workspace",
+            "--quiet",
+            "--test",
+            "perf",
+            "--",
+            "--list",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -238,9 +245,16 @@ fn cargo_test_perf_on_a_pipe_prints_the_summary_without_a_progress_line() {
     let dir = scratch("harness-pipe");
     let specs = specs_with(&server, &dir);
     let step = dir.join("step-summary.md");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["test", "--quiet", "--test", "perf", "--", "alpha::fast"])
+    let out = perfspec::cargo::command()
+        .args([
+            "test",
+            "--workspace",
+            "--quiet",
+            "--test",
+            "perf",
+            "--",
+            "alpha::fast",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PERFSPEC_SPECS", &specs)
         .env("PERFSPEC_OUT", dir.join("out"))

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::{perf_binary, scratch};
 
 fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut c = perfspec::cargo::command();
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
@@ -58,7 +58,7 @@ impl Run {
         let args = ["--exact", "hyg::long", "--skip", &marker];
         let mut command = if via_cargo {
             let mut c = cargo();
-            c.args(["test", "--quiet", "--test", "perf", "--"])
+            c.args(["test", "--workspace", "--quiet", "--test", "perf", "--"])
                 .args(args);
             c
         } else {

@@ -26,7 +26,8 @@ pub(super) fn build(
 ) -> Result<Built, AbError> {
     let run = |args: &[&str]| -> Result<Vec<serde_json::Value>, AbError> {
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(dir)
+        crate::cargo::clean_env(&mut cmd)
+            .current_dir(dir)
             .args(args)
             .arg("--message-format=json-render-diagnostics")
             .stdout(Stdio::piped())

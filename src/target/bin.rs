@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
@@ -50,8 +49,7 @@ fn profile() -> String {
 }
 
 fn build(name: &str, workspace: &Path) -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
+    let out = crate::cargo::command()
         .args([
             "build",
             "--quiet",
@@ -64,7 +62,7 @@ fn build(name: &str, workspace: &Path) -> Result<PathBuf, String> {
         ])
         .current_dir(workspace)
         .output()
-        .map_err(|e| format!("could not run `{cargo} build`: {e}"))?;
+        .map_err(|e| format!("could not run `cargo build`: {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         let reason = stderr

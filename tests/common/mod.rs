@@ -40,10 +40,12 @@ pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
 /// The perf test binary (`tests/perf.rs`), built (or found up to date) by cargo: for tests
 /// that run the harness as its own process.
 pub fn perf_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    let out = perfspec::cargo::command()
+        // `--workspace` as the suite is run (README): the same feature resolution finds the
+        // binary that run built; without it cargo rebuilds perfspec with other features.
         .args([
             "test",
+            "--workspace",
             "--quiet",
             "--test",
             "perf",

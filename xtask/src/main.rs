@@ -41,9 +41,10 @@ fn main() -> Result<()> {
     }
 }
 
-/// `$CARGO` (set when run through cargo), else `cargo`.
+/// `$CARGO` (set when run through cargo), else `cargo`, without the variables `cargo run` set
+/// for xtask (they would make cargo rebuild ring and all above it).
 pub(crate) fn cargo() -> std::process::Command {
-    std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    perfspec::cargo::command()
 }
 
 /// The workspace root (xtask lives one folder below it).

@@ -4,8 +4,9 @@
 //! fails it when the service is slowed down (`DOWNSTREAM_DELAY_MS`), prints hints whose
 //! commands run there, with and without the `xtask` alias, and writes nothing outside its own
 //! folder: the repository's tree is the same before and after. The build shares this
-//! workspace's target folder, profile and locked versions, so it compiles only the example's
-//! own crates (the figure is in the closing notes of issue 13).
+//! workspace's target folder, profile and locked versions; the dependencies' feature sets
+//! still differ from this workspace's, so much of the tree compiles again: ignored by default
+//! (`cargo test --test downstream -- --ignored`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -128,6 +129,7 @@ impl Drop for Example {
 }
 
 #[test]
+#[ignore = "builds a second workspace: its dependency features differ from perfspec's (serde alloc, tokio signal, clap env, …), so tokio, hyper, rustls and perfspec compile again (over 25 min on the shared 2-core machine); run it with --ignored"]
 fn a_downstream_workspace_blesses_gates_and_names_its_own_commands() {
     let started = Instant::now();
     let repo_before = tree(Path::new(ROOT));

@@ -140,7 +140,7 @@ pub fn run(ws: &Workspace, args: Args) -> Result<bool, super::Error> {
         .map_err(ReportError::from)?
         .out_dir(),
     };
-    let (text, passed) = report(&dir).map_err(ReportError::from)?;
+    let (text, passed) = report(&dir)?;
     print!("{text}");
     Ok(passed)
 }

@@ -194,16 +194,18 @@ impl BlessReport {
     /// What was written and what was not, for the console.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let dir = self.package.dir.display();
         for b in &self.blessed {
             let forced = if b.forced {
                 " (its runs failed their assertions: blessed because of --force)"
             } else {
                 ""
             };
+            // The path is relative to the package, or absolute outside it.
+            let path = self.package.dir.join(&b.path);
             out.push_str(&format!(
-                "blessed {} -> {dir}/{}{forced}\n",
-                b.scenario, b.path
+                "blessed {} -> {}{forced}\n",
+                b.scenario,
+                path.display()
             ));
             for c in &b.changes {
                 out.push_str(&format!("    {c}\n"));

@@ -22,6 +22,7 @@ pub mod gate;
 mod harness;
 mod load;
 pub mod measure;
+pub mod provenance;
 pub mod report;
 pub mod resources;
 pub mod scrape;

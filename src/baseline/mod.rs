@@ -230,20 +230,7 @@ fn strip_position(message: &str) -> String {
 
 /// Provenance of a blessing made now in `workspace`.
 pub fn provenance(workspace: &Path) -> Provenance {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(workspace)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let commit = git(&["rev-parse", "HEAD"]);
-    let dirty = commit
-        .as_ref()
-        .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
-        .map(|s| !s.is_empty());
+    let (commit, dirty) = crate::provenance::commit(workspace);
     Provenance {
         git_commit: commit,
         git_dirty: dirty,

@@ -9,6 +9,7 @@ use super::Config;
 use crate::baseline::{self, Baseline, Host, histograms_of, scopes_of, side_of_baseline};
 use crate::compare::{Status, Verdict};
 use crate::gate::{BaseRuns, BaseSide, GateOutcome, Source, decide};
+use crate::provenance::short_commit;
 use crate::report::{Measured, describe_load};
 use crate::spec::{HostMismatch, Scenario, Spec};
 
@@ -270,18 +271,19 @@ fn stored(
     Ok(outcome)
 }
 
-/// `2026-11-20T10:02:11Z, abc1234` (`+dirty` when blessed from uncommitted changes).
+/// `2026-11-20T10:02:11Z, abc1234, perfspec 0.1.0`; a baseline blessed from uncommitted
+/// changes says so (its commit does not name the code it measured). Another commit is the
+/// normal case and needs no note.
 fn blessed_label(b: &Baseline) -> String {
     let p = &b.provenance;
+    let version = format!("perfspec {}", p.perfspec_version);
     match &p.git_commit {
-        Some(c) => {
-            let dirty = if p.git_dirty == Some(true) {
-                "+dirty"
-            } else {
-                ""
-            };
-            format!("{}, {}{dirty}", p.date, &c[..c.len().min(7)])
-        }
-        None => p.date.clone(),
+        Some(c) if p.git_dirty == Some(true) => format!(
+            "{}, {}, {version} (blessed from uncommitted changes: the commit does not name the code it measured)",
+            p.date,
+            short_commit(c, p.git_dirty)
+        ),
+        Some(c) => format!("{}, {}, {version}", p.date, short_commit(c, None)),
+        None => format!("{}, {version}", p.date),
     }
 }

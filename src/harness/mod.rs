@@ -252,6 +252,15 @@ impl Harness {
                 let _ = self.config.progress.set(layout);
             }
         }
+        if main && !args.list {
+            // Debug assertions in the generator cost it time, which its own overhead check
+            // sees; only an unoptimised generator gets the warning (dev profiles keep
+            // assertions on in dependencies unless told otherwise).
+            let generator = crate::provenance::Build::generator();
+            if let Some(w) = generator.warning("the load generator (perfspec)", false) {
+                eprintln!("{w}");
+            }
+        }
         let skipped = skipped_ignored(&args, &trials);
         let mut conclusion = libtest_mimic::run(&args, trials);
         let run = run.lock().unwrap_or_else(|p| p.into_inner());

@@ -46,6 +46,9 @@ struct ResultFile<'a> {
     course: Option<super::course_json::CourseJson>,
     /// The service's own metrics, read from its `/metrics`.
     metrics: Option<super::metrics_json::MetricsJson>,
+    /// The measured code: the workspace's commit, perfspec's version, how the generator and
+    /// the `{bin:}` targets were built.
+    provenance: crate::provenance::Provenance,
 }
 
 /// A named time series (resources of the target …): `[t_s, value]` points.
@@ -338,6 +341,7 @@ pub fn render(r: &TrialReport) -> String {
         metrics: m
             .and_then(|m| m.metrics.as_ref())
             .map(|s| super::metrics_json::MetricsJson::of(s, &r.scenario.assertions)),
+        provenance: crate::provenance::of(&crate::provenance::package_dir()),
     };
     let mut text = serde_json::to_string_pretty(&file).expect("result structs always serialize");
     text.push('\n');

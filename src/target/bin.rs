@@ -15,6 +15,8 @@ pub fn workspace_bin(name: &str, workspace: &Path) -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("PERFSPEC_BIN_DIR") {
         let path = Path::new(&dir).join(name);
         return if path.is_file() {
+            // Prebuilt: how it was built is not known here.
+            crate::provenance::record_bin(name, None);
             Ok(path)
         } else {
             Err(format!(
@@ -83,6 +85,8 @@ fn build(name: &str, workspace: &Path) -> Result<PathBuf, String> {
                 .as_array()
                 .is_some_and(|k| k.iter().any(|k| k == "bin"));
         if let (true, Some(exe)) = (is_it, msg["executable"].as_str()) {
+            let build = crate::provenance::Build::of_artifact(&msg["profile"], &profile());
+            crate::provenance::record_bin(name, build);
             return Ok(PathBuf::from(exe));
         }
     }

@@ -1,29 +1,19 @@
-//! `cargo xtask`: project tasks that are not tests. Thin: each task is a module.
+//! `cargo xtask`: perfspec's commands (`perfspec::commands`, what any workspace's xtask gets
+//! from `perfspec::commands::main()`) plus this project's own tasks. Thin: each task is a
+//! module.
 
-mod ab;
 mod bench;
-mod bless;
-mod compare;
 mod gate_study;
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "perfspec project tasks")]
-struct Cli {
-    #[command(subcommand)]
-    task: Task,
-}
-
-#[derive(Subcommand)]
+#[command(name = "cargo xtask", about = "perfspec commands and project tasks")]
 enum Task {
-    /// Run the selected scenarios (N times) and write their baselines.
-    BlessBaseline(bless::Args),
-    /// Compare two result or baseline files.
-    Compare(compare::Args),
-    /// Compare the working tree with a base revision in alternating runs on this machine.
-    Ab(ab::Args),
+    #[command(flatten)]
+    Perfspec(perfspec::commands::Command),
     /// Run benchmarks (release build) and print their figures.
     Bench(bench::Args),
     /// Measure the regression gate: false alarms on an unchanged service, detections of a
@@ -31,13 +21,18 @@ enum Task {
     GateStudy(gate_study::Args),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().task {
-        Task::BlessBaseline(args) => bless::run(args),
-        Task::Compare(args) => compare::run(args),
-        Task::Ab(args) => ab::run(args),
-        Task::Bench(args) => bench::run(args),
-        Task::GateStudy(args) => gate_study::run(args),
+fn main() -> ExitCode {
+    let project = |result: anyhow::Result<()>| match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    };
+    match Task::parse() {
+        Task::Perfspec(command) => command.run(),
+        Task::Bench(args) => project(bench::run(args)),
+        Task::GateStudy(args) => project(gate_study::run(args)),
     }
 }
 

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod cli;
+
+pub(super) use cli::{Args, run};
+
 use super::cargo::{Built, build};
 
 /// What to compare and how.

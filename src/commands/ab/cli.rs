@@ -1,14 +1,15 @@
-//! `cargo xtask ab [FILTER] [--exact] [--base REV] [--control] [--rounds MIN..MAX] [--release]`:
-//! the working tree against a base revision, in alternating runs on this machine
-//! (`perfspec::commands::ab`). Prints what each metric came to and exits non-zero when a
-//! scenario failed (a regression, a missed assertion, a round that could not measure).
+//! `ab [FILTER] [--exact] [--base REV] [--control] [--rounds MIN..MAX] [--release]` on the
+//! command line: prints what each metric came to; false when a scenario failed (a regression,
+//! a missed assertion, a round that could not measure).
 
-use anyhow::{Context, Result, bail};
-use perfspec::commands::{AbOptions, ab};
-use perfspec::units::fmt_change;
+use super::{AbOptions, ab};
+use crate::commands::workspace::locate;
+use crate::commands::{Error, Target, Workspace};
+use crate::units::fmt_change;
 
-#[derive(clap::Args)]
-pub(crate) struct Args {
+/// `ab` on the command line.
+#[derive(Debug, clap::Args)]
+pub struct Args {
     /// Scenarios to compare, as a test filter (`search::`, `embed::steady`); all by default.
     filter: Option<String>,
     /// Match the filter exactly.
@@ -26,15 +27,29 @@ pub(crate) struct Args {
     /// Build and run in release mode.
     #[arg(long)]
     release: bool,
+    #[command(flatten)]
+    target: Target,
 }
 
-pub(crate) fn run(args: Args) -> Result<()> {
+/// Runs `ab`: false when the A/B gate failed.
+pub fn run(ws: &Workspace, args: Args) -> Result<bool, Error> {
     let (min, max) = args
         .rounds
         .split_once("..")
         .and_then(|(a, b)| Some((a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?)))
         .filter(|(a, b)| *a >= 2 && a <= b && *b <= 100)
-        .context("--rounds is MIN..MAX with 2 <= MIN <= MAX <= 100, e.g. 3..12")?;
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--rounds `{}` is not MIN..MAX with 2 <= MIN <= MAX <= 100, e.g. 3..12",
+                args.rounds
+            ))
+        })?;
+    let package = locate(
+        &ws.cargo,
+        &ws.dir,
+        args.target.package.as_deref(),
+        &args.target.test,
+    )?;
     let options = AbOptions {
         filter: args.filter,
         exact: args.exact,
@@ -43,7 +58,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
         release: args.release,
         min_rounds: min,
         max_rounds: max,
-        ..AbOptions::new(crate::root())
+        test: args.target.test,
+        cargo: ws.cargo.clone(),
+        out: Some(package.out_dir()),
+        ..AbOptions::new(package.dir)
     };
     let report = ab(&options)?;
     println!(
@@ -73,7 +91,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     println!("  reports: {}", report.out.display());
     if report.exit_code != 0 {
-        bail!("the A/B gate failed (exit code {})", report.exit_code);
+        println!("the A/B gate failed (exit code {})", report.exit_code);
     }
-    Ok(())
+    Ok(report.exit_code == 0)
 }

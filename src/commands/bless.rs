@@ -104,7 +104,8 @@ pub fn bless(ws: &Workspace, options: &BlessOptions) -> Result<BlessReport, Bles
     )?;
     let out = package.out_dir();
     let mut cmd = Command::new(&ws.cargo);
-    cmd.current_dir(&ws.dir)
+    crate::cargo::clean_env(&mut cmd)
+        .current_dir(&ws.dir)
         .args(["test", "--package", package.name.as_str()]);
     if options.release {
         cmd.arg("--release");

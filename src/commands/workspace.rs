@@ -69,7 +69,7 @@ pub fn locate(
         dir: dir.to_path_buf(),
         message,
     };
-    let out = Command::new(cargo)
+    let out = crate::cargo::clean_env(&mut Command::new(cargo))
         .current_dir(dir)
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .output()

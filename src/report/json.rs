@@ -77,6 +77,7 @@ struct CheckJson {
     assertion: String,
     scope: Option<String>,
     phase: Option<String>,
+    turn: Option<u32>,
     metric: String,
     op: &'static str,
     unit: &'static str,
@@ -148,7 +149,7 @@ impl GeneratorJson {
 }
 
 #[derive(Serialize)]
-struct RequestJson {
+pub(super) struct RequestJson {
     name: String,
     requests: u64,
     ok: u64,
@@ -178,7 +179,7 @@ struct RequestJson {
 }
 
 impl RequestJson {
-    fn of(s: &RequestStats, m: &Measurement) -> RequestJson {
+    pub(super) fn of(s: &RequestStats, m: &Measurement) -> RequestJson {
         RequestJson {
             name: s.name.clone(),
             requests: s.requests(),
@@ -270,6 +271,7 @@ fn check_json(c: &Check) -> CheckJson {
         assertion: c.assertion.text.clone(),
         scope: c.assertion.scope.clone(),
         phase: c.assertion.phase.clone(),
+        turn: c.assertion.turn,
         metric: c.assertion.metric.name(),
         op: c.assertion.op.symbol(),
         unit: c.unit().json_suffix(),

@@ -119,6 +119,20 @@ fn each_turn_sends_the_conversation_with_the_replies_as_streamed() {
     assert_eq!(per_turn.iter().sum::<u64>(), all, "{per_turn:?}");
     assert!(per_turn[0].abs_diff(per_turn[2]) <= 2, "{per_turn:?}");
     assert!(m.measurement.turn(4).is_none());
+    // The result lists each turn, and matches its schema.
+    let result = std::fs::read_to_string(dir.join("out/results/talk/talk.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(json["course"]["turns"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["checks"][1]["turn"], 3);
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/result.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+    let errors: Vec<String> = jsonschema::draft202012::new(&schema)
+        .unwrap()
+        .iter_errors(&json)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(
         m.verdict.status(),
         perfspec::compare::Status::Pass,

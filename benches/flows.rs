@@ -42,7 +42,10 @@ fn main() {
     );
     md.push_str(&cpu_per_request(&opts));
     md.push_str(&turns());
-    md.push_str(&format!("\nLoad average at the end {}.\n", quiet::loadavg()));
+    md.push_str(&format!(
+        "\nLoad average at the end {}.\n",
+        quiet::loadavg()
+    ));
     println!("{md}");
     support::save("flows.md", &md);
 }

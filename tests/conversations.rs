@@ -106,13 +106,21 @@ fn each_turn_sends_the_conversation_with_the_replies_as_streamed() {
     let report = run(&dir, &chat_spec(&dir, &server.url()), "talk");
     let m = measured(&report);
     let s = seen.lock().unwrap();
-    assert_eq!(s.wrong, Vec::<String>::new(), "a history was not sent right");
+    assert_eq!(
+        s.wrong,
+        Vec::<String>::new(),
+        "a history was not sent right"
+    );
     // Turn k carries the system message and k user and k - 1 assistant messages.
     for (turn, len) in [(1, 2), (2, 4), (3, 6)] {
         let n = s.lengths.iter().filter(|&&l| l == len).count();
         assert!(n >= 5, "only {n} requests of turn {turn}: {:?}", s.lengths);
     }
-    assert!(s.lengths.iter().all(|l| [2, 4, 6].contains(l)), "{:?}", s.lengths);
+    assert!(
+        s.lengths.iter().all(|l| [2, 4, 6].contains(l)),
+        "{:?}",
+        s.lengths
+    );
     // Every turn is measured on its own, and all of them under the request's name.
     let per_turn: Vec<u64> = (1..=3).map(|t| turn_requests(&m.measurement, t)).collect();
     let all = m.measurement.total().requests();
@@ -157,7 +165,10 @@ fn a_reply_without_text_ends_the_conversation() {
     );
     let chat = &m.measurement.requests[0];
     assert_eq!(
-        chat.errors.iter().map(|(k, n)| (*k, *n)).collect::<Vec<_>>(),
+        chat.errors
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect::<Vec<_>>(),
         vec![(ErrorKind::CaptureMissing, chat.requests())]
     );
     assert_eq!(turn_requests(&m.measurement, 2), 0);

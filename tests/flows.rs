@@ -273,13 +273,20 @@ fn open_model_sessions_run_their_steps_in_order_and_are_capped() {
     let s = spec(&dir, "open", &text);
     let report = run(&dir, &s, "open");
     let m = measured(&report);
-    assert_eq!(seen.wrong.load(Ordering::Relaxed), 0, "a step was sent without its capture");
+    assert_eq!(
+        seen.wrong.load(Ordering::Relaxed),
+        0,
+        "a step was sent without its capture"
+    );
     let (starts, nexts) = (requests(m, "start"), requests(m, "next"));
     assert!(starts >= 8, "only {starts} sessions");
     // Each session's second step follows its first (the last ones may be cut by the end).
     assert!(starts.abs_diff(nexts) <= 2, "start {starts}, next {nexts}");
     // Two users, each session at least 190 ms: at most about 10 sessions a second of 40.
-    assert!(m.measurement.generator.dropped > 0, "no session was dropped");
+    assert!(
+        m.measurement.generator.dropped > 0,
+        "no session was dropped"
+    );
     // The second step counts from the first's completion plus its think time, not from the
     // arrival: about 40 ms, not 190.
     let next = m

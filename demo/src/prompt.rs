@@ -64,7 +64,10 @@ impl PromptCache {
             hashes.push(h);
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let hit = hashes.iter().rposition(|h| seen.contains(h)).map_or(0, |i| i + 1);
+        let hit = hashes
+            .iter()
+            .rposition(|h| seen.contains(h))
+            .map_or(0, |i| i + 1);
         if seen.len() >= CAPACITY {
             seen.clear();
         }
@@ -98,13 +101,21 @@ mod tests {
         assert_eq!(first.time, Duration::from_micros(300));
         // The reply sent back exactly: only the new user turn is prefilled.
         let second = c.prefill(
-            &turn(&[("user", "one two three"), ("assistant", "a b "), ("user", "four five")]),
+            &turn(&[
+                ("user", "one two three"),
+                ("assistant", "a b "),
+                ("user", "four five"),
+            ]),
             "c ",
         );
         assert_eq!((second.cached_words, second.new_words), (5, 2));
         // A reply that differs from what was generated: the whole prompt is prefilled.
         let other = c.prefill(
-            &turn(&[("user", "one two three"), ("assistant", "x y"), ("user", "four five")]),
+            &turn(&[
+                ("user", "one two three"),
+                ("assistant", "x y"),
+                ("user", "four five"),
+            ]),
             "c ",
         );
         assert_eq!((other.cached_words, other.new_words), (0, 7));

@@ -89,8 +89,14 @@ mod tests {
 
     #[test]
     fn turn_clauses() {
-        assert_eq!(clause("ttft.p95 in turn 2 ").unwrap(), ("ttft.p95", Some(2)));
-        assert_eq!(clause("p95 in turnover ").unwrap(), ("p95 in turnover ", None));
+        assert_eq!(
+            clause("ttft.p95 in turn 2 ").unwrap(),
+            ("ttft.p95", Some(2))
+        );
+        assert_eq!(
+            clause("p95 in turnover ").unwrap(),
+            ("p95 in turnover ", None)
+        );
         assert_eq!(clause("p95 ").unwrap(), ("p95 ", None));
         assert_eq!(clause("p95 in turn ").unwrap(), ("p95 in turn ", None));
         let e = clause("ttft.p95 in turn 0 ").unwrap_err();

@@ -128,13 +128,16 @@ impl SseReader {
             match v.get("choices") {
                 // OpenAI-style: a chunk carries a token when its delta (or text) has content.
                 Some(choices) => choices.get(0).is_some_and(|c| {
-                    let text = |p: &str| c.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty());
+                    let text = |p: &str| {
+                        c.pointer(p)
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                    };
                     let piece = text("/delta/content").or_else(|| text("/text"));
                     if let (Some(all), Some(piece)) = (&mut self.timing.text, piece) {
                         all.push_str(piece);
                     }
-                    piece.is_some()
-                        || c.pointer("/delta/tool_calls").is_some_and(|t| !t.is_null())
+                    piece.is_some() || c.pointer("/delta/tool_calls").is_some_and(|t| !t.is_null())
                 }),
                 None => v.get("usage").is_none(),
             }
@@ -250,7 +253,10 @@ mod tests {
             at(2),
         )
         .unwrap();
-        assert_eq!(r.finish(at(3)).unwrap().text.as_deref(), Some("Hello w\u{f6}rld"));
+        assert_eq!(
+            r.finish(at(3)).unwrap().text.as_deref(),
+            Some("Hello w\u{f6}rld")
+        );
         let mut r = SseReader::new(None).with_text();
         r.feed(b"data: a\n\ndata: b\n\n", at(1)).unwrap();
         assert_eq!(r.finish(at(2)).unwrap().text.as_deref(), Some("ab"));

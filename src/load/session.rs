@@ -382,7 +382,11 @@ mod tests {
         assert!(s.next(&flows, &mix, &mut rng).chat.is_some());
         assert_eq!(s.say(&chat, "first".into()), 1);
         assert!(s.succeeded(&flows, &reply("one")));
-        assert_eq!(s.pause(&flows), Some(Duration::ZERO), "the next turn follows");
+        assert_eq!(
+            s.pause(&flows),
+            Some(Duration::ZERO),
+            "the next turn follows"
+        );
         assert!(s.next(&flows, &mix, &mut rng).chat.is_some());
         assert_eq!(s.say(&chat, "second".into()), 2);
         let messages = s.vars().next().flatten().cloned().unwrap();
@@ -396,7 +400,11 @@ mod tests {
             ])
         );
         assert!(s.succeeded(&flows, &reply("two")));
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 1, "after the last turn");
+        assert_eq!(
+            s.next(&flows, &mix, &mut rng).request,
+            1,
+            "after the last turn"
+        );
         assert!(s.succeeded(&flows, &Detail::default()));
         // A new iteration starts a new conversation; an empty reply ends it.
         s.next(&flows, &mix, &mut rng);
@@ -405,6 +413,9 @@ mod tests {
         assert!(s.starts_iteration());
         s.next(&flows, &mix, &mut rng);
         assert_eq!(s.say(&chat, "anew".into()), 1);
-        assert_eq!(s.vars().next().flatten().unwrap().as_array().unwrap().len(), 2);
+        assert_eq!(
+            s.vars().next().flatten().unwrap().as_array().unwrap().len(),
+            2
+        );
     }
 }

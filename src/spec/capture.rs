@@ -105,7 +105,10 @@ pub(super) fn convert_capture(
     if request.stream.is_none() {
         return Err(cx.err(
             stream.span(),
-            format!("request `{}` does not stream: there is no reply text to capture", request.name),
+            format!(
+                "request `{}` does not stream: there is no reply text to capture",
+                request.name
+            ),
             Some("add stream = \"sse\" to the request, or capture with `json` or `regex`".into()),
         ));
     }

@@ -2,10 +2,10 @@
 //! the conversation a user keeps in `{{user.messages}}`, and the `in turn N` checks that read
 //! one turn index.
 
-use super::cx::{Cx, R};
-use super::flow::request_vars;
 use super::Request;
+use super::cx::{Cx, R};
 use super::flow::Flow;
+use super::flow::request_vars;
 use super::raw::{RawScenario, RawSpec, RawStep, S};
 use crate::assertion::Assertion;
 
@@ -37,7 +37,9 @@ pub(super) fn chat_step(cx: &Cx, flow: &str, s: &RawStep, request: &Request) -> 
         return Err(cx.err(
             system.span(),
             "`system` belongs to a chat step, which needs `turns`",
-            Some(format!("e.g. {{ request = \"{name}\", turns = 3, prompt = \"question\", system = \"…\" }}")),
+            Some(format!(
+                "e.g. {{ request = \"{name}\", turns = 3, prompt = \"question\", system = \"…\" }}"
+            )),
         ));
     }
     let turns = match (&s.turns, &s.prompt) {
@@ -46,13 +48,19 @@ pub(super) fn chat_step(cx: &Cx, flow: &str, s: &RawStep, request: &Request) -> 
             return Err(cx.err(
                 p.span(),
                 "`prompt` belongs to a chat step, which needs `turns`",
-                Some(format!("e.g. {{ request = \"{name}\", turns = 3, prompt = \"{}\" }}", p.get_ref())),
+                Some(format!(
+                    "e.g. {{ request = \"{name}\", turns = 3, prompt = \"{}\" }}",
+                    p.get_ref()
+                )),
             ));
         }
         (Some(t), _) if !(1..=MAX_TURNS).contains(t.get_ref()) => {
             return Err(cx.err(
                 t.span(),
-                format!("`turns` must be between 1 and {MAX_TURNS}, not {}", t.get_ref()),
+                format!(
+                    "`turns` must be between 1 and {MAX_TURNS}, not {}",
+                    t.get_ref()
+                ),
                 Some("the user turns of one conversation, e.g. turns = 3".into()),
             ));
         }
@@ -71,7 +79,8 @@ pub(super) fn chat_step(cx: &Cx, flow: &str, s: &RawStep, request: &Request) -> 
             prompt.span(),
             format!("`prompt` names unknown data source `{}`", prompt.get_ref()),
             Some(if names.is_empty() {
-                "add one, e.g. [data] question = { file = \"turns.txt\" } (one user turn per line)".into()
+                "add one, e.g. [data] question = { file = \"turns.txt\" } (one user turn per line)"
+                    .into()
             } else {
                 format!("data sources: {}", names.join(", "))
             }),

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use super::capture::{CaptureFrom, convert_capture};
 use super::chat::{CONVERSATION, Chat, chat_step};
 use super::cx::{Cx, R, check_name, closest};
-use super::capture::{CaptureFrom, convert_capture};
 use super::raw::{RawSpec, RawStep, S};
 use super::{Request, Scenario};
 
@@ -35,7 +35,6 @@ pub struct FlowStep {
     /// When set, the step is a multi-turn conversation rather than one request.
     pub chat: Option<Chat>,
 }
-
 
 /// A value taken from a response into a user variable.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,7 +239,14 @@ pub(super) fn scenario_flows(
 ) -> R<()> {
     for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
         let Some(names) = &s.get_ref().flows else {
-            super::chat::check_turns(cx, s, &scenario.assertions, &scenario.abort_on, &[], requests)?;
+            super::chat::check_turns(
+                cx,
+                s,
+                &scenario.assertions,
+                &scenario.abort_on,
+                &[],
+                requests,
+            )?;
             // The request mix: no request of it may need a flow variable.
             if let Some(r) = requests.iter().find(|r| !request_vars(r).is_empty()) {
                 return Err(cx.err(

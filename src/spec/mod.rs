@@ -2,12 +2,12 @@
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
 mod capacity;
+mod capture;
+mod chat;
 mod convert;
 mod cx;
 mod error;
 mod expect;
-mod capture;
-mod chat;
 mod flow;
 mod load;
 mod protocol;
@@ -27,10 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use capacity::{CapacityRule, Search};
+pub use capture::{CaptureFrom, Pattern};
+pub use chat::{CONVERSATION, Chat};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
-pub use chat::{CONVERSATION, Chat};
-pub use capture::{CaptureFrom, Pattern};
 pub use flow::{Capture, Flow, FlowStep};
 pub use protocol::{HttpVersion, Protocol, TlsSpec};
 pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};

@@ -217,3 +217,87 @@ fn expect_json_fails_a_response_whose_value_differs() {
     assert!(wrong > 0);
     assert_eq!(errors(m, "wrong"), vec![(ErrorKind::Expectation, wrong)]);
 }
+
+/// The open model with flows: each arrival is a session whose steps follow each other on one
+/// user (the second waits for the first's reply, and sends what it captured); sessions beyond
+/// `max-users` are dropped, and each step's latency counts from its own intended start.
+#[test]
+fn open_model_sessions_run_their_steps_in_order_and_are_capped() {
+    let seen = Arc::new(Seen::default());
+    let s = seen.clone();
+    let server = Server::http(1, move |req| {
+        let seen = s.clone();
+        async move {
+            if req.uri().path() == "/start" {
+                let n = seen.creates.fetch_add(1, Ordering::Relaxed);
+                return text(200, format!(r#"{{"id": {n}}}"#));
+            }
+            // The follow-up: slow, and only for an id the server issued.
+            tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+            let id: u64 = req
+                .uri()
+                .path()
+                .strip_prefix("/next/")
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(u64::MAX);
+            if id < seen.creates.load(Ordering::Relaxed) {
+                seen.gets.fetch_add(1, Ordering::Relaxed);
+            } else {
+                seen.wrong.fetch_add(1, Ordering::Relaxed);
+            }
+            text(200, "ok")
+        }
+    });
+    let dir = scratch("flows-open");
+    let text = format!(
+        r#"
+        [target]
+        url = "{}"
+        [[request]]
+        name = "start"
+        path = "/start"
+        [[request]]
+        name = "next"
+        path = "/next/{{{{user.id}}}}"
+        [[flow]]
+        name = "session"
+        steps = [{{ request = "start", capture = {{ id = {{ json = "/id" }} }} }}, {{ request = "next", think = "150ms" }}]
+        [scenario.open]
+        load = {{ model = "open", rate = "40/s", max-users = 2 }}
+        duration = "2s"
+        flows = ["session"]
+        inconclusive = "pass"
+    "#,
+        server.url()
+    );
+    let s = spec(&dir, "open", &text);
+    let report = run(&dir, &s, "open");
+    let m = measured(&report);
+    assert_eq!(
+        seen.wrong.load(Ordering::Relaxed),
+        0,
+        "a step was sent without its capture"
+    );
+    let (starts, nexts) = (requests(m, "start"), requests(m, "next"));
+    assert!(starts >= 8, "only {starts} sessions");
+    // Each session's second step follows its first (the last ones may be cut by the end).
+    assert!(starts.abs_diff(nexts) <= 2, "start {starts}, next {nexts}");
+    // Two users, each session at least 190 ms: at most about 10 sessions a second of 40.
+    assert!(
+        m.measurement.generator.dropped > 0,
+        "no session was dropped"
+    );
+    // The second step counts from the first's completion plus its think time, not from the
+    // arrival: about 40 ms, not 190.
+    let next = m
+        .measurement
+        .requests
+        .iter()
+        .find(|r| r.name == "next")
+        .unwrap();
+    let p50_ms = next.latency.value_at_quantile(0.5) as f64 / 1000.0;
+    assert!(
+        (40.0..150.0).contains(&p50_ms),
+        "next p50 {p50_ms} ms: from its own intended start"
+    );
+}

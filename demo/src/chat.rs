@@ -161,7 +161,7 @@ pub async fn completions(
 
     // Generation is simulated with sleeps; scaling its schedule is what makes a slowed-down
     // chat endpoint slower from the client's point of view.
-    let generation = Generation {
+    let mut generation = Generation {
         id: format!("chatcmpl-{}", state.next_id()),
         created: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -176,8 +176,26 @@ pub async fn completions(
         start,
         ttft: slow.scale(Endpoint::Chat, state.ttft),
         token_delay: slow.scale(Endpoint::Chat, state.token_delay),
+        exact_first: false,
     };
     stages.finish(handler_start);
+    if state.prompts.enabled() {
+        // The prompt cache decides the prefill; the first token is promised (Server-Timing
+        // `ttft`, from the request's arrival) and kept.
+        let reply: String = (0..generation.max_tokens)
+            .map(|i| generation.token(i))
+            .collect();
+        let messages: Vec<(&str, String)> = req
+            .messages
+            .iter()
+            .map(|m| (m.role.as_str(), m.text()))
+            .collect();
+        let prefill = state.prompts.prefill(&messages, &reply);
+        generation.ttft += prefill.time;
+        generation.exact_first = true;
+        stages.record("prefill", prefill.time);
+        stages.record("ttft", generation.ttft);
+    }
 
     if req.stream.unwrap_or(false) {
         let include_usage = req

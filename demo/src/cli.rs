@@ -57,6 +57,12 @@ pub struct Options {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub token_delay: u64,
 
+    /// Chat: microseconds of prefill per prompt word not in the prompt cache (0: no prefill,
+    /// no cache). A conversation's earlier prompts and replies are cached, so later turns
+    /// prefill only their new words; `Server-Timing` reports `prefill` and `ttft`.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub prefill_us: u64,
+
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body: usize,

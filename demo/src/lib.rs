@@ -9,6 +9,8 @@
 //! `GET /work` is a pool of `--pool-workers` workers of `--pool-ms` each: a known capacity
 //! and, with `--pool-queue`, a known recovery, for stress and capacity tests. `POST /login`
 //! and `/items` are a session-scoped resource for flows (login, create, get, delete).
+//! With `--prefill-us`, chat prompts are prefilled through a simulated prompt cache, so the
+//! turns of a multi-turn conversation differ in time to first token (`prompt`).
 
 pub mod cache;
 pub mod chat;
@@ -19,6 +21,7 @@ pub mod handlers;
 pub mod items;
 pub mod metrics;
 pub mod pool;
+pub mod prompt;
 pub mod respond;
 pub mod server;
 pub mod slowdown;

@@ -29,6 +29,9 @@ pub struct Generation {
     pub ttft: Duration,
     /// Between tokens.
     pub token_delay: Duration,
+    /// Send the first token at its instant, not up to a timer tick later (the service
+    /// promised it in `Server-Timing`).
+    pub exact_first: bool,
 }
 
 impl Generation {
@@ -200,9 +203,19 @@ fn closing_events(g: &Generation, include_usage: bool) -> Bytes {
 /// stops as soon as the client is gone (the body, hence the receiver, was dropped).
 pub async fn stream(g: Generation, include_usage: bool, tx: mpsc::Sender<Bytes>) {
     for i in 0..g.max_tokens {
+        let at = g.token_at(i);
+        // Timers wake up to a tick (1 ms) late: for a first token promised in Server-Timing,
+        // wake two ticks early and yield until its instant (a bounded wait).
+        let wake = match (i, g.exact_first) {
+            (0, true) => at.checked_sub(Duration::from_millis(2)).unwrap_or(at),
+            _ => at,
+        };
         tokio::select! {
-            () = sleep_until(g.token_at(i)) => {}
+            () = sleep_until(wake) => {}
             () = tx.closed() => return,
+        }
+        while Instant::now() < at {
+            tokio::task::yield_now().await;
         }
         if tx.send(token_event(&g, i)).await.is_err() {
             return;
@@ -226,6 +239,7 @@ mod tests {
             start: Instant::now(),
             ttft: Duration::from_millis(40),
             token_delay: Duration::from_millis(8),
+            exact_first: false,
         }
     }
 

@@ -27,6 +27,8 @@ pub struct AppState {
     pub ttft: Duration,
     /// Chat: time between tokens.
     pub token_delay: Duration,
+    /// Chat: the prompt cache and the prefill time of uncached words.
+    pub prompts: crate::prompt::PromptCache,
     /// Largest accepted request body.
     pub max_body: usize,
     /// `GET /work`: a pool of known capacity.
@@ -51,6 +53,7 @@ impl AppState {
                 .with_added_latency(Duration::from_micros(opts.added_latency_us)),
             ttft: opts.ttft(),
             token_delay: opts.token_delay(),
+            prompts: crate::prompt::PromptCache::new(Duration::from_micros(opts.prefill_us)),
             max_body: opts.max_body,
             pool: Pool::new(opts.pool_workers, opts.pool_work(), opts.pool_queue),
             cache: EmbedCache::new(opts.cache),

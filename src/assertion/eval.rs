@@ -114,6 +114,9 @@ pub fn evaluate(assertions: &[Assertion], m: &Measurement) -> Vec<Check> {
 }
 
 pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
+    if let Some(turn) = a.turn {
+        return super::turn::evaluate(a, turn, m);
+    }
     // Phases, recovery, capacity, availability and liveness.
     if let Some(check) = super::stress::evaluate(a, m) {
         return check;

@@ -6,6 +6,7 @@
 //! throughput > 20/s      requests >= 100            errors == 0
 //! p99 over 10s < 800ms   (holds in every 10 s window of the measured time)
 //! p95 in steady < 300ms  (the requests of one phase)
+//! ttft.p95 in turn 2 < 200ms  (the chat requests sent as turn 2 of their conversations)
 //! ```
 
 mod eval;
@@ -14,6 +15,7 @@ mod phase;
 mod resource;
 mod scraped;
 mod stress;
+mod turn;
 mod value;
 
 use std::ops::Range;
@@ -42,6 +44,9 @@ pub struct Assertion {
     pub window: Option<Duration>,
     /// When set, the assertion reads only the requests of this phase (`p95 in steady`).
     pub phase: Option<String>,
+    /// When set, the assertion reads only the chat requests sent as this turn (from 1) of
+    /// their conversations (`ttft.p95 in turn 2`).
+    pub turn: Option<u32>,
 }
 
 /// Comparison operators.
@@ -204,7 +209,8 @@ impl Assertion {
             return alive;
         }
         let (op_at, op_len, op) = operator(text)?;
-        let (lhs, phase) = phase::clause(&text[..op_at])?;
+        let (lhs, turn) = turn::clause(&text[..op_at])?;
+        let (lhs, phase) = phase::clause(lhs)?;
         let rhs_at = op_at + op_len;
         let rhs = &text[rhs_at..];
         if let Some(i) = rhs.find(['<', '>', '=', '!', ',', ';']) {
@@ -262,6 +268,9 @@ impl Assertion {
         if phase.is_some() {
             phase::check_scoped(&metric, m_text, m_range.clone())?;
         }
+        if turn.is_some() {
+            turn::check_scoped(&metric, phase.is_some(), m_text, m_range.clone())?;
+        }
         if window.is_some() && !metric.windowable() {
             return Err(error(
                 m_range,
@@ -296,6 +305,7 @@ impl Assertion {
             limit,
             window,
             phase,
+            turn,
         })
     }
 }

@@ -86,6 +86,7 @@ pub(super) fn alive(text: &str) -> Option<Result<Assertion, AssertionError>> {
             limit: 1.0,
             window: None,
             phase: None,
+            turn: None,
         })
     })
 }

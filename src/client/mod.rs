@@ -19,5 +19,7 @@ mod tests;
 
 pub(crate) use prepared::Prepared;
 pub(crate) use response::{Detail, Exchange};
+#[cfg(test)]
+pub(crate) use sse::StreamTiming;
 pub(crate) use transport::Transport;
 pub(crate) use user::{HttpUser, probe};

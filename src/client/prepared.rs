@@ -33,6 +33,8 @@ pub(crate) struct Prepared {
     pub retain_body: bool,
     /// Response headers kept (lower case), for flow captures; none by default.
     pub keep_headers: Vec<String>,
+    /// Assemble the text of a streamed reply (a chat turn of a flow needs it); off by default.
+    pub keep_text: bool,
     /// A HEAD request: its response has no body whatever its headers say.
     pub head: bool,
     /// Safe to send again (RFC 9110 §9.2.2): a request that found its kept-alive connection
@@ -123,6 +125,7 @@ impl Prepared {
             stream: r.stream.clone(),
             retain_body: false,
             keep_headers: Vec::new(),
+            keep_text: false,
             head: r.method == Method::HEAD,
             idempotent: r.method.is_idempotent(),
             method: r.method.clone(),

@@ -67,6 +67,7 @@ pub(super) struct Reading<'a> {
     max_body: u64,
     retain: bool,
     keep_headers: &'a [String],
+    keep_text: bool,
     ok_status: bool,
     event_stream: bool,
     bytes: u64,
@@ -90,6 +91,7 @@ impl<'a> Reading<'a> {
             max_body,
             retain: retain || expect.body_contains.is_some() || !expect.json.is_empty(),
             keep_headers: &[],
+            keep_text: false,
             ok_status: false,
             event_stream: false,
             bytes: 0,
@@ -102,6 +104,12 @@ impl<'a> Reading<'a> {
     /// Keeps the values of headers `names` (lower case) in the exchange's detail.
     pub fn keep_headers(mut self, names: &'a [String]) -> Reading<'a> {
         self.keep_headers = names;
+        self
+    }
+
+    /// Assembles the text of a streamed reply (`StreamTiming::text`) when `keep`.
+    pub fn keep_text(mut self, keep: bool) -> Reading<'a> {
+        self.keep_text = keep;
         self
     }
 
@@ -143,7 +151,14 @@ impl<'a> Reading<'a> {
     pub fn body_starts(&mut self) {
         // A stream is read as events only when the status is right and it is one.
         if self.ok_status && self.event_stream {
-            self.sse = self.stream.map(|s| SseReader::new(s.end.clone()));
+            self.sse = self.stream.map(|s| {
+                let reader = SseReader::new(s.end.clone());
+                if self.keep_text {
+                    reader.with_text()
+                } else {
+                    reader
+                }
+            });
         }
         if self.retain {
             self.kept = Some(Vec::new());

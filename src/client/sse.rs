@@ -21,6 +21,9 @@ pub(crate) struct StreamTiming {
     pub events: u64,
     /// Output tokens the server reported (`usage.completion_tokens`).
     pub usage: Option<u64>,
+    /// The reply's text (content deltas joined), when the request keeps it (a chat turn of a
+    /// flow appends it to the conversation).
+    pub text: Option<String>,
 }
 
 impl StreamTiming {
@@ -51,6 +54,13 @@ impl SseReader {
             done: false,
             timing: StreamTiming::default(),
         }
+    }
+
+    /// Also assembles the reply's text from the content deltas (OpenAI `delta.content` or
+    /// `text`; the data of other events).
+    pub fn with_text(mut self) -> SseReader {
+        self.timing.text = Some(String::new());
+        self
     }
 
     /// Feeds bytes that arrived at `now`.
@@ -121,15 +131,20 @@ impl SseReader {
                     let text = |p: &str| {
                         c.pointer(p)
                             .and_then(Value::as_str)
-                            .is_some_and(|s| !s.is_empty())
+                            .filter(|s| !s.is_empty())
                     };
-                    text("/delta/content")
-                        || text("/text")
-                        || c.pointer("/delta/tool_calls").is_some_and(|t| !t.is_null())
+                    let piece = text("/delta/content").or_else(|| text("/text"));
+                    if let (Some(all), Some(piece)) = (&mut self.timing.text, piece) {
+                        all.push_str(piece);
+                    }
+                    piece.is_some() || c.pointer("/delta/tool_calls").is_some_and(|t| !t.is_null())
                 }),
                 None => v.get("usage").is_none(),
             }
         } else {
+            if let Some(all) = &mut self.timing.text {
+                all.push_str(data);
+            }
             !data.is_empty()
         };
         if content {
@@ -222,6 +237,29 @@ mod tests {
         );
         assert_eq!(t.gaps_us, vec![20_000]);
         assert_eq!((t.events, t.usage, t.tokens()), (2, Some(3), 3));
+        assert_eq!(t.text, None, "the text is assembled only when asked");
+    }
+
+    #[test]
+    fn assembles_the_reply_text_when_asked() {
+        let mut r = SseReader::new(Some("[DONE]".into())).with_text();
+        r.feed(
+            b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hel",
+            at(1),
+        )
+        .unwrap();
+        r.feed(
+            b"lo \"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"w\\u00f6rld\"}}]}\n\ndata: [DONE]\n\n",
+            at(2),
+        )
+        .unwrap();
+        assert_eq!(
+            r.finish(at(3)).unwrap().text.as_deref(),
+            Some("Hello w\u{f6}rld")
+        );
+        let mut r = SseReader::new(None).with_text();
+        r.feed(b"data: a\n\ndata: b\n\n", at(1)).unwrap();
+        assert_eq!(r.finish(at(2)).unwrap().text.as_deref(), Some("ab"));
     }
 
     #[test]

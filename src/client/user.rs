@@ -59,7 +59,8 @@ impl HttpUser {
             self.max_body,
             req.retain_body,
         )
-        .keep_headers(&req.keep_headers);
+        .keep_headers(&req.keep_headers)
+        .keep_text(req.keep_text);
         let result = match self.slot.clone() {
             Some(slot) => self.send_h2(&slot, req, rows, t0, &mut reading).await,
             None => self.send_h1(req, rows, t0, &mut reading).await,

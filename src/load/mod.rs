@@ -119,7 +119,15 @@ pub(crate) async fn drive(
         4 * threads,
         open,
     )
-    .with_phases(phases);
+    .with_phases(phases)
+    .with_turns(
+        plan.flows
+            .iter()
+            .flat_map(|f| f.setup.iter().chain(&f.steps))
+            .filter_map(|s| s.chat.as_ref().map(|c| c.turns))
+            .max()
+            .unwrap_or(0),
+    );
     let shared = Arc::new(Shared {
         mix: Mix::new(&plan.weights),
         flow_mix: Mix::new(&plan.flows.iter().map(|f| f.weight).collect::<Vec<_>>()),

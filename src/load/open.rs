@@ -1,5 +1,7 @@
 //! The open model: arrivals on a schedule. Each arrival goes to an idle user, or to a new user
 //! while fewer than `max-users` exist; otherwise it is dropped and counted, never delayed.
+//! With flows an arrival is a session: one iteration of a flow, whose steps follow each other
+//! on the same user (each after the previous reply and its think time) before it is idle.
 //! Every arrival already due fires on each wake, so a late wake-up sends a burst at once and
 //! the lateness shows in the measurement instead of silently stretching the schedule.
 //!
@@ -140,6 +142,20 @@ async fn user(
     loop {
         if user.step(&sh, intended, stop_signal.as_mut()).await == Flow::Stop {
             return;
+        }
+        // Inside a session (a flow's iteration) the next step waits for this reply: it is
+        // intended at this completion plus its think time, and its latency counts from there.
+        if let Some(think) = user.pause(&sh) {
+            intended = Instant::now() + think;
+            if sh.may_start(intended) {
+                tokio::select! {
+                    () = tokio::time::sleep_until(intended) => {}
+                    () = &mut stop_signal => return,
+                }
+                continue;
+            }
+            // Past the end of the run: the session stops here.
+            user.abandon();
         }
         idle.fetch_add(1, Ordering::AcqRel);
         intended = tokio::select! {

@@ -63,6 +63,14 @@ impl User {
         self.session.as_ref()?.pause(&sh.plan.flows)
     }
 
+    /// Leaves the iteration of its flow under way (its next step would start after the end
+    /// of the run): the next arrival begins a new one.
+    pub fn abandon(&mut self) {
+        if let Some(s) = &mut self.session {
+            s.failed();
+        }
+    }
+
     pub fn rng(&mut self) -> &mut SmallRng {
         &mut self.rng
     }
@@ -75,9 +83,26 @@ impl User {
         intended: Instant,
         stop_signal: Pin<&mut impl Future<Output = ()>>,
     ) -> Flow {
-        let r = match &mut self.session {
-            Some(s) => s.next(&sh.plan.flows, &sh.flow_mix, &mut self.rng).request,
-            None => sh.mix.pick(&mut self.rng),
+        // A later step of a session is intended at its predecessor's completion plus its
+        // think time, not by the schedule.
+        let scheduled = self.session.as_ref().is_none_or(Session::starts_iteration);
+        let (r, turn) = match &mut self.session {
+            Some(s) => {
+                let step = s.next(&sh.plan.flows, &sh.flow_mix, &mut self.rng);
+                // A chat turn: the user's next line joins the conversation before it is sent.
+                let turn = step.chat.as_ref().map(|chat| {
+                    let mut row = Vec::new();
+                    self.picker.draw(&sh.plan.rows, &[chat.prompt], &mut row);
+                    let text = match row.get(chat.prompt).copied().flatten() {
+                        Some(Value::String(t)) => t.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    s.say(chat, text)
+                });
+                (step.request, turn)
+            }
+            None => (sh.mix.pick(&mut self.rng), None),
         };
         let req = &sh.plan.requests[r];
         let mut drawn = Vec::new();
@@ -136,7 +161,9 @@ impl User {
             self.shard,
             Record {
                 request: r,
+                turn,
                 intended,
+                scheduled,
                 sent,
                 done,
                 result,

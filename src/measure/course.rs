@@ -17,6 +17,18 @@ pub struct Course {
     pub capacity: Option<Capacity>,
     /// Whether the target's process outlived the run; `None` when no process was watched.
     pub alive: Option<Liveness>,
+    /// Each turn index of the flows' chat steps measured on its own (turn 1 first).
+    pub turns: Vec<TurnMeasurement>,
+}
+
+/// One turn index of multi-turn conversations: the chat requests sent as that turn.
+#[derive(Debug, Clone)]
+pub struct TurnMeasurement {
+    /// The turn's index, from 1.
+    pub turn: u32,
+    /// The requests sent as this turn, with full-precision histograms (TTFT, ITL, goodput…),
+    /// over the run's measured window.
+    pub measurement: Measurement,
 }
 
 /// One phase: where it lies on the timeline and what its requests did.

@@ -17,7 +17,7 @@ use hdrhistogram::Histogram;
 pub use connection::{PhaseStats, Refusals};
 pub use course::{
     Abort, Capacity, CapacityStep, Course, Liveness, PhaseMeasurement, Recovery, StepOutcome,
-    StepRun,
+    StepRun, TurnMeasurement,
 };
 pub use errors::ErrorKind;
 pub(crate) use recorder::{Collected, Record, Recorder};
@@ -99,6 +99,11 @@ impl Measurement {
     /// The phase called `name`.
     pub fn phase(&self, name: &str) -> Option<&PhaseMeasurement> {
         self.course.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The chat requests sent as turn `turn` (from 1) of their conversations.
+    pub fn turn(&self, turn: u32) -> Option<&TurnMeasurement> {
+        self.course.turns.iter().find(|t| t.turn == turn)
     }
 
     /// The phase the second starting at `t` (seconds from the end of the warm-up) lies in.

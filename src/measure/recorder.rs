@@ -14,7 +14,7 @@ use super::phases::PhaseRecorder;
 use super::stats::merge_into;
 use super::{
     Course, ErrorKind, Generator, Measurement, PhaseStats, Refusals, RequestStats, Second,
-    new_histogram,
+    TurnMeasurement, new_histogram,
 };
 use crate::client::Detail;
 use crate::spec::Goodput;
@@ -69,8 +69,15 @@ pub(crate) struct Collected {
 pub(crate) struct Record {
     /// Index of the request in the spec.
     pub request: usize,
+    /// The turn of a multi-turn conversation it was sent as (from 1); `None` outside one.
+    pub turn: Option<u32>,
     /// When the schedule wanted it to start (the actual start in the closed model).
     pub intended: Instant,
+    /// Whether `intended` is an arrival of the open model's schedule, whose lateness is the
+    /// generator's schedule lateness; a later step of a session is intended at the previous
+    /// step's completion plus its think time, and a late wake-up from that pause counts in
+    /// its latency only.
+    pub scheduled: bool,
     /// When it was actually started.
     pub sent: Instant,
     /// When the response was complete (or the request failed).
@@ -98,6 +105,8 @@ pub(crate) struct Recorder {
     timeline: Mutex<BTreeMap<i64, Second>>,
     /// Each phase's own recorder, which sees the outcomes intended to start within it.
     phases: Vec<PhaseRecorder>,
+    /// Each chat turn index's own recorder (turn 1 first), which sees the requests sent as it.
+    turns: Vec<Recorder>,
 }
 
 impl Recorder {
@@ -154,7 +163,25 @@ impl Recorder {
             shards,
             timeline: Mutex::new(BTreeMap::new()),
             phases: Vec::new(),
+            turns: Vec::new(),
         }
+    }
+
+    /// Also records turns 1 to `turns` of multi-turn conversations each on its own.
+    pub fn with_turns(mut self, turns: u32) -> Recorder {
+        self.turns = (0..turns)
+            .map(|_| {
+                Recorder::with_extras(
+                    self.names.clone(),
+                    self.streams.clone(),
+                    self.goodput,
+                    self.measure_from,
+                    self.shards.len(),
+                    self.open,
+                )
+            })
+            .collect();
+        self
     }
 
     /// Also records each phase (name, start, end) on its own: full-precision statistics of
@@ -220,6 +247,9 @@ impl Recorder {
         if let Some(phase) = self.phase_of(r.intended) {
             phase.record(shard, r.clone());
         }
+        if let Some(turn) = r.turn.and_then(|t| self.turns.get(t as usize - 1)) {
+            turn.record(shard, r.clone());
+        }
         let response = micros(r.done.saturating_duration_since(r.intended));
         let t = self.second_of(r.intended);
         let mut s = lock(&self.shards[shard % self.shards.len()]);
@@ -235,7 +265,7 @@ impl Recorder {
             if let Err(kind) = r.result {
                 live.errors[r.request][kind.index()] += 1;
             }
-            if let Some(l) = &mut live.lateness {
+            if let (Some(l), true) = (&mut live.lateness, r.scheduled) {
                 let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
             }
         }
@@ -243,7 +273,7 @@ impl Recorder {
             return;
         }
         s.sent += 1;
-        if let Some(l) = &mut s.lateness {
+        if let (Some(l), true) = (&mut s.lateness, r.scheduled) {
             let _ = l.record(micros(r.sent.saturating_duration_since(r.intended)));
         }
         let acc = &mut s.requests[r.request];
@@ -409,6 +439,22 @@ impl Recorder {
             .iter()
             .map(|p| p.finish(self.measure_from, window, generator.threads))
             .collect();
+        let turns = self
+            .turns
+            .iter()
+            .zip(1..)
+            .map(|(r, turn)| TurnMeasurement {
+                turn,
+                measurement: r.finish(
+                    warmup,
+                    window,
+                    Generator {
+                        threads: generator.threads,
+                        ..Generator::default()
+                    },
+                ),
+            })
+            .collect();
         Measurement {
             started_at: self.started_at,
             warmup,
@@ -420,6 +466,7 @@ impl Recorder {
             resources: None,
             course: Course {
                 phases,
+                turns,
                 ..Course::default()
             },
             metrics: None,
@@ -439,7 +486,9 @@ mod tests {
     fn rec(at: Instant, ms: u64, result: Result<u64, ErrorKind>) -> Record {
         Record {
             request: 0,
+            turn: None,
             intended: at,
+            scheduled: true,
             sent: at,
             done: at + Duration::from_millis(ms),
             result,
@@ -487,7 +536,9 @@ mod tests {
             0,
             Record {
                 request: 0,
+                turn: None,
                 intended: t0,
+                scheduled: true,
                 sent: t0 + ms(30),
                 done: t0 + ms(50),
                 result: Ok(1),

@@ -9,6 +9,8 @@ use crate::measure::{Capacity, Course, Liveness, PhaseMeasurement, Recovery, sta
 #[derive(Serialize)]
 pub(super) struct CourseJson {
     phases: Vec<PhaseJson>,
+    /// Each turn index of multi-turn conversations: its chat requests.
+    turns: Vec<TurnJson>,
     aborted: Option<AbortJson>,
     recovery: Option<RecoveryJson>,
     capacity: Option<CapacityJson>,
@@ -33,6 +35,12 @@ struct PhaseJson {
     p95_us: Option<f64>,
     p99_us: Option<f64>,
     max_us: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct TurnJson {
+    turn: u32,
+    requests: Vec<super::json::RequestJson>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +102,20 @@ impl CourseJson {
     pub(super) fn of(c: &Course) -> CourseJson {
         CourseJson {
             phases: c.phases.iter().map(PhaseJson::of).collect(),
+            turns: c
+                .turns
+                .iter()
+                .map(|t| TurnJson {
+                    turn: t.turn,
+                    requests: t
+                        .measurement
+                        .requests
+                        .iter()
+                        .filter(|r| r.requests() > 0)
+                        .map(|r| super::json::RequestJson::of(r, &t.measurement))
+                        .collect(),
+                })
+                .collect(),
             aborted: c.aborted.as_ref().map(|a| AbortJson {
                 at_s: round3(a.at_s),
                 condition: a.condition.clone(),

@@ -80,6 +80,7 @@ struct CheckJson {
     assertion: String,
     scope: Option<String>,
     phase: Option<String>,
+    turn: Option<u32>,
     metric: String,
     op: &'static str,
     unit: &'static str,
@@ -151,7 +152,7 @@ impl GeneratorJson {
 }
 
 #[derive(Serialize)]
-struct RequestJson {
+pub(super) struct RequestJson {
     name: String,
     requests: u64,
     ok: u64,
@@ -181,7 +182,7 @@ struct RequestJson {
 }
 
 impl RequestJson {
-    fn of(s: &RequestStats, m: &Measurement) -> RequestJson {
+    pub(super) fn of(s: &RequestStats, m: &Measurement) -> RequestJson {
         RequestJson {
             name: s.name.clone(),
             requests: s.requests(),
@@ -273,6 +274,7 @@ fn check_json(c: &Check) -> CheckJson {
         assertion: c.assertion.text.clone(),
         scope: c.assertion.scope.clone(),
         phase: c.assertion.phase.clone(),
+        turn: c.assertion.turn,
         metric: c.assertion.metric.name(),
         op: c.assertion.op.symbol(),
         unit: c.unit().json_suffix(),

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use super::capture::{CaptureFrom, convert_capture};
+use super::chat::{CONVERSATION, Chat, chat_step};
 use super::cx::{Cx, R, check_name, closest};
-use super::raw::{RawCapture, RawSpec, RawStep, S};
+use super::raw::{RawSpec, RawStep, S};
 use super::request::convert_weight;
-use super::{Load, Request, Scenario};
+use super::{Request, Scenario};
 
 /// A flow: what one user does, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,8 @@ pub struct FlowStep {
     pub think: Duration,
     /// Values taken from the response.
     pub captures: Vec<Capture>,
+    /// When set, the step is a multi-turn conversation rather than one request.
+    pub chat: Option<Chat>,
 }
 
 /// A value taken from a response into a user variable.
@@ -44,24 +48,15 @@ pub struct Capture {
     pub from: CaptureFrom,
 }
 
-/// Where a capture reads.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CaptureFrom {
-    /// A JSON pointer (RFC 6901) into the JSON body: `json = "/token"`.
-    Json(String),
-    /// A response header (lower case): `header = "Location"`.
-    Header(String),
-}
-
-const CAPTURE_HELP: &str =
-    "capture = { token = { json = \"/token\" } } or capture = { next = { header = \"Location\" } }";
-
 /// Every variable any flow step captures, in file order: the names `{{user.NAME}}` may use.
 pub(super) fn user_vars(raw: &RawSpec) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for f in &raw.flow {
         let f = f.get_ref();
         for step in f.setup.iter().chain(f.steps.get_ref()) {
+            if step.get_ref().turns.is_some() && !names.iter().any(|n| n == CONVERSATION) {
+                names.push(CONVERSATION.to_string());
+            }
             for name in step.get_ref().capture.keys() {
                 if !names.contains(name.get_ref()) {
                     names.push(name.get_ref().clone());
@@ -73,7 +68,7 @@ pub(super) fn user_vars(raw: &RawSpec) -> Vec<String> {
 }
 
 /// The user variables a request's templates read (their slots).
-fn request_vars(r: &Request) -> Vec<usize> {
+pub(super) fn request_vars(r: &Request) -> Vec<usize> {
     let body = match &r.body {
         super::Body::Empty => None,
         super::Body::Json(t) | super::Body::Raw(t) => Some(t),
@@ -91,6 +86,7 @@ fn request_vars(r: &Request) -> Vec<usize> {
 }
 
 pub(super) fn convert_flows(cx: &Cx, raw: &RawSpec, requests: &[Request]) -> R<Vec<Flow>> {
+    super::chat::check_conversation_name(cx, raw)?;
     let mut flows: Vec<Flow> = Vec::new();
     for f in &raw.flow {
         let f = f.get_ref();
@@ -148,6 +144,13 @@ fn convert_step(
             Some(format!("{hint}requests: {}", names.join(", "))),
         ));
     };
+    let chat = chat_step(cx, flow, s, &requests[request])?;
+    if let Some(c) = &chat
+        && !known.contains(&c.slot)
+    {
+        // The conversation is the step's own: known from its first turn on.
+        known.push(c.slot);
+    }
     for slot in request_vars(&requests[request]) {
         if !known.contains(&slot) {
             let var = &cx.user_vars[slot - cx.data.len()];
@@ -172,7 +175,7 @@ fn convert_step(
         captures.push(Capture {
             name: var.get_ref().clone(),
             slot,
-            from: convert_capture(cx, var, c)?,
+            from: convert_capture(cx, var, c, &requests[request])?,
         });
     }
     // Known after the step: its own captures serve the steps that follow.
@@ -181,36 +184,8 @@ fn convert_step(
         request,
         think,
         captures,
+        chat,
     })
-}
-
-fn convert_capture(cx: &Cx, var: &S<String>, c: &S<RawCapture>) -> R<CaptureFrom> {
-    check_name(cx, var, "capture")?;
-    match (&c.get_ref().json, &c.get_ref().header) {
-        (Some(p), None) => {
-            json_pointer(cx, p)?;
-            Ok(CaptureFrom::Json(p.get_ref().clone()))
-        }
-        (None, Some(h)) => {
-            let name = h.get_ref().to_ascii_lowercase();
-            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(cx.err(
-                    h.span(),
-                    format!("invalid header name {:?}", h.get_ref()),
-                    Some("header names are tokens such as `location` (no spaces or colons)".into()),
-                ));
-            }
-            Ok(CaptureFrom::Header(name))
-        }
-        _ => Err(cx.err(
-            c.span(),
-            format!(
-                "capture `{}` needs exactly one of `json` and `header`",
-                var.get_ref()
-            ),
-            Some(CAPTURE_HELP.into()),
-        )),
-    }
 }
 
 /// A JSON pointer (RFC 6901): empty (the whole body) or `/`-separated tokens, `~` only as
@@ -252,6 +227,14 @@ pub(super) fn scenario_flows(
 ) -> R<()> {
     for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
         let Some(names) = &s.get_ref().flows else {
+            super::chat::check_turns(
+                cx,
+                s,
+                &scenario.assertions,
+                &scenario.abort_on,
+                &[],
+                requests,
+            )?;
             // The request mix: no request of it may need a flow variable.
             if let Some(r) = requests.iter().find(|r| !request_vars(r).is_empty()) {
                 return Err(cx.err(
@@ -278,13 +261,6 @@ pub(super) fn scenario_flows(
                 Some("a component request is its input; remove `flows`".into()),
             ));
         }
-        if matches!(scenario.load, Load::Open(_)) {
-            return Err(cx.err(
-                names.span(),
-                "flows run in the closed model only (not supported yet in the open model)",
-                Some("use load = { model = \"closed\", users = N } for this scenario".into()),
-            ));
-        }
         for n in names.get_ref() {
             let Some(i) = flows.iter().position(|f| f.name == *n.get_ref()) else {
                 let all: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
@@ -309,6 +285,15 @@ pub(super) fn scenario_flows(
             }
             scenario.flows.push(i);
         }
+        let used: Vec<&Flow> = scenario.flows.iter().map(|&i| &flows[i]).collect();
+        super::chat::check_turns(
+            cx,
+            s,
+            &scenario.assertions,
+            &scenario.abort_on,
+            &used,
+            requests,
+        )?;
     }
     Ok(())
 }

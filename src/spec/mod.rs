@@ -2,6 +2,8 @@
 //! Downstream code sees only valid specs; every problem is reported with file, line and column.
 
 mod capacity;
+mod capture;
+mod chat;
 mod convert;
 mod cx;
 mod error;
@@ -25,9 +27,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use capacity::{CapacityRule, Search};
+pub use capture::{CaptureFrom, Pattern};
+pub use chat::{CONVERSATION, Chat};
 pub(crate) use cx::closest as closest_name;
 pub use error::{Diagnostic, SpecError};
-pub use flow::{Capture, CaptureFrom, Flow, FlowStep};
+pub use flow::{Capture, Flow, FlowStep};
 pub use protocol::{HttpVersion, Protocol, TlsSpec};
 pub use scenario::{IMPLIED_CHECK, IMPLIED_NOTE};
 pub use stress::RecoveryRule;

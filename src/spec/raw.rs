@@ -38,6 +38,9 @@ pub(super) struct RawFlow {
 pub(super) struct RawStep {
     pub request: S<String>,
     pub think: Option<S<String>>,
+    pub turns: Option<S<i64>>,
+    pub prompt: Option<S<String>>,
+    pub system: Option<S<String>>,
     #[serde(default)]
     pub capture: IndexMap<S<String>, S<RawCapture>>,
 }
@@ -47,6 +50,8 @@ pub(super) struct RawStep {
 pub(super) struct RawCapture {
     pub json: Option<S<String>>,
     pub header: Option<S<String>>,
+    pub regex: Option<S<String>>,
+    pub stream: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

@@ -25,6 +25,10 @@ const BENCHES: &[(&str, &str)] = &[
         "metrics",
         "scraping a 1,000-series /metrics every second; generator throughput with the live endpoint served",
     ),
+    (
+        "flows",
+        "generator CPU per request of a three-step flow against the same requests as a mix; per-turn TTFT of multi-turn chats against the server's truth",
+    ),
 ];
 
 #[derive(clap::Args)]

@@ -63,7 +63,7 @@ fn outcome_color(c: &Check) -> &'static str {
 /// Whether a check is about all requests of the whole run (not one request, not one phase):
 /// only those are drawn as limits across a whole chart.
 fn whole(c: &Check) -> bool {
-    c.assertion.scope.is_none() && c.assertion.phase.is_none()
+    c.assertion.scope.is_none() && c.assertion.phase.is_none() && c.assertion.turn.is_none()
 }
 
 fn warmup_shade(m: &Measurement) -> Option<(f64, f64, &'static str)> {
@@ -204,7 +204,11 @@ fn distribution(m: &Measurement, checks: &[Check], baseline: Option<&BaselineVie
     }
     let markers = checks
         .iter()
-        .filter(|c| c.assertion.window.is_none() && c.assertion.phase.is_none())
+        .filter(|c| {
+            c.assertion.window.is_none()
+                && c.assertion.phase.is_none()
+                && c.assertion.turn.is_none()
+        })
         .filter_map(|c| match c.assertion.metric {
             Metric::Latency(Stat::Percentile(p)) => Some(Marker {
                 x: p,

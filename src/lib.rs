@@ -24,6 +24,7 @@ pub mod measure;
 pub mod report;
 pub mod resources;
 pub mod scrape;
+pub mod shard;
 pub mod spec;
 mod target;
 pub mod template;

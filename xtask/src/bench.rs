@@ -25,6 +25,10 @@ const BENCHES: &[(&str, &str)] = &[
         "metrics",
         "scraping a 1,000-series /metrics every second; generator throughput with the live endpoint served",
     ),
+    (
+        "shards",
+        "4 shard processes × 2,500 users merged against one process of 10,000; the open schedule's union; merging 100 shard files",
+    ),
 ];
 
 #[derive(clap::Args)]

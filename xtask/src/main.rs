@@ -5,6 +5,7 @@ mod bench;
 mod bless;
 mod compare;
 mod gate_study;
+mod merge;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Task {
     /// Measure the regression gate: false alarms on an unchanged service, detections of a
     /// 20 % slower one.
     GateStudy(gate_study::Args),
+    /// Merge the shard files of a sharded run (`PERFSPEC_SHARD=K/N`) into one verdict.
+    Merge(merge::Args),
 }
 
 fn main() -> Result<()> {
@@ -38,6 +41,7 @@ fn main() -> Result<()> {
         Task::Ab(args) => ab::run(args),
         Task::Bench(args) => bench::run(args),
         Task::GateStudy(args) => gate_study::run(args),
+        Task::Merge(args) => merge::run(args),
     }
 }
 

@@ -95,8 +95,12 @@ fn main() {
     let merged_open = sharded(&spec, "open", shards, &out);
     let shares: Vec<u64> = (1..=shards)
         .map(|k| {
-            let f = json(&out.join(format!("{k}/shards/sharded/open/{k}-of-{shards}.shard.json")));
-            f["measurement"]["generator"]["requested"].as_u64().unwrap_or(0)
+            let f = json(&out.join(format!(
+                "{k}/shards/sharded/open/{k}-of-{shards}.shard.json"
+            )));
+            f["measurement"]["generator"]["requested"]
+                .as_u64()
+                .unwrap_or(0)
         })
         .collect();
     md.push_str(&format!(
@@ -150,7 +154,10 @@ fn merger(spec: &Path, out: &Path) -> Harness {
 
 fn single(spec: &Path, scenario: &str, out: &Path) -> Figures {
     let s = perfspec::spec::Spec::load(spec).expect("bench spec");
-    let r = Harness::new().out_dir(out).run_scenario(&s, scenario).unwrap();
+    let r = Harness::new()
+        .out_dir(out)
+        .run_scenario(&s, scenario)
+        .unwrap();
     let m = &r.outcome.as_ref().expect("measured").measurement;
     let t = m.total();
     let p = |q| t.stat(Stat::Percentile(q)).unwrap_or(f64::NAN);
@@ -169,7 +176,11 @@ fn single_open(spec: &Path, out: &Path) -> (u64, u64) {
 
 /// Runs `shards` shard processes of `scenario` from a common start, then merges them.
 fn sharded(spec: &Path, scenario: &str, shards: u32, out: &Path) -> Figures {
-    let start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() + 4.0;
+    let start = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 4.0;
     let me = std::env::current_exe().unwrap();
     let children: Vec<_> = (1..=shards)
         .map(|k| {

@@ -43,7 +43,7 @@ load = {{ model = "open", rate = "150/s", max-users = 30 }}
 warmup = "1s"
 duration = "2s"
 graceful-stop = "1s"
-assert = ["p99 < 5s", "error-rate == 0"]
+assert = ["p95 < 5s", "errors == 0"]
 
 [scenario.closed]
 load = {{ model = "closed", users = 7 }}
@@ -114,7 +114,9 @@ fn shard_file(out: &Path, k: u32, name: &str) -> PathBuf {
 
 /// Checks `instance` against `schema/NAME`.
 fn assert_valid(name: &str, instance: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
     let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let v = jsonschema::draft202012::options()
         .should_validate_formats(true)
@@ -124,7 +126,11 @@ fn assert_valid(name: &str, instance: &Value) {
         .iter_errors(instance)
         .map(|e| format!("  at {}: {e}", e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "not valid against {name}:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "not valid against {name}:\n{}",
+        errors.join("\n")
+    );
 }
 
 fn merger(specs: &Path, out: &Path) -> Harness {
@@ -150,8 +156,13 @@ fn shards_merge_exactly_into_one_verdict() {
         }
     }
     let shard = |k, name| json(&shard_file(&out, k, name));
-    let starts: Vec<Value> = (1..=SHARDS).map(|k| shard(k, "open")["start_at"].clone()).collect();
-    assert!(starts.iter().all(|s| s == &starts[0] && s.is_string()), "{starts:?}");
+    let starts: Vec<Value> = (1..=SHARDS)
+        .map(|k| shard(k, "open")["start_at"].clone())
+        .collect();
+    assert!(
+        starts.iter().all(|s| s == &starts[0] && s.is_string()),
+        "{starts:?}"
+    );
     // Only shard 1 sampled the target.
     let sampled: Vec<bool> = (1..=SHARDS)
         .map(|k| shard(k, "open")["sampled_target"].as_bool().unwrap())
@@ -189,20 +200,35 @@ fn shards_merge_exactly_into_one_verdict() {
     // asked for its every third arrival, and the merged counts are the shards' sums.
     let open = json(&merged_out.join("results/sharded/open.json"));
     let requested: Vec<u64> = (1..=SHARDS)
-        .map(|k| shard(k, "open")["measurement"]["generator"]["requested"].as_u64().unwrap())
+        .map(|k| {
+            shard(k, "open")["measurement"]["generator"]["requested"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(requested.iter().sum::<u64>(), 300, "{requested:?}");
     assert!(requested.iter().max().unwrap() - requested.iter().min().unwrap() <= 1);
     assert_eq!(open["generator"]["requested"], 300);
     let sent: u64 = (1..=SHARDS)
-        .map(|k| shard(k, "open")["measurement"]["generator"]["sent"].as_u64().unwrap())
+        .map(|k| {
+            shard(k, "open")["measurement"]["generator"]["sent"]
+                .as_u64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(open["generator"]["sent"], sent);
     let ok_sum: u64 = (1..=SHARDS)
-        .map(|k| shard(k, "open")["measurement"]["requests"][0]["ok"].as_u64().unwrap())
+        .map(|k| {
+            shard(k, "open")["measurement"]["requests"][0]["ok"]
+                .as_u64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(open["total"]["ok"], ok_sum);
-    assert!((290..=300).contains(&ok_sum), "{ok_sum} of 300 arrivals completed");
+    assert!(
+        (290..=300).contains(&ok_sum),
+        "{ok_sum} of 300 arrivals completed"
+    );
     let timeline_ok: u64 = open["timeline"]
         .as_array()
         .unwrap()
@@ -210,13 +236,20 @@ fn shards_merge_exactly_into_one_verdict() {
         .filter(|s| s["t_s"].as_i64().unwrap_or(-1) >= 0)
         .map(|s| s["ok"].as_u64().unwrap_or(0))
         .sum();
-    assert_eq!(timeline_ok, ok_sum, "the merged timeline holds every measured request");
+    assert_eq!(
+        timeline_ok, ok_sum,
+        "the merged timeline holds every measured request"
+    );
 
     // Closed: 7 users as 3 + 2 + 2; the merged figures are the sums; the verdict is the
     // merge's (the throughput assertion fails on the merged result).
     let closed = json(&merged_out.join("results/sharded/closed.json"));
     let ok: u64 = (1..=SHARDS)
-        .map(|k| shard(k, "closed")["measurement"]["requests"][0]["ok"].as_u64().unwrap())
+        .map(|k| {
+            shard(k, "closed")["measurement"]["requests"][0]["ok"]
+                .as_u64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(closed["total"]["ok"], ok);
     assert_eq!(closed["checks"][0]["outcome"], "fail");
@@ -240,7 +273,11 @@ fn shards_merge_exactly_into_one_verdict() {
         (merged_p50 - one_p50).abs() < 8_000.0 && merged_p50 >= 2_000.0,
         "merged p50 {merged_p50} µs, one process {one_p50} µs"
     );
-    assert_eq!(one.generator.requested, Some(300), "the one-process schedule is the same");
+    assert_eq!(
+        one.generator.requested,
+        Some(300),
+        "the one-process schedule is the same"
+    );
 
     bad_input(&out, &specs, &dir);
 }
@@ -257,18 +294,28 @@ fn bad_input(out: &Path, specs: &Path, dir: &Path) {
     let copy = dir.join("copy.shard.json");
     std::fs::copy(shard_file(out, 2, "open"), &copy).unwrap();
     let e = m(&[out.join("1"), out.join("2"), out.join("3"), copy.clone()]).to_string();
-    assert!(e.contains("shard 2 twice") && e.contains("copy.shard.json"), "{e}");
+    assert!(
+        e.contains("shard 2 twice") && e.contains("copy.shard.json"),
+        "{e}"
+    );
     // A shard of another run (another start).
     let text = std::fs::read_to_string(shard_file(out, 2, "open")).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let other = text.replace(v["start_at"].as_str().unwrap(), "2020-01-01T00:00:00Z");
     std::fs::write(&copy, other).unwrap();
-    let e = m(&[shard_file(out, 1, "open"), copy.clone(), shard_file(out, 3, "open")]);
+    let e = m(&[
+        shard_file(out, 1, "open"),
+        copy.clone(),
+        shard_file(out, 3, "open"),
+    ]);
     assert!(e.to_string().contains("differ in the start"), "{e}");
     // Not a shard file.
     std::fs::write(&copy, "{}").unwrap();
     let e = m(&[copy.clone()]).to_string();
-    assert!(e.contains("copy.shard.json") && e.contains("not a perfspec shard file"), "{e}");
+    assert!(
+        e.contains("copy.shard.json") && e.contains("not a perfspec shard file"),
+        "{e}"
+    );
     // Nothing to merge.
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
@@ -282,10 +329,16 @@ fn bad_input(out: &Path, specs: &Path, dir: &Path) {
         spec.replace("max-users = 30", "max-users = 31"),
     )
     .unwrap();
-    let e = merge(&[out.join("1"), out.join("2"), out.join("3")], &merger(&changed, &dir.join("bad")))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("another version") && e.contains("sharded.toml"), "{e}");
+    let e = merge(
+        &[out.join("1"), out.join("2"), out.join("3")],
+        &merger(&changed, &dir.join("bad")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("another version") && e.contains("sharded.toml"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -307,13 +360,22 @@ fn bad_shard_settings_fail_every_trial_naming_the_variable() {
         c.output().unwrap()
     };
     for (env, want) in [
-        (vec![("PERFSPEC_SHARD", "4/3")], "PERFSPEC_SHARD: `4/3` is not a shard"),
         (
-            vec![("PERFSPEC_SHARD", "1/3"), ("PERFSPEC_START_AT", "yesterday")],
+            vec![("PERFSPEC_SHARD", "4/3")],
+            "PERFSPEC_SHARD: `4/3` is not a shard",
+        ),
+        (
+            vec![
+                ("PERFSPEC_SHARD", "1/3"),
+                ("PERFSPEC_START_AT", "yesterday"),
+            ],
             "PERFSPEC_START_AT: `yesterday` is not a time",
         ),
         (
-            vec![("PERFSPEC_SHARD", "1/3"), ("PERFSPEC_START_AT", "4102444800")],
+            vec![
+                ("PERFSPEC_SHARD", "1/3"),
+                ("PERFSPEC_START_AT", "4102444800"),
+            ],
             "more than the 600 s a shard waits",
         ),
         (vec![("PERFSPEC_START_AT", "4102444800")], "need a shard"),

@@ -193,7 +193,14 @@ mod tests {
 
     #[test]
     fn shard_flags_are_taken_out_of_the_command_line() {
-        let args = ["perf", "--shard", "2/4", "--start-at=1796115600", "x::y", "--exact"];
+        let args = [
+            "perf",
+            "--shard",
+            "2/4",
+            "--start-at=1796115600",
+            "x::y",
+            "--exact",
+        ];
         let (rest, flags) = take_flags(args.iter().map(|s| s.to_string()).collect());
         assert_eq!(rest, ["perf", "x::y", "--exact"]);
         assert_eq!(flags.shard.as_deref(), Some("2/4"));

@@ -64,9 +64,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
             ));
             // A shard's verdict comes from the merge: no gate per shard.
             if let (Ok(first), None) = (&mut outcome, &config.shard) {
-                let mut rerun = || {
-                    rt.block_on(measure(spec, index, config, &log, &mut None, &mut None))
-                };
+                let mut rerun =
+                    || rt.block_on(measure(spec, index, config, &log, &mut None, &mut None));
                 super::gate::after_first(spec, scenario, config, first, &mut rerun);
             }
             outcome
@@ -276,7 +275,10 @@ async fn measure_once(
     // Shards begin together: wait for this scenario's common start, once the target is up.
     *slot = config
         .slots
-        .wait(sharding::planned_length(scenario), super::signals::interrupted)
+        .wait(
+            sharding::planned_length(scenario),
+            super::signals::interrupted,
+        )
         .await?;
     // Samplers start once the target is ready and stop after load, before teardown.
     let spawned = running

@@ -165,8 +165,8 @@ pub(crate) fn write(path: &Path, file: &ShardFile) -> Result<(), String> {
 /// Reads a shard file; errors say what is wrong, the caller names the file.
 pub(crate) fn read(path: &Path) -> Result<ShardFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let file: ShardFile = serde_json::from_str(&text)
-        .map_err(|e| format!("not a perfspec shard file: {e}"))?;
+    let file: ShardFile =
+        serde_json::from_str(&text).map_err(|e| format!("not a perfspec shard file: {e}"))?;
     if file.schema != SCHEMA || file.schema_version != VERSION {
         return Err(format!(
             "schema `{}` version {}, this perfspec reads `{SCHEMA}` version {VERSION}",

@@ -149,13 +149,7 @@ pub(crate) fn combine(mut shards: Vec<(PathBuf, ShardFile)>) -> Result<Combined,
                 .join(", ")
         };
         if names(f) != names(first) {
-            return Err(mismatch(
-                "the requests",
-                names(first),
-                path,
-                names(f),
-                "",
-            ));
+            return Err(mismatch("the requests", names(first), path, names(f), ""));
         }
     }
     for pair in shards.windows(2) {
@@ -219,7 +213,10 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
     // Where each part's second 0 lies on the merged timeline (whole seconds, by wall clock).
     let offset = |m: &Measurement| {
         let at = m.started_at + m.warmup;
-        at.duration_since(zero).unwrap_or_default().as_secs_f64().round() as i64
+        at.duration_since(zero)
+            .unwrap_or_default()
+            .as_secs_f64()
+            .round() as i64
     };
     let mut it = parts.iter();
     let Some(first) = it.next() else {
@@ -290,8 +287,7 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
             total.course.alive = Some(Liveness::Exited(why.clone()));
         }
     }
-    total.generator.cpu =
-        (cpu_weighted.1 > 0).then(|| cpu_weighted.0 / cpu_weighted.1 as f64);
+    total.generator.cpu = (cpu_weighted.1 > 0).then(|| cpu_weighted.0 / cpu_weighted.1 as f64);
     // Arrivals asked for: each shard knows its own exactly (open model only).
     total.generator.requested = parts
         .iter()
@@ -316,4 +312,3 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
 fn empty_like(r: &crate::measure::RequestStats) -> crate::measure::RequestStats {
     crate::measure::RequestStats::new(r.name.clone(), r.service.is_some())
 }
-

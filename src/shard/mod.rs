@@ -20,7 +20,6 @@ pub(crate) use merge::{Combined, combine};
 pub use start::{LATE_TOLERANCE, MAX_AHEAD};
 pub(crate) use start::{StartSlots, parse_start, start_text};
 
-
 /// Shard `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Shard {
@@ -43,9 +42,9 @@ impl Shard {
             .ok_or_else(|| format!("`{text}` is not a shard: {what}"))?;
         let num = |s: &str| s.trim().parse::<u32>().ok();
         match (num(k), num(n)) {
-            (Some(_), Some(n)) if n > MAX_SHARDS => Err(format!(
-                "`{text}`: at most {MAX_SHARDS} shards (got {n})"
-            )),
+            (Some(_), Some(n)) if n > MAX_SHARDS => {
+                Err(format!("`{text}`: at most {MAX_SHARDS} shards (got {n})"))
+            }
             (Some(k), Some(n)) if (1..=n).contains(&k) => Ok(Shard { index: k, count: n }),
             _ => Err(format!("`{text}` is not a shard: {what}")),
         }

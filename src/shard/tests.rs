@@ -32,7 +32,10 @@ fn shares_partition_the_users_and_differ_by_at_most_one() {
                 assert_eq!(owners, 1, "item {i} of {n} shards");
             }
             for s in &shards {
-                assert_eq!((0..total).filter(|&i| s.takes(i)).count() as u64, s.share(total));
+                assert_eq!(
+                    (0..total).filter(|&i| s.takes(i)).count() as u64,
+                    s.share(total)
+                );
             }
         }
     }
@@ -41,15 +44,21 @@ fn shares_partition_the_users_and_differ_by_at_most_one() {
 #[test]
 fn settings_errors_name_the_variable() {
     let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let run = |s: Option<&str>, t: Option<&str>, r: Option<&str>| {
-        ShardRun::from_values(s, t, r, now)
-    };
+    let run =
+        |s: Option<&str>, t: Option<&str>, r: Option<&str>| ShardRun::from_values(s, t, r, now);
     assert_eq!(run(None, None, None), None);
-    let ok = run(Some("3/4"), Some("1800000030"), Some("2")).unwrap().unwrap();
+    let ok = run(Some("3/4"), Some("1800000030"), Some("2"))
+        .unwrap()
+        .unwrap();
     assert_eq!(ok.shard, Shard { index: 3, count: 4 });
     assert_eq!(ok.start_at, Some(now + Duration::from_secs(30)));
     assert!(!ok.samples_target());
-    assert!(run(Some("1/4"), None, None).unwrap().unwrap().samples_target());
+    assert!(
+        run(Some("1/4"), None, None)
+            .unwrap()
+            .unwrap()
+            .samples_target()
+    );
     let err = |s, t, r| run(s, t, r).unwrap().unwrap_err();
     assert!(err(Some("4"), None, None).starts_with("PERFSPEC_SHARD: "));
     assert!(err(Some("1/2"), Some("soon"), None).starts_with("PERFSPEC_START_AT: "));
@@ -69,8 +78,16 @@ fn start_times_are_rfc3339_or_unix_seconds_and_bounded() {
         at("2027-01-15T08:01:00.5Z"),
         Ok(in_a_minute + Duration::from_millis(500))
     );
-    assert_eq!(at("1799999998"), Ok(now - Duration::from_secs(2)), "a little late is fine");
-    assert!(at("1800000700").unwrap_err().contains("more than the 600 s"));
+    assert_eq!(
+        at("1799999998"),
+        Ok(now - Duration::from_secs(2)),
+        "a little late is fine"
+    );
+    assert!(
+        at("1800000700")
+            .unwrap_err()
+            .contains("more than the 600 s")
+    );
     assert!(at("1799999000").unwrap_err().contains("ago"));
     assert!(at("next tuesday").unwrap_err().contains("RFC 3339"));
     assert!(at("-5").unwrap_err().contains("positive"));
@@ -139,10 +156,16 @@ fn a_measurement_survives_its_file_form_exactly() {
     let (a, b) = (&m.requests[0], &back.requests[0]);
     assert_eq!(a.latency, b.latency);
     assert_eq!(a.service, b.service);
-    assert_eq!((a.ok, &a.errors, &a.refusals.statuses), (b.ok, &b.errors, &b.refusals.statuses));
+    assert_eq!(
+        (a.ok, &a.errors, &a.refusals.statuses),
+        (b.ok, &b.errors, &b.refusals.statuses)
+    );
     assert_eq!(b.stages.keys().collect::<Vec<_>>(), ["db"]);
     assert_eq!(back.timeline.len(), 2);
-    assert_eq!(back.timeline[0].requests[0].latency, m.timeline[0].requests[0].latency);
+    assert_eq!(
+        back.timeline[0].requests[0].latency,
+        m.timeline[0].requests[0].latency
+    );
     assert_eq!(back.timeline[0].dropped, 1);
     assert_eq!(back.generator.requested, Some(501));
 }
@@ -150,7 +173,10 @@ fn a_measurement_survives_its_file_form_exactly() {
 #[test]
 fn parts_add_up_exactly_and_timelines_align_by_wall_clock() {
     // The second part started one second later: its second 0 is the merged second 1.
-    let (a, b) = (part(1_800_000_000, 300, 5, 2), part(1_800_000_001, 200, 9, 1));
+    let (a, b) = (
+        part(1_800_000_000, 300, 5, 2),
+        part(1_800_000_001, 200, 9, 1),
+    );
     let mut both = a.requests[0].latency.clone();
     both.add(&b.requests[0].latency).unwrap();
     let m = add_up(vec![a, b], None);
@@ -163,7 +189,11 @@ fn parts_add_up_exactly_and_timelines_align_by_wall_clock() {
     assert_eq!((m.interrupted, m.generator.threads), (2, 4));
     let seconds: Vec<(i64, u64)> = m.timeline.iter().map(|s| (s.t, s.total().ok)).collect();
     assert_eq!(seconds, [(0, 300), (1, 500), (2, 200)]);
-    assert_eq!(m.window, Duration::from_secs(3), "from the first start to the last end");
+    assert_eq!(
+        m.window,
+        Duration::from_secs(3),
+        "from the first start to the last end"
+    );
 }
 
 fn file(shard: u32, shards: u32) -> (PathBuf, ShardFile) {
@@ -192,20 +222,41 @@ fn file(shard: u32, shards: u32) -> (PathBuf, ShardFile) {
 fn missing_duplicate_and_mismatched_shards_are_errors_naming_files() {
     let ok = combine(vec![file(2, 3), file(1, 3), file(3, 3)]).unwrap();
     assert_eq!((ok.count, ok.measurement.requests[0].ok), (3, 60));
-    let e = combine(vec![file(1, 3), file(3, 3)]).unwrap_err().to_string();
-    assert!(e.contains("shard 2 of 3 missing") && e.contains("out/3-of-3.shard.json"), "{e}");
-    let e = combine(vec![file(1, 2), file(2, 2), file(2, 2)]).unwrap_err().to_string();
-    assert_eq!(e, "s::x: shard 2 twice: out/2-of-2.shard.json and out/2-of-2.shard.json");
-    let e = combine(vec![file(1, 2), file(2, 3)]).unwrap_err().to_string();
-    assert!(e.contains("shard count") && e.contains("out/2-of-3.shard.json"), "{e}");
+    let e = combine(vec![file(1, 3), file(3, 3)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("shard 2 of 3 missing") && e.contains("out/3-of-3.shard.json"),
+        "{e}"
+    );
+    let e = combine(vec![file(1, 2), file(2, 2), file(2, 2)])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "s::x: shard 2 twice: out/2-of-2.shard.json and out/2-of-2.shard.json"
+    );
+    let e = combine(vec![file(1, 2), file(2, 3)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("shard count") && e.contains("out/2-of-3.shard.json"),
+        "{e}"
+    );
     let mut other = file(2, 2);
     other.1.spec_hash = "def".into();
     let e = combine(vec![file(1, 2), other]).unwrap_err().to_string();
-    assert!(e.contains("differ in the spec") && e.contains("spec hash def"), "{e}");
+    assert!(
+        e.contains("differ in the spec") && e.contains("spec hash def"),
+        "{e}"
+    );
     let mut late = file(2, 2);
     late.1.start_at = Some("2027-01-15T08:02:00Z".into());
     let e = combine(vec![file(1, 2), late]).unwrap_err().to_string();
-    assert!(e.contains("differ in the start") && e.contains("PERFSPEC_START_AT"), "{e}");
+    assert!(
+        e.contains("differ in the start") && e.contains("PERFSPEC_START_AT"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -224,5 +275,8 @@ async fn start_slots_follow_each_other_and_a_late_shard_fails() {
     let past = StartSlots::new(Some(SystemTime::now() - Duration::from_secs(60)));
     let e = past.wait(Duration::ZERO, || None).await.unwrap_err();
     assert!(e.contains("late"), "{e}");
-    assert_eq!(StartSlots::new(None).wait(Duration::ZERO, || None).await, Ok(None));
+    assert_eq!(
+        StartSlots::new(None).wait(Duration::ZERO, || None).await,
+        Ok(None)
+    );
 }

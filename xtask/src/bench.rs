@@ -63,7 +63,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         eprintln!("== cargo bench --bench {name}");
         let status = crate::cargo()
             .current_dir(crate::root())
-            .args(["bench", "--bench", &name, "--"])
+            .args(["bench", "--bench", &name, "--features", "commands", "--"])
             .args(&args.extra)
             .status()
             .context("running cargo bench")?;

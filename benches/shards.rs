@@ -122,8 +122,11 @@ fn main() {
     let template = out.join(format!("1/shards/sharded/open/1-of-{shards}.shard.json"));
     fabricate(&template, files, &many);
     let t = Instant::now();
-    let report = perfspec::commands::merge(&[many.clone()], &merger(&spec, &dir.join("many-out")))
-        .expect("merge");
+    let report = perfspec::commands::merge(
+        std::slice::from_ref(&many),
+        &merger(&spec, &dir.join("many-out")),
+    )
+    .expect("merge");
     let took = t.elapsed();
     md.push_str(&format!(
         "## Merge\n\n{files} shard files ({} KiB each) merged, judged and reported in {:.0} ms ({}).\n\nLoad average at the end: {}.\n",

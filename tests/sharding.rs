@@ -175,7 +175,7 @@ fn shards_merge_exactly_into_one_verdict() {
     }
 
     let merged_out = dir.join("merged");
-    let report = merge(&[out.clone()], &merger(&specs, &merged_out)).unwrap();
+    let report = merge(std::slice::from_ref(&out), &merger(&specs, &merged_out)).unwrap();
     let status: Vec<(&str, u32, &str)> = report
         .scenarios
         .iter()
@@ -311,7 +311,7 @@ fn bad_input(out: &Path, specs: &Path, dir: &Path) {
     assert!(e.to_string().contains("differ in the start"), "{e}");
     // Not a shard file.
     std::fs::write(&copy, "{}").unwrap();
-    let e = m(&[copy.clone()]).to_string();
+    let e = m(std::slice::from_ref(&copy)).to_string();
     assert!(
         e.contains("copy.shard.json") && e.contains("not a perfspec shard file"),
         "{e}"

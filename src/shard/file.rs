@@ -136,8 +136,11 @@ pub(crate) struct ResourcesFile {
     pub cost_cpu_us: u64,
     pub cost_wall_us: u64,
     /// Entity name → quantity (`Cpu`, `Rss` …) → `[t_s, value]` points.
-    pub entities: Vec<(String, BTreeMap<String, Vec<[f64; 2]>>)>,
+    pub entities: Vec<(String, SeriesFile)>,
 }
+
+/// The series of one entity: quantity (`Cpu`, `Rss` …) → `[t_s, value]` points.
+pub(crate) type SeriesFile = BTreeMap<String, Vec<[f64; 2]>>;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

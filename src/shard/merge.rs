@@ -49,23 +49,28 @@ pub enum MergeError {
         second: PathBuf,
     },
     /// Two shards disagree on what was run.
-    #[error("{scenario}: the shards differ in {what}: {} has {first_value}, {} has {second_value}{hint}", .first.display(), .second.display())]
-    Mismatch {
-        /// `SPEC::SCENARIO`.
-        scenario: String,
-        /// What differs: `the shard count`, `the spec`, `the start`, `the requests`.
-        what: &'static str,
-        /// One file.
-        first: PathBuf,
-        /// Its value.
-        first_value: String,
-        /// The other file.
-        second: PathBuf,
-        /// Its value.
-        second_value: String,
-        /// What to do.
-        hint: &'static str,
-    },
+    #[error(transparent)]
+    Mismatch(Box<Mismatch>),
+}
+
+/// Two shards of one scenario that disagree on what was run.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{scenario}: the shards differ in {what}: {} has {first_value}, {} has {second_value}{hint}", .first.display(), .second.display())]
+pub struct Mismatch {
+    /// `SPEC::SCENARIO`.
+    pub scenario: String,
+    /// What differs: `the shard count`, `the spec`, `the start`, `the requests`.
+    pub what: &'static str,
+    /// One file.
+    pub first: PathBuf,
+    /// Its value.
+    pub first_value: String,
+    /// The other file.
+    pub second: PathBuf,
+    /// Its value.
+    pub second_value: String,
+    /// What to do.
+    pub hint: &'static str,
 }
 
 /// `shard 2` or `shards 2, 3`.
@@ -102,14 +107,16 @@ pub(crate) fn combine(mut shards: Vec<(PathBuf, ShardFile)>) -> Result<Combined,
     shards.sort_by_key(|(_, f)| f.shard);
     let (first_path, first) = &shards[0];
     let scenario = format!("{}::{}", first.spec, first.scenario);
-    let mismatch = |what, a: String, path: &PathBuf, b: String, hint| MergeError::Mismatch {
-        scenario: scenario.clone(),
-        what,
-        first: first_path.clone(),
-        first_value: a,
-        second: path.clone(),
-        second_value: b,
-        hint,
+    let mismatch = |what, a: String, path: &PathBuf, b: String, hint| {
+        MergeError::Mismatch(Box::new(Mismatch {
+            scenario: scenario.clone(),
+            what,
+            first: first_path.clone(),
+            first_value: a,
+            second: path.clone(),
+            second_value: b,
+            hint,
+        }))
     };
     for (path, f) in &shards[1..] {
         if f.shards != first.shards {

@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime};
 #[cfg_attr(not(feature = "commands"), allow(unused_imports))]
 pub(crate) use file::read as read_file;
 pub(crate) use file::{MeasurementFile, SCHEMA, ShardFile, VERSION, write as write_file};
-pub use merge::MergeError;
 #[cfg_attr(not(feature = "commands"), allow(unused_imports))]
 pub(crate) use merge::{Combined, combine};
+pub use merge::{MergeError, Mismatch};
 pub use start::{LATE_TOLERANCE, MAX_AHEAD};
 pub(crate) use start::{StartSlots, parse_start, start_text};
 

@@ -12,6 +12,8 @@
 //! - [`compare()`] (`compare A.json B.json`): two result or baseline files, metric by metric.
 //! - [`ab()`] (`ab`): the working tree against a base revision, in alternating rounds.
 //! - [`report()`] (`report [DIR]`): what a finished run came to, from its files.
+//! - [`merge()`] (`merge SHARDS…`): the shard files of a sharded run into one verdict and
+//!   the usual reports.
 //!
 //! Each command is one module holding its options, its function, its clap `Args` and its
 //! `run`; [`Command`] lists them. A project with tasks of its own flattens [`Command`] into its
@@ -25,10 +27,10 @@ mod ab;
 mod bless;
 mod cargo;
 mod compare;
+mod merge;
 mod report;
 mod results;
 mod workspace;
-// Issue 18 adds `mod merge;` here (shard results into one), with a `Merge` variant below.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,7 @@ use std::process::ExitCode;
 pub use ab::{AbDecision, AbError, AbOptions, AbReport, ab};
 pub use bless::{BlessError, BlessOptions, BlessReport, Blessed, NotBlessed, bless};
 pub use compare::{CompareError, CompareReport, Row, compare, parse_threshold};
+pub use merge::{MergeCommandError, MergeReport, MergedScenario, merge};
 pub use report::{ReportError, report};
 pub use results::{ResultsError, TrialFiles};
 pub use workspace::{Package, WorkspaceError, locate};
@@ -117,6 +120,9 @@ pub enum Error {
     /// `report`.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// `merge`.
+    #[error(transparent)]
+    Merge(#[from] MergeCommandError),
     /// Finding the package.
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
@@ -136,6 +142,8 @@ pub enum Command {
     Ab(ab::Args),
     /// Show what a finished run came to, from its report folder.
     Report(report::Args),
+    /// Merge the shard files of a sharded run (`PERFSPEC_SHARD=K/N`) into one verdict.
+    Merge(merge::Args),
 }
 
 impl Command {
@@ -146,6 +154,7 @@ impl Command {
             Command::Compare(args) => compare::run(args),
             Command::Ab(args) => ab::run(ws, args),
             Command::Report(args) => report::run(ws, args),
+            Command::Merge(args) => merge::run(ws, args),
         }
     }
 

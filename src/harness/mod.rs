@@ -5,6 +5,7 @@ mod ab;
 mod export;
 mod gate;
 mod hint;
+mod sharding;
 mod signals;
 mod trial;
 
@@ -13,6 +14,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
+
+#[cfg(feature = "commands")]
+pub(crate) use sharding::merged_trial;
 
 use crate::report::progress::Layout;
 use crate::report::{BrokenSpec, RunReport, TrialReport, artifacts, console};
@@ -51,6 +55,11 @@ pub(crate) struct Config {
     pub live: Arc<export::LiveSlot>,
     /// Where each trial's final figures are pushed (remote write), when asked for.
     pub push: Option<Result<crate::export::push::Destination, String>>,
+    /// Set when this process runs one shard of the load (`PERFSPEC_SHARD`, `--shard`); the
+    /// error every trial reports when the settings are invalid.
+    pub shard: Option<Result<crate::shard::ShardRun, String>>,
+    /// The common starts of a sharded run's scenarios.
+    pub slots: Arc<crate::shard::StartSlots>,
 }
 
 /// The perf test harness: `fn main() { perfspec::Harness::new().run() }` in `tests/perf.rs`.
@@ -83,6 +92,7 @@ impl Harness {
         let allow_remote = crate::spec::Context::default().allows_remote();
         let live = var("PERFSPEC_LIVE").map(|v| v.to_string_lossy().into_owned());
         let push = var("PERFSPEC_PUSH").map(|v| v.to_string_lossy().into_owned());
+        let shard = sharding::settings(&sharding::Flags::default());
         let threads = std::env::var("PERFSPEC_THREADS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -104,6 +114,8 @@ impl Harness {
                 progress: Arc::default(),
                 live: Arc::new(export::LiveSlot::new(live)),
                 push: export::destination(push, allow_remote),
+                slots: Arc::new(crate::shard::StartSlots::new(start_of(&shard))),
+                shard,
             },
         }
     }
@@ -202,6 +214,22 @@ impl Harness {
         self
     }
 
+    /// Runs shard `run.shard` of every selected scenario (`PERFSPEC_SHARD=K/N`, `--shard
+    /// K/N`), starting together with the other shards at `run.start_at`
+    /// (`PERFSPEC_START_AT`); each trial writes a shard file for
+    /// `perfspec::commands::merge` instead of judging its part of the load.
+    pub fn shard(mut self, run: crate::shard::ShardRun) -> Harness {
+        self.config.slots = Arc::new(crate::shard::StartSlots::new(run.start_at));
+        self.config.shard = Some(Ok(run));
+        self
+    }
+
+    /// The spec folder and the settings of this harness, for a merge of shards.
+    #[cfg_attr(not(feature = "commands"), allow(dead_code))]
+    pub(crate) fn parts(&self) -> (&Path, &Config) {
+        (&self.specs_dir, &self.config)
+    }
+
     /// Reads GPUs from `gpu` instead of NVML (a [`crate::resources::FakeGpu`] in tests).
     pub fn gpu(mut self, gpu: std::sync::Arc<dyn crate::resources::Gpu>) -> Harness {
         self.config.gpu = gpu;
@@ -214,6 +242,12 @@ impl Harness {
     pub fn run(mut self) -> ! {
         signals::install();
         let (args, live, push) = export::take_flags(std::env::args().collect());
+        let (args, shard_flags) = sharding::take_flags(args);
+        if shard_flags.any() {
+            let shard = sharding::settings(&shard_flags);
+            self.config.slots = Arc::new(crate::shard::StartSlots::new(start_of(&shard)));
+            self.config.shard = shard;
+        }
         if let Some(addr) = live {
             self = self.live(&addr);
         }
@@ -361,6 +395,11 @@ impl Harness {
         }
         trials
     }
+}
+
+/// The common start of a valid shard setting.
+fn start_of(shard: &Option<Result<crate::shard::ShardRun, String>>) -> Option<SystemTime> {
+    shard.as_ref()?.as_ref().ok()?.start_at
 }
 
 /// The names of the ignored trials this run selects (libtest's filter) but does not run (no

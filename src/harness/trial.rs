@@ -5,7 +5,7 @@ use std::time::Duration;
 use libtest_mimic::Failed;
 use tokio::sync::watch;
 
-use super::Config;
+use super::{Config, sharding};
 use crate::assertion::{evaluate, find_recovery};
 use crate::capacity;
 use crate::client::Prepared;
@@ -43,6 +43,8 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
         builder.worker_threads(n);
     }
     let runtime = builder.build();
+    let mut slot = None;
+    let refused = sharding::refusal(scenario, config);
     report.outcome = match runtime {
         // The trials after an interruption end at once: the harness is winding down.
         _ if super::signals::interrupted().is_some() => Err(format!(
@@ -50,15 +52,40 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
             super::signals::interrupted().unwrap_or_default()
         )),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
+        Ok(_) if refused.is_some() => Err(refused.unwrap_or_default()),
         Ok(rt) => {
-            let mut outcome = rt.block_on(measure(spec, index, config, &log, &mut report.log));
-            if let Ok(first) = &mut outcome {
-                let mut rerun = || rt.block_on(measure(spec, index, config, &log, &mut None));
+            let mut outcome = rt.block_on(measure(
+                spec,
+                index,
+                config,
+                &log,
+                &mut report.log,
+                &mut slot,
+            ));
+            // A shard's verdict comes from the merge: no gate per shard.
+            if let (Ok(first), None) = (&mut outcome, &config.shard) {
+                let mut rerun =
+                    || rt.block_on(measure(spec, index, config, &log, &mut None, &mut None));
                 super::gate::after_first(spec, scenario, config, first, &mut rerun);
             }
             outcome
         }
     };
+    if let Some(Ok(run)) = &config.shard {
+        sharding::write_shard_file(spec, scenario, config, run, slot, &mut report);
+    }
+    finish(spec, config, report, &log)
+}
+
+/// The rest of a trial once its outcome is known: series for the reports, secrets out, the
+/// push, and the result file (a merge of shards ends the same way).
+pub(crate) fn finish(
+    spec: &Spec,
+    config: &Config,
+    mut report: TrialReport,
+    log: &std::path::Path,
+) -> TrialReport {
+    let scenario = report.scenario.clone();
     if let Ok(m) = &report.outcome {
         report.series = views::series_of(&m.measurement);
         report
@@ -69,7 +96,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     // Secrets (environment values, credential headers) leave no trace: not in any report,
     // not in the target's log.
     report.redact(&spec.secrets);
-    redact_log(&log, &spec.secrets);
+    redact_log(log, &spec.secrets);
     push(&mut report, config);
     let path = config
         .out_dir
@@ -142,6 +169,7 @@ async fn measure(
     config: &Config,
     log: &std::path::Path,
     shown_log: &mut Option<String>,
+    slot: &mut Option<std::time::SystemTime>,
 ) -> Result<Measured, String> {
     let scenario = &spec.scenarios[index];
     let weights: Vec<(String, u32)> = spec
@@ -151,10 +179,10 @@ async fn measure(
         .collect();
     // A capacity search is a loop of ordinary runs, one per level.
     let Some(mut search) = capacity::Search::new(scenario, &weights) else {
-        return measure_once(spec, scenario, config, log, shown_log).await;
+        return measure_once(spec, scenario, config, log, shown_log, slot).await;
     };
     while let Some(step) = search.next_run() {
-        let run = measure_once(spec, &step, config, log, shown_log).await?;
+        let run = measure_once(spec, &step, config, log, shown_log, &mut None).await?;
         search.record(run);
     }
     search
@@ -169,7 +197,11 @@ async fn measure_once(
     config: &Config,
     log: &std::path::Path,
     shown_log: &mut Option<String>,
+    slot: &mut Option<std::time::SystemTime>,
 ) -> Result<Measured, String> {
+    let shard = config.shard.as_ref().and_then(|s| s.as_ref().ok());
+    let shared_scenario = shard.map(|s| sharding::scenario_share(scenario, s.shard));
+    let scenario = shared_scenario.as_ref().unwrap_or(scenario);
     let (endpoint, mut running, host, base) = match &spec.target {
         Target::Component(c) => {
             let component = config
@@ -222,6 +254,7 @@ async fn measure_once(
         rows: Rows::new(&spec.data),
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
+        shard: shard.map(|s| s.shard),
         live: match config.live.server(config.allow_remote) {
             None => None,
             Some(Err(e)) => return Err(e),
@@ -239,15 +272,29 @@ async fn measure_once(
             ),
         },
     };
+    // Shards begin together: wait for this scenario's common start, once the target is up.
+    *slot = config
+        .slots
+        .wait(
+            sharding::planned_length(scenario),
+            super::signals::interrupted,
+        )
+        .await?;
     // Samplers start once the target is ready and stop after load, before teardown.
     let spawned = running
         .as_ref()
         .and_then(|r| r.process.as_ref())
         .map(target::Process::pid);
-    let sut = resources::find_target(&spec.target, spawned)?;
+    // Of several shards only one samples the target (its figures are not multiplied).
+    let samples_target = shard.is_none_or(crate::shard::ShardRun::samples_target);
+    let sut = if samples_target {
+        resources::find_target(&spec.target, spawned)?
+    } else {
+        None
+    };
     // The service's own metrics: read once before the load, then on the sampler's clock.
     let scraping = match (spec.target.metrics_path(), running.as_ref()) {
-        (Some(path), Some(r)) => Some(scrape::start(
+        (Some(path), Some(r)) if samples_target => Some(scrape::start(
             scrape::Endpoint {
                 addr: r.transport.addr(),
                 host: r.host.clone(),
@@ -272,7 +319,7 @@ async fn measure_once(
             sut_roots: sut.as_deref(),
             component,
             instructions: counts_instructions(scenario),
-            wants_gpu: scenario.wants_gpu(),
+            wants_gpu: scenario.wants_gpu() && samples_target,
         },
         config.gpu.clone(),
         extra,
@@ -325,15 +372,33 @@ async fn measure_once(
     if let Some(abort) = &measurement.course.aborted {
         problems.push(abort.reason());
     }
+    if shard.is_some() {
+        // A shard passes unless it failed to run; its assertions are judged on the merge.
+        let verdict = Verdict::new(vec![], problems, vec![]);
+        return Ok(Measured {
+            measurement,
+            verdict,
+        });
+    }
+    Ok(judge(scenario, measurement, problems))
+}
+
+/// The verdict of a finished measurement: the recovery, the assertions, the doubts. A merge
+/// of shards is judged here too.
+pub(crate) fn judge(
+    scenario: &Scenario,
+    mut measurement: Measurement,
+    problems: Vec<String>,
+) -> Measured {
     if let Some(rule) = &scenario.recovery {
         measurement.course.recovery = Some(find_recovery(rule, &measurement));
     }
     let checks = evaluate(&scenario.assertions, &measurement);
     let verdict = Verdict::new(checks, problems, doubts(scenario, &measurement));
-    Ok(Measured {
+    Measured {
         measurement,
         verdict,
-    })
+    }
 }
 
 /// Whether the scenario asserts or gates on instructions (counters are opened only then).

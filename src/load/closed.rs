@@ -18,7 +18,8 @@ use crate::spec::{Closed, Think};
 pub(super) async fn run(sh: &Arc<Shared>, closed: &Closed, stop: &watch::Receiver<bool>) {
     let mut users = JoinSet::new();
     for (u, windows) in user_windows(closed, sh.end - sh.t0).into_iter().enumerate() {
-        if windows.is_empty() {
+        // A shard runs every N-th user (its global index keeps its data and seed).
+        if windows.is_empty() || sh.plan.shard.is_some_and(|s| !s.takes(u as u64)) {
             continue;
         }
         users.spawn(user(

@@ -46,6 +46,8 @@ pub(crate) struct Plan {
     pub scenario: Scenario,
     /// The run's series on the live endpoint, when it is served.
     pub live: Option<Arc<crate::export::RunFeed>>,
+    /// The shard of the load this process sends (its users, or its arrivals); `None`: all.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Where a run's requests go.

@@ -47,9 +47,18 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
     } else {
         sh.end
     } - sh.t0;
-    let requested = (rates.expected(until) - rates.expected(sh.measure_from - sh.t0))
-        .round()
-        .max(0.0) as u64;
+    let (from, to) = (
+        rates.expected(sh.measure_from - sh.t0),
+        rates.expected(until),
+    );
+    let requested = match sh.plan.shard {
+        None => (to - from).round().max(0.0) as u64,
+        // A shard was asked for its own arrivals only: those with index i mod N = K−1.
+        Some(s) => {
+            let count = |x: f64| s.share(x.round().max(0.0) as u64);
+            count(to).saturating_sub(count(from))
+        }
+    };
     for user in users {
         let _ = user.await;
     }
@@ -70,7 +79,14 @@ fn dispatch(
     let (tickets, inbox) = async_channel::bounded::<Instant>(open.max_users as usize);
     let idle = Arc::new(AtomicUsize::new(0));
     let mut users = Vec::new();
+    let mut arrival = 0u64;
     while let Some(offset) = schedule.next() {
+        // A shard fires every N-th arrival of the one schedule.
+        let mine = sh.plan.shard.is_none_or(|s| s.takes(arrival));
+        arrival += 1;
+        if !mine {
+            continue;
+        }
         let at = sh.t0 + offset;
         if !sh.may_start(at) || !sleep_until(at, halt) {
             break;

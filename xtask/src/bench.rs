@@ -29,6 +29,10 @@ const BENCHES: &[(&str, &str)] = &[
         "flows",
         "generator CPU per request of a three-step flow against the same requests as a mix; per-turn TTFT of multi-turn chats against the server's truth",
     ),
+    (
+        "shards",
+        "4 shard processes × 2,500 users merged against one process of 10,000; the open schedule's union; merging 100 shard files",
+    ),
 ];
 
 #[derive(clap::Args)]
@@ -63,7 +67,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         eprintln!("== cargo bench --bench {name}");
         let status = crate::cargo()
             .current_dir(crate::root())
-            .args(["bench", "--bench", &name, "--"])
+            .args(["bench", "--bench", &name, "--features", "commands", "--"])
             .args(&args.extra)
             .status()
             .context("running cargo bench")?;

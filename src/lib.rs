@@ -26,6 +26,7 @@ pub mod provenance;
 pub mod report;
 pub mod resources;
 pub mod scrape;
+mod secrets;
 pub mod shard;
 pub mod spec;
 mod target;

@@ -130,6 +130,9 @@ pub(super) fn evaluate_one(a: &Assertion, m: &Measurement) -> Check {
     if let Metric::Scraped(s) = &a.metric {
         return scraped(a, s, m, make);
     }
+    if let Metric::Flow(f) = &a.metric {
+        return super::flow::evaluate(a, f, m);
+    }
     let stats = match &a.scope {
         Some(name) => match m.request(name) {
             Some(s) => s.clone(),
@@ -377,6 +380,7 @@ fn overall(
         // by `stress`, before this point.
         Metric::Resource(_)
         | Metric::Scraped(_)
+        | Metric::Flow(_)
         | Metric::Availability
         | Metric::RecoveryTime
         | Metric::Capacity

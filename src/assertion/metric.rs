@@ -1,5 +1,6 @@
 //! The catalogue of metrics an assertion may name, their units, and limits written with units.
 
+use super::flow::FlowFigure;
 use super::resource::{self, Reduce, ResourceMetric};
 pub use super::value::Unit;
 
@@ -99,6 +100,9 @@ pub enum Metric {
     /// A metric the service exports on its `/metrics` (or the ratio of two); not scoped to a
     /// request and not windowable.
     Scraped(super::ScrapedMetric),
+    /// A figure of flow iterations (duration, success rate, count); not scoped to a request
+    /// and not windowable.
+    Flow(super::FlowMetric),
 }
 
 /// Token timing of streams.
@@ -169,6 +173,11 @@ impl Metric {
             | Metric::Stage(..)
             | Metric::Connection(..)
             | Metric::RecoveryTime => Unit::Micros,
+            Metric::Flow(f) => match f.figure {
+                FlowFigure::Duration(_) => Unit::Micros,
+                FlowFigure::SuccessRate => Unit::Fraction,
+                FlowFigure::Iterations => Unit::Count,
+            },
             Metric::ErrorRate | Metric::Goodput | Metric::Availability => Unit::Fraction,
             Metric::Throughput
             | Metric::OutputTokensPerSecond
@@ -212,6 +221,10 @@ impl Metric {
                 ..
             }) => Some(*p),
             Metric::Scraped(s) => s.percentile(),
+            Metric::Flow(super::FlowMetric {
+                figure: FlowFigure::Duration(Stat::Percentile(p)),
+                ..
+            }) => Some(*p),
             _ => None,
         }
     }
@@ -248,6 +261,7 @@ impl Metric {
             Metric::CapacityUsers => "capacity-users".into(),
             Metric::SutAlive => "sut.alive".into(),
             Metric::Scraped(s) => s.name(),
+            Metric::Flow(f) => f.name(),
         }
     }
 
@@ -265,6 +279,10 @@ impl Metric {
                 | Metric::Capacity
                 | Metric::CapacityUsers
                 | Metric::SutAlive
+                | Metric::Flow(super::FlowMetric {
+                    figure: FlowFigure::SuccessRate | FlowFigure::Iterations,
+                    ..
+                })
         )
     }
 
@@ -273,7 +291,11 @@ impl Metric {
     fn whole_run(&self) -> bool {
         matches!(
             self,
-            Metric::RecoveryTime | Metric::Capacity | Metric::CapacityUsers | Metric::SutAlive
+            Metric::RecoveryTime
+                | Metric::Capacity
+                | Metric::CapacityUsers
+                | Metric::SutAlive
+                | Metric::Flow(_)
         )
     }
 }
@@ -284,6 +306,7 @@ pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, medi
     tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
     for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; \
     availability, recovery-time, capacity, capacity-users, sut.alive; \
+    flow.duration.STAT, flow.success-rate, flow.iterations (or flow.NAME.…); \
     prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
     resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
     sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
@@ -313,6 +336,19 @@ pub(super) fn resolve(
     requests: &[&str],
 ) -> Result<(Option<String>, Metric), (String, String)> {
     let segs = segments(text);
+    // `flow.…` reads flow iterations, unless a request is called `flow` and this is one of
+    // its metrics.
+    if segs.first().is_some_and(|s| s == "flow") {
+        if let Some(f) = super::FlowMetric::parse(&segs[1..]) {
+            return Ok((None, Metric::Flow(f)));
+        }
+        if !requests.contains(&"flow") {
+            return Err((
+                format!("unknown flow metric `{text}`"),
+                super::flow::HELP.into(),
+            ));
+        }
+    }
     let (scope, rest) = match segs.first() {
         Some(first) if segs.len() > 1 && requests.contains(&first.as_str()) => {
             (Some(first.clone()), &segs[1..])
@@ -471,4 +507,5 @@ const NAMES: &[&str] = &[
     "recovery-time",
     "capacity",
     "capacity-users",
+    "flow",
 ];

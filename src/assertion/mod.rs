@@ -7,9 +7,11 @@
 //! p99 over 10s < 800ms   (holds in every 10 s window of the measured time)
 //! p95 in steady < 300ms  (the requests of one phase)
 //! ttft.p95 in turn 2 < 200ms  (the chat requests sent as turn 2 of their conversations)
+//! flow.crud.duration.p95 < 2s  flow.success-rate > 99%  (iterations of flows)
 //! ```
 
 mod eval;
+mod flow;
 mod metric;
 mod phase;
 mod resource;
@@ -22,6 +24,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 pub use eval::{Check, Outcome, evaluate, samples_needed};
+pub use flow::{FlowFigure, FlowMetric};
 pub use metric::{ConnPhase, Metric, Stat, Token, Unit};
 pub use resource::{Reduce, ResourceMetric, Source};
 pub use scraped::{Figure, Matcher, MetricRef, ScrapedMetric};

@@ -66,6 +66,9 @@ pub(super) fn check_scoped(
             "recovery is measured after the phase named in `recovery = { after = … }`"
         }
         Metric::SutAlive => "the target must stay alive for the whole run",
+        Metric::Flow(_) => {
+            "flow iterations are counted over the whole measured time; `in PHASE` applies to request metrics"
+        }
         _ => return Ok(()),
     };
     Err(error(

@@ -314,3 +314,71 @@ fn resource_metrics_reject_with_a_reason() {
     let e = Assertion::parse("systm.cpu.mean < 80%", REQS).unwrap_err();
     assert!(e.help.unwrap().contains("did you mean `system.cpu.mean`"));
 }
+
+#[test]
+fn flow_metrics_read_iterations() {
+    use crate::measure::FlowMeasurement;
+    let mut m = measurement();
+    let flow = |name: &str, ok: u64, failed: u64, ms: u64| {
+        let mut duration = crate::measure::new_histogram();
+        for i in 0..ok {
+            duration.record((ms + i % 10) * 1000).unwrap();
+        }
+        FlowMeasurement {
+            name: name.into(),
+            succeeded: ok,
+            failed,
+            duration,
+        }
+    };
+    m.course.flows = vec![flow("crud", 190, 10, 100), flow("browse", 10, 0, 20)];
+    let check = |text: &str, m: &Measurement| evaluate(&[parse(text)], m).remove(0);
+    let check_all = |text: &str| check(text, &m);
+    assert_eq!(
+        check_all("flow.crud.success-rate >= 95%").outcome,
+        Outcome::Pass
+    );
+    assert_eq!(
+        check_all("flow.crud.success-rate > 95%").outcome,
+        Outcome::Fail
+    );
+    assert_eq!(
+        check_all("flow.success-rate > 95%").observed,
+        Some(200.0 / 210.0)
+    );
+    assert_eq!(check_all("flow.iterations == 210").outcome, Outcome::Pass);
+    assert_eq!(
+        check_all("flow.crud.duration.p95 < 110ms").outcome,
+        Outcome::Pass
+    );
+    assert_eq!(
+        check_all("flow.crud.duration.p95 < 105ms").outcome,
+        Outcome::Fail
+    );
+    // Ten succeeded iterations cannot give a p95.
+    assert!(matches!(
+        check_all("flow.browse.duration.p95 < 1s").outcome,
+        Outcome::Inconclusive(_)
+    ));
+    // A result without flow figures (a merge of shards) cannot tell.
+    m.course.flows.clear();
+    assert!(matches!(
+        check("flow.success-rate > 95%", &m).outcome,
+        Outcome::NotMeasurable(_)
+    ));
+    for (text, want) in [
+        ("flow.crud.p95 < 1s", "unknown flow metric"),
+        (
+            "flow.success-rate over 5s > 90%",
+            "cannot be checked per window",
+        ),
+        (
+            "flow.duration.p95 in steady < 1s",
+            "cannot be limited to a phase",
+        ),
+        ("search.flow.success-rate > 90%", "unknown"),
+    ] {
+        let e = Assertion::parse(text, REQS).expect_err(text);
+        assert!(e.message.contains(want), "{text}: {}", e.message);
+    }
+}

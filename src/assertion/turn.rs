@@ -49,6 +49,9 @@ pub(super) fn check_scoped(
             "resources and the service's metrics are not kept per turn; `in turn N` applies to request metrics"
         }
         Metric::Dropped => "dropped arrivals belong to no request, nor to a turn",
+        Metric::Flow(_) => {
+            "a flow's iteration holds every turn of its conversations; `in turn N` applies to request metrics"
+        }
         Metric::Capacity | Metric::CapacityUsers | Metric::RecoveryTime | Metric::SutAlive => {
             "this belongs to the whole run; `in turn N` applies to request metrics"
         }

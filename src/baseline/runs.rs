@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::{Baseline, decode};
-use crate::assertion::{Metric, Stat, Token};
+use crate::assertion::{FlowFigure, FlowMetric, Metric, Stat, Token};
 use crate::gate::{Side, quantile_se};
 use crate::measure::{Channel, Measurement, RequestStats, new_histogram, stat_of};
 
@@ -109,8 +109,20 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
                     .push((rate * 1000.0).round() / 1000.0);
             }
         }
-        // A capacity search's result belongs to the run as a whole.
+        // A capacity search's result and the flows' durations belong to the run as a whole.
         if let Some(all) = out.get_mut("all") {
+            let total = m.flow(None).map(|t| (flow_family(None), t.duration));
+            let each = m
+                .course
+                .flows
+                .iter()
+                .map(|f| (flow_family(Some(&f.name)), f.duration.clone()));
+            for (family, h) in total.into_iter().chain(each) {
+                let table = all.extra.entry(family).or_default();
+                for (name, v) in stats_of(&h) {
+                    table.entry(name).or_default().push(v);
+                }
+            }
             for (name, v) in capacity_of(m) {
                 all.extra
                     .entry(name.into())
@@ -250,6 +262,19 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) 
                 None => (None, 0.0),
             },
             Metric::Resource(r) if scope.is_none() => (cost_of(m, r), 0.0),
+            Metric::Flow(FlowMetric {
+                flow,
+                figure: FlowFigure::Duration(stat),
+            }) => match m.flow(flow.as_deref()) {
+                Some(f) => (
+                    stat_of(&f.duration, *stat),
+                    match stat {
+                        Stat::Percentile(p) => quantile_se(&f.duration, p / 100.0),
+                        _ => 0.0,
+                    },
+                ),
+                None => (None, 0.0),
+            },
             Metric::Throughput => (Some(m.throughput(&stats)), 0.0),
             Metric::OutputTokensPerSecond => (
                 stats
@@ -344,6 +369,22 @@ pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> O
             runs: s.extra.get(&r.name())?.get("value")?.clone(),
             within_se: 0.0,
         }),
+        Metric::Flow(FlowMetric {
+            flow,
+            figure: FlowFigure::Duration(stat),
+        }) => Some(Side {
+            runs: runs_of(s.extra.get(&flow_family(flow.as_deref())), *stat)?,
+            within_se: 0.0,
+        }),
         _ => None,
+    }
+}
+
+/// The family a baseline keeps a flow's durations under: `flow.crud.duration`, or
+/// `flow.duration` for every flow together.
+fn flow_family(flow: Option<&str>) -> String {
+    match flow {
+        Some(name) => format!("flow.{name}.duration"),
+        None => "flow.duration".into(),
     }
 }

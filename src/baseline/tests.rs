@@ -189,3 +189,51 @@ fn committed_baselines_are_meaningful() {
     }
     assert!(seen >= 5, "{seen} baselines");
 }
+
+#[test]
+fn flow_durations_are_kept_and_compared_per_run() {
+    use crate::assertion::{FlowFigure, FlowMetric, Metric, Stat};
+    use crate::measure::{FlowMeasurement, Measurement};
+    let run = |ms: u64| {
+        let mut duration = crate::measure::new_histogram();
+        for _ in 0..200 {
+            duration.record(ms * 1000).unwrap();
+        }
+        let mut m = Measurement {
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            warmup: std::time::Duration::ZERO,
+            window: std::time::Duration::from_secs(10),
+            requests: vec![],
+            timeline: vec![],
+            interrupted: 0,
+            generator: Default::default(),
+            resources: None,
+            course: Default::default(),
+            metrics: None,
+        };
+        m.course.flows = vec![FlowMeasurement {
+            name: "crud".into(),
+            succeeded: 200,
+            failed: 0,
+            duration,
+        }];
+        m
+    };
+    let runs = [run(100), run(120)];
+    let metric = Metric::Flow(FlowMetric {
+        flow: Some("crud".into()),
+        figure: FlowFigure::Duration(Stat::Percentile(95.0)),
+    });
+    let head = side_of_runs(&runs, None, &metric).unwrap();
+    assert_eq!(head.runs.len(), 2);
+    assert!((head.runs[0] - 100_000.0).abs() < 100.0, "{:?}", head.runs);
+    let mut b = sample();
+    b.scopes = scopes_of(&runs);
+    let base = side_of_baseline(&b, None, &metric).unwrap();
+    assert_eq!(base.runs, head.runs, "a baseline keeps each run's figure");
+    let all = Metric::Flow(FlowMetric {
+        flow: None,
+        figure: FlowFigure::Duration(Stat::Percentile(95.0)),
+    });
+    assert_eq!(side_of_baseline(&b, None, &all).unwrap().runs, head.runs);
+}

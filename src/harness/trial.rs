@@ -1,5 +1,6 @@
 //! One trial, top to bottom: target up -> load -> target down -> verdict -> result file.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::Failed;
@@ -16,6 +17,7 @@ use crate::load::{Endpoint, Plan, drive};
 use crate::measure::{Liveness, Measurement};
 use crate::report::progress::Progress;
 use crate::report::{Measured, TrialReport, console, json, views};
+use crate::secrets::CapturedSecrets;
 use crate::spec::{Scenario, Spec, Target};
 use crate::target::{self, Running};
 use crate::{resources, scrape};
@@ -44,6 +46,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     }
     let runtime = builder.build();
     let mut slot = None;
+    let secrets = Arc::new(CapturedSecrets::default());
     let refused = sharding::refusal(scenario, config);
     report.outcome = match runtime {
         // The trials after an interruption end at once: the harness is winding down.
@@ -61,11 +64,15 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
                 &log,
                 &mut report.log,
                 &mut slot,
+                &secrets,
             ));
             // A shard's verdict comes from the merge: no gate per shard.
             if let (Ok(first), None) = (&mut outcome, &config.shard) {
-                let mut rerun =
-                    || rt.block_on(measure(spec, index, config, &log, &mut None, &mut None));
+                let mut rerun = || {
+                    rt.block_on(measure(
+                        spec, index, config, &log, &mut None, &mut None, &secrets,
+                    ))
+                };
                 super::gate::after_first(spec, scenario, config, first, &mut rerun);
             }
             outcome
@@ -74,7 +81,7 @@ pub(crate) fn run(spec: &Spec, index: usize, config: &Config) -> TrialReport {
     if let Some(Ok(run)) = &config.shard {
         sharding::write_shard_file(spec, scenario, config, run, slot, &mut report);
     }
-    finish(spec, config, report, &log)
+    finish(spec, config, report, &log, &secrets)
 }
 
 /// The rest of a trial once its outcome is known: series for the reports, secrets out, the
@@ -84,6 +91,7 @@ pub(crate) fn finish(
     config: &Config,
     mut report: TrialReport,
     log: &std::path::Path,
+    captured: &CapturedSecrets,
 ) -> TrialReport {
     let scenario = report.scenario.clone();
     if let Ok(m) = &report.outcome {
@@ -93,17 +101,23 @@ pub(crate) fn finish(
             .extend(views::metric_series(&m.measurement, &scenario.assertions));
         report.baseline = m.verdict.gate().and_then(views::baseline_view);
     }
-    // Secrets (environment values, credential headers) leave no trace: not in any report,
-    // not in the target's log.
-    report.redact(&spec.secrets);
-    redact_log(log, &spec.secrets);
+    // Secrets (environment values, credential headers, captured credentials) leave no trace:
+    // not in any report, not in the target's log.
+    let mut secrets = spec.secrets.clone();
+    secrets.extend(captured.values());
+    report.redact(&secrets);
+    if captured.overflowed() {
+        withhold_log(log);
+    } else {
+        redact_log(log, &secrets);
+    }
     push(&mut report, config);
     let path = config
         .out_dir
         .join("results")
         .join(&spec.name)
         .join(format!("{}.json", scenario.name));
-    let text = crate::report::redact(&json::render(&report), &spec.secrets);
+    let text = crate::report::redact(&json::render(&report), &secrets);
     if let Err(e) = write_atomic(&path, text.as_bytes()) {
         match &mut report.outcome {
             Ok(m) => {
@@ -139,6 +153,18 @@ fn push(report: &mut TrialReport, config: &Config) {
     }
 }
 
+/// Replaces the target's log by a line saying why: more credentials were captured than can be
+/// redacted one by one.
+fn withhold_log(log: &std::path::Path) {
+    if log.exists() {
+        let why = format!(
+            "perfspec withheld this log: the flows captured more than {} distinct credentials, too many to redact from it one by one\n",
+            crate::secrets::MAX_CAPTURED
+        );
+        let _ = write_atomic(log, why.as_bytes());
+    }
+}
+
 /// Rewrites the target's log without secrets (the target may have printed what it received).
 fn redact_log(log: &std::path::Path, secrets: &[String]) {
     if secrets.is_empty() {
@@ -170,6 +196,7 @@ async fn measure(
     log: &std::path::Path,
     shown_log: &mut Option<String>,
     slot: &mut Option<std::time::SystemTime>,
+    secrets: &Arc<CapturedSecrets>,
 ) -> Result<Measured, String> {
     let scenario = &spec.scenarios[index];
     let weights: Vec<(String, u32)> = spec
@@ -179,10 +206,10 @@ async fn measure(
         .collect();
     // A capacity search is a loop of ordinary runs, one per level.
     let Some(mut search) = capacity::Search::new(scenario, &weights) else {
-        return measure_once(spec, scenario, config, log, shown_log, slot).await;
+        return measure_once(spec, scenario, config, log, shown_log, slot, secrets).await;
     };
     while let Some(step) = search.next_run() {
-        let run = measure_once(spec, &step, config, log, shown_log, &mut None).await?;
+        let run = measure_once(spec, &step, config, log, shown_log, &mut None, secrets).await?;
         search.record(run);
     }
     search
@@ -198,6 +225,7 @@ async fn measure_once(
     log: &std::path::Path,
     shown_log: &mut Option<String>,
     slot: &mut Option<std::time::SystemTime>,
+    secrets: &Arc<CapturedSecrets>,
 ) -> Result<Measured, String> {
     let shard = config.shard.as_ref().and_then(|s| s.as_ref().ok());
     let shared_scenario = shard.map(|s| sharding::scenario_share(scenario, s.shard));
@@ -255,6 +283,7 @@ async fn measure_once(
         max_body: spec.defaults.max_body,
         scenario: scenario.clone(),
         shard: shard.map(|s| s.shard),
+        secrets: secrets.clone(),
         live: match config.live.server(config.allow_remote) {
             None => None,
             Some(Err(e)) => return Err(e),

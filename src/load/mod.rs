@@ -48,6 +48,8 @@ pub(crate) struct Plan {
     pub live: Option<Arc<crate::export::RunFeed>>,
     /// The shard of the load this process sends (its users, or its arrivals); `None`: all.
     pub shard: Option<crate::shard::Shard>,
+    /// Where captured credentials go, to be redacted from reports and the target's log.
+    pub secrets: Arc<crate::secrets::CapturedSecrets>,
 }
 
 /// Where a run's requests go.
@@ -122,6 +124,7 @@ pub(crate) async fn drive(
         open,
     )
     .with_phases(phases)
+    .with_flows(plan.flows.iter().map(|f| f.name.clone()).collect())
     .with_turns(
         plan.flows
             .iter()

@@ -5,15 +5,20 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::Mix;
 use crate::client::{Detail, Prepared};
+use crate::secrets::CapturedSecrets;
 use crate::spec::{CaptureFrom, Chat, Flow, FlowStep};
 
 /// Makes the flows' requests keep what their captures read: the body for a JSON pointer, the
 /// named headers.
 pub(super) fn keep_captured(requests: &mut [Prepared], flows: &[Flow]) {
-    for step in flows.iter().flat_map(|f| f.setup.iter().chain(&f.steps)) {
+    for step in flows
+        .iter()
+        .flat_map(|f| f.setup.iter().chain(&f.steps).chain(&f.teardown))
+    {
         let req = &mut requests[step.request];
         // A chat turn appends the reply's text to the conversation.
         req.keep_text |= step.chat.is_some();
@@ -39,6 +44,19 @@ enum At {
     Setup(usize),
     /// Step `i` of the flow.
     Step(usize),
+    /// Teardown step `i` of the flow.
+    Teardown(usize),
+}
+
+/// An iteration that just ended, for the flow's own figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ended {
+    /// The flow (index into the scenario's flows).
+    pub flow: usize,
+    /// The intended start of its first step (its setup's when it never got further).
+    pub began: Instant,
+    /// Whether every step it sent succeeded.
+    pub ok: bool,
 }
 
 /// One user's session.
@@ -53,6 +71,12 @@ pub(super) struct Session {
     first_slot: usize,
     /// The turn of the chat step under way (from 1); 0 outside a conversation.
     turn: u32,
+    /// When the iteration under way was intended to start, once a step of it was sent.
+    began: Option<Instant>,
+    /// Whether every step of the iteration under way succeeded so far.
+    ok: bool,
+    /// The iteration that ended with the step just taken.
+    ended: Option<Ended>,
 }
 
 impl Session {
@@ -77,6 +101,9 @@ impl Session {
             vars: vec![None; slots],
             first_slot,
             turn: 0,
+            began: None,
+            ok: true,
+            ended: None,
         }
     }
 
@@ -98,21 +125,40 @@ impl Session {
         self.turn
     }
 
-    /// The step to take now (a new iteration picks its flow from `mix`).
-    pub fn next<'f>(&mut self, flows: &'f [Flow], mix: &Mix, rng: &mut SmallRng) -> &'f FlowStep {
+    /// The step to take now (a new iteration picks its flow from `mix`), intended to start at
+    /// `intended`.
+    pub fn next<'f>(
+        &mut self,
+        flows: &'f [Flow],
+        mix: &Mix,
+        rng: &mut SmallRng,
+        intended: Instant,
+    ) -> &'f FlowStep {
         if self.at == At::Start {
             self.flow = mix.pick(rng);
             let f = &flows[self.flow];
+            // What the steps capture is this iteration's own: a teardown step never sends
+            // the previous iteration's id.
+            for c in f.steps.iter().flat_map(|s| &s.captures) {
+                self.vars[c.slot - self.first_slot] = None;
+            }
+            self.ok = true;
+            self.ended = None;
             self.at = if self.setup_done[self.flow] || f.setup.is_empty() {
                 At::Step(0)
             } else {
                 At::Setup(0)
             };
         }
+        // The iteration's duration counts from its first step (a setup runs once per user).
+        if self.began.is_none() || self.at == At::Step(0) && self.turn == 0 {
+            self.began = Some(intended);
+        }
         let f = &flows[self.flow];
         match self.at {
             At::Setup(i) => &f.setup[i],
             At::Step(i) => &f.steps[i],
+            At::Teardown(i) => &f.teardown[i],
             At::Start => &f.steps[0],
         }
     }
@@ -127,13 +173,25 @@ impl Session {
         self.vars.iter().map(Option::as_ref)
     }
 
-    /// The step just taken succeeded with `detail`: its captures are kept and the session
-    /// moves on. `false` when a capture found nothing: the iteration ends there.
-    pub fn succeeded(&mut self, flows: &[Flow], detail: &Detail) -> bool {
+    /// The iteration that the step just taken ended, once.
+    pub fn take_ended(&mut self) -> Option<Ended> {
+        self.ended.take()
+    }
+
+    /// The step just taken succeeded with `detail`: its captures are kept (credentials also
+    /// in `secrets`) and the session moves on. `false` when a capture found nothing: the
+    /// iteration's steps end there.
+    pub fn succeeded(
+        &mut self,
+        flows: &[Flow],
+        detail: &Detail,
+        secrets: &CapturedSecrets,
+    ) -> bool {
         let f = &flows[self.flow];
         let step = match self.at {
             At::Setup(i) => &f.setup[i],
             At::Step(i) => &f.steps[i],
+            At::Teardown(i) => &f.teardown[i],
             At::Start => return true,
         };
         if let Some(chat) = &step.chat {
@@ -176,9 +234,17 @@ impl Session {
             };
             // An empty string is as missing as no value: it is never sent on.
             match value.filter(|v| v.as_str() != Some("")) {
-                Some(v) => self.vars[c.slot - self.first_slot] = Some(v),
+                Some(v) => {
+                    if c.secret {
+                        match &v {
+                            Value::String(t) => secrets.add(t),
+                            other => secrets.add(&other.to_string()),
+                        }
+                    }
+                    self.vars[c.slot - self.first_slot] = Some(v);
+                }
                 None => {
-                    self.failed();
+                    self.failed(flows);
                     return false;
                 }
             }
@@ -198,7 +264,7 @@ impl Session {
         let (Some(reply), Some(Value::Array(messages))) =
             (reply, &mut self.vars[chat.slot - self.first_slot])
         else {
-            self.failed();
+            self.fail_in(f);
             return false;
         };
         messages.push(serde_json::json!({ "role": "assistant", "content": reply }));
@@ -220,15 +286,62 @@ impl Session {
                 At::Step(0)
             }
             At::Step(i) if i + 1 < f.steps.len() => At::Step(i + 1),
-            _ => At::Start,
+            At::Step(_) => return self.teardown_from(f, 0),
+            At::Teardown(i) => return self.teardown_from(f, i + 1),
+            At::Start => At::Start,
         };
     }
 
-    /// The step just taken failed: the iteration ends (an unfinished setup runs again at the
-    /// next one).
-    pub fn failed(&mut self) {
+    /// Goes to the first teardown step from `from` whose variables this iteration has (one
+    /// that would send a missing value is skipped), or ends the iteration.
+    fn teardown_from(&mut self, f: &Flow, from: usize) {
+        let runnable = f.teardown.iter().enumerate().skip(from).find(|(_, s)| {
+            s.needs
+                .iter()
+                .all(|&slot| self.vars[slot - self.first_slot].is_some())
+        });
+        match runnable {
+            Some((i, _)) => self.at = At::Teardown(i),
+            None => self.end(),
+        }
+    }
+
+    /// The iteration is over: its outcome waits for [`Session::take_ended`].
+    fn end(&mut self) {
+        if let Some(began) = self.began.take() {
+            self.ended = Some(Ended {
+                flow: self.flow,
+                began,
+                ok: self.ok,
+            });
+        }
         self.at = At::Start;
         self.turn = 0;
+    }
+
+    /// The step just taken failed: the iteration's steps end there, and its teardown runs (an
+    /// unfinished setup ends the iteration at once and runs again at the next one).
+    pub fn failed(&mut self, flows: &[Flow]) {
+        self.fail_in(&flows[self.flow]);
+    }
+
+    fn fail_in(&mut self, f: &Flow) {
+        self.ok = false;
+        self.turn = 0;
+        match self.at {
+            At::Step(_) => self.teardown_from(f, 0),
+            At::Teardown(i) => self.teardown_from(f, i + 1),
+            At::Setup(_) | At::Start => self.end(),
+        }
+    }
+
+    /// Leaves the iteration under way without a figure (its next step would start after the
+    /// end of the run).
+    pub fn abandon(&mut self) {
+        self.at = At::Start;
+        self.turn = 0;
+        self.began = None;
+        self.ended = None;
     }
 
     /// The pause before the next step: its think time, or `None` when an iteration ends (the
@@ -239,183 +352,10 @@ impl Session {
             At::Start => None,
             At::Setup(i) => Some(f.setup[i].think),
             At::Step(i) => Some(f.steps[i].think),
+            At::Teardown(i) => Some(f.teardown[i].think),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::Capture;
-    use rand::SeedableRng;
-
-    fn step(request: usize, capture: Option<(&str, usize, CaptureFrom)>) -> FlowStep {
-        FlowStep {
-            request,
-            think: Duration::from_millis(request as u64),
-            captures: capture
-                .into_iter()
-                .map(|(name, slot, from)| Capture {
-                    name: name.into(),
-                    slot,
-                    from,
-                })
-                .collect(),
-            chat: None,
-        }
-    }
-
-    fn detail(body: &str) -> Detail {
-        Detail {
-            body: Some(body.as_bytes().to_vec()),
-            ..Detail::default()
-        }
-    }
-
-    #[test]
-    fn setup_once_then_steps_in_order_with_captures() {
-        let flows = vec![Flow {
-            name: "crud".into(),
-            weight: 1,
-            setup: vec![step(
-                0,
-                Some(("token", 1, CaptureFrom::Header("x-token".into()))),
-            )],
-            steps: vec![
-                step(1, Some(("id", 2, CaptureFrom::Json("/id".into())))),
-                step(2, None),
-            ],
-        }];
-        let mix = Mix::new(&[1]);
-        let mut rng = SmallRng::seed_from_u64(1);
-        let mut s = Session::new(&flows, 1);
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 0);
-        let login = Detail {
-            headers: vec![("x-token".into(), "abc".into())],
-            ..Detail::default()
-        };
-        assert!(s.succeeded(&flows, &login));
-        assert_eq!(s.pause(&flows), Some(Duration::from_millis(1)));
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 1);
-        assert!(s.succeeded(&flows, &detail(r#"{"id": 7}"#)));
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 2);
-        let vars: Vec<_> = s.vars().collect();
-        assert_eq!(vars, vec![Some(&Value::from("abc")), Some(&Value::from(7))]);
-        assert!(s.succeeded(&flows, &Detail::default()));
-        assert_eq!(s.pause(&flows), None, "the iteration ended");
-        // The setup is not run again.
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 1);
-        // A missing capture ends the iteration: the next step is not taken.
-        assert!(!s.succeeded(&flows, &detail(r#"{"other": 1}"#)));
-        assert_eq!(s.pause(&flows), None);
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 1);
-        assert!(!s.succeeded(&flows, &detail(r#"{"id": ""}"#)), "empty");
-        s.failed();
-        assert_eq!(s.next(&flows, &mix, &mut rng).request, 1);
-    }
-
-    #[test]
-    fn regex_and_stream_text_captures() {
-        let re = crate::spec::Pattern(regex::Regex::new(r"id=(\d+)").unwrap());
-        let flows = vec![Flow {
-            name: "f".into(),
-            weight: 1,
-            setup: vec![],
-            steps: vec![
-                step(0, Some(("id", 0, CaptureFrom::Regex(re)))),
-                step(1, Some(("reply", 1, CaptureFrom::StreamText))),
-                step(2, None),
-            ],
-        }];
-        let mix = Mix::new(&[1]);
-        let mut rng = SmallRng::seed_from_u64(1);
-        let mut s = Session::new(&flows, 0);
-        s.next(&flows, &mix, &mut rng);
-        assert!(s.succeeded(&flows, &detail("created: id=42, ok")));
-        s.next(&flows, &mix, &mut rng);
-        let streamed = Detail {
-            stream: Some(crate::client::StreamTiming {
-                text: Some("Hello there".into()),
-                ..Default::default()
-            }),
-            ..Detail::default()
-        };
-        assert!(s.succeeded(&flows, &streamed));
-        let vars: Vec<_> = s.vars().collect();
-        assert_eq!(
-            vars,
-            vec![Some(&Value::from("42")), Some(&Value::from("Hello there"))]
-        );
-        // No match: the capture is missing.
-        s.next(&flows, &mix, &mut rng);
-        assert!(s.succeeded(&flows, &Detail::default()));
-        s.next(&flows, &mix, &mut rng);
-        assert!(!s.succeeded(&flows, &detail("no id here")));
-    }
-
-    #[test]
-    fn a_chat_step_keeps_the_conversation_turn_after_turn() {
-        let chat = Chat {
-            turns: 2,
-            prompt: 0,
-            slot: 1,
-            system: Some("Be brief.".into()),
-        };
-        let mut chat_step = step(0, None);
-        chat_step.chat = Some(chat.clone());
-        let flows = vec![Flow {
-            name: "f".into(),
-            weight: 1,
-            setup: vec![],
-            steps: vec![chat_step, step(1, None)],
-        }];
-        let mix = Mix::new(&[1]);
-        let mut rng = SmallRng::seed_from_u64(1);
-        let mut s = Session::new(&flows, 1);
-        let reply = |text: &str| Detail {
-            stream: Some(crate::client::StreamTiming {
-                text: Some(text.into()),
-                ..Default::default()
-            }),
-            ..Detail::default()
-        };
-        assert!(s.next(&flows, &mix, &mut rng).chat.is_some());
-        assert_eq!(s.say(&chat, "first".into()), 1);
-        assert!(s.succeeded(&flows, &reply("one")));
-        assert_eq!(
-            s.pause(&flows),
-            Some(Duration::ZERO),
-            "the next turn follows"
-        );
-        assert!(s.next(&flows, &mix, &mut rng).chat.is_some());
-        assert_eq!(s.say(&chat, "second".into()), 2);
-        let messages = s.vars().next().flatten().cloned().unwrap();
-        assert_eq!(
-            messages,
-            serde_json::json!([
-                { "role": "system", "content": "Be brief." },
-                { "role": "user", "content": "first" },
-                { "role": "assistant", "content": "one" },
-                { "role": "user", "content": "second" },
-            ])
-        );
-        assert!(s.succeeded(&flows, &reply("two")));
-        assert_eq!(
-            s.next(&flows, &mix, &mut rng).request,
-            1,
-            "after the last turn"
-        );
-        assert!(s.succeeded(&flows, &Detail::default()));
-        // A new iteration starts a new conversation; an empty reply ends it.
-        s.next(&flows, &mix, &mut rng);
-        assert_eq!(s.say(&chat, "again".into()), 1);
-        assert!(!s.succeeded(&flows, &reply("")));
-        assert!(s.starts_iteration());
-        s.next(&flows, &mix, &mut rng);
-        assert_eq!(s.say(&chat, "anew".into()), 1);
-        assert_eq!(
-            s.vars().next().flatten().unwrap().as_array().unwrap().len(),
-            2
-        );
-    }
-}
+mod tests;

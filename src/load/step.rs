@@ -67,7 +67,7 @@ impl User {
     /// of the run): the next arrival begins a new one.
     pub fn abandon(&mut self) {
         if let Some(s) = &mut self.session {
-            s.failed();
+            s.abandon();
         }
     }
 
@@ -88,7 +88,7 @@ impl User {
         let scheduled = self.session.as_ref().is_none_or(Session::starts_iteration);
         let (r, turn) = match &mut self.session {
             Some(s) => {
-                let step = s.next(&sh.plan.flows, &sh.flow_mix, &mut self.rng);
+                let step = s.next(&sh.plan.flows, &sh.flow_mix, &mut self.rng, intended);
                 // A chat turn: the user's next line joins the conversation before it is sent.
                 let turn = step.chat.as_ref().map(|chat| {
                     let mut row = Vec::new();
@@ -145,18 +145,22 @@ impl User {
             // A capture that found nothing fails the step: the rest of the iteration is not
             // sent with an empty value.
             (Ok(bytes), Some(s)) => {
-                if s.succeeded(&sh.plan.flows, &detail) {
+                if s.succeeded(&sh.plan.flows, &detail, &sh.plan.secrets) {
                     Ok(bytes)
                 } else {
                     Err(ErrorKind::CaptureMissing)
                 }
             }
             (Err(kind), Some(s)) => {
-                s.failed();
+                s.failed(&sh.plan.flows);
                 Err(kind)
             }
             (result, _) => result,
         };
+        if let Some(end) = self.session.as_mut().and_then(Session::take_ended) {
+            sh.recorder
+                .iteration(self.shard, end.flow, end.began, done, end.ok);
+        }
         sh.recorder.record(
             self.shard,
             Record {

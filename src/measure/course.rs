@@ -19,6 +19,53 @@ pub struct Course {
     pub alive: Option<Liveness>,
     /// Each turn index of the flows' chat steps measured on its own (turn 1 first).
     pub turns: Vec<TurnMeasurement>,
+    /// Each flow the scenario ran: its iterations, how many succeeded, how long they took.
+    pub flows: Vec<FlowMeasurement>,
+}
+
+/// The iterations of one flow intended to start in the measured window and finished before
+/// load stopped (an iteration cut off by the end of the run is in neither count).
+#[derive(Debug, Clone)]
+pub struct FlowMeasurement {
+    /// The flow's name.
+    pub name: String,
+    /// Iterations whose every step (teardown included) succeeded.
+    pub succeeded: u64,
+    /// Iterations in which a step failed (its setup, a step, a capture, its teardown).
+    pub failed: u64,
+    /// Durations of the iterations that succeeded, µs: from the intended start of the first
+    /// step (setup not included: it runs once per user) to the end of the last, think times
+    /// between steps included.
+    pub duration: hdrhistogram::Histogram<u64>,
+}
+
+impl FlowMeasurement {
+    /// Finished iterations.
+    pub fn iterations(&self) -> u64 {
+        self.succeeded + self.failed
+    }
+
+    /// Succeeded over finished iterations; `None` when none finished.
+    pub fn success_rate(&self) -> Option<f64> {
+        let n = self.iterations();
+        (n > 0).then(|| self.succeeded as f64 / n as f64)
+    }
+
+    /// Every flow's iterations together (`name`: `all`).
+    pub fn total(flows: &[FlowMeasurement]) -> FlowMeasurement {
+        let mut total = FlowMeasurement {
+            name: "all".into(),
+            succeeded: 0,
+            failed: 0,
+            duration: super::new_histogram(),
+        };
+        for f in flows {
+            total.succeeded += f.succeeded;
+            total.failed += f.failed;
+            super::stats::merge_into(&mut total.duration, &f.duration);
+        }
+        total
+    }
 }
 
 /// One turn index of multi-turn conversations: the chat requests sent as that turn.

@@ -16,8 +16,8 @@ use hdrhistogram::Histogram;
 
 pub use connection::{PhaseStats, Refusals};
 pub use course::{
-    Abort, Capacity, CapacityStep, Course, Liveness, PhaseMeasurement, Recovery, StepOutcome,
-    StepRun, TurnMeasurement,
+    Abort, Capacity, CapacityStep, Course, FlowMeasurement, Liveness, PhaseMeasurement, Recovery,
+    StepOutcome, StepRun, TurnMeasurement,
 };
 pub use errors::ErrorKind;
 pub(crate) use recorder::{Collected, Record, Recorder};
@@ -99,6 +99,17 @@ impl Measurement {
     /// The phase called `name`.
     pub fn phase(&self, name: &str) -> Option<&PhaseMeasurement> {
         self.course.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The iterations of flow `name`, or of every flow (`None`); `None` when the run had no
+    /// such flow.
+    pub fn flow(&self, name: Option<&str>) -> Option<FlowMeasurement> {
+        let flows = &self.course.flows;
+        match name {
+            Some(n) => flows.iter().find(|f| f.name == n).cloned(),
+            None if flows.is_empty() => None,
+            None => Some(FlowMeasurement::total(flows)),
+        }
     }
 
     /// The chat requests sent as turn `turn` (from 1) of their conversations.

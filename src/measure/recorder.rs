@@ -40,6 +40,7 @@ struct Shard {
     sent: u64,
     dropped: u64,
     live: Option<Live>,
+    flows: Vec<flows::FlowAcc>,
 }
 
 /// What the live endpoint needs beyond the timeline, warm-up included, drained by each
@@ -104,6 +105,8 @@ pub(crate) struct Recorder {
     phases: Vec<PhaseRecorder>,
     /// Each chat turn index's own recorder (turn 1 first), which sees the requests sent as it.
     turns: Vec<Recorder>,
+    /// The names of the flows whose iterations are recorded.
+    flow_names: Vec<String>,
 }
 
 impl Recorder {
@@ -161,6 +164,7 @@ impl Recorder {
             timeline: Mutex::new(BTreeMap::new()),
             phases: Vec::new(),
             turns: Vec::new(),
+            flow_names: Vec::new(),
         }
     }
 
@@ -396,5 +400,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 mod finish;
+mod flows;
 #[cfg(test)]
 mod tests;

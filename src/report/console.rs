@@ -50,6 +50,7 @@ fn measured(m: &Measured) -> String {
     out.push('\n');
     out.push_str(&requests_table(&m.measurement));
     out.push_str(&super::tokens::tables(&m.measurement));
+    out.push_str(&flows_table(&m.measurement));
     out.push_str(&super::stress::tables(&m.measurement));
     let errors = errors_line(&m.measurement);
     if !errors.is_empty() {
@@ -214,6 +215,42 @@ pub fn requests_table(m: &Measurement) -> String {
         add(&m.total());
     }
     render(&rows, "  ")
+}
+
+/// Each flow's iterations: how many finished, the share that succeeded, how long the
+/// succeeded ones took; empty without flows.
+pub fn flows_table(m: &Measurement) -> String {
+    if m.course.flows.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![
+        [
+            "flow",
+            "iterations",
+            "succeeded",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for f in &m.course.flows {
+        let stat = |st| stat_of(&f.duration, st).map_or("-".into(), fmt_us);
+        rows.push(vec![
+            f.name.clone(),
+            fmt_count(f.iterations() as f64),
+            f.success_rate().map_or("-".into(), |r| {
+                format!("{} ({})", fmt_count(f.succeeded as f64), fmt_percent(r))
+            }),
+            stat(Stat::Percentile(50.0)),
+            stat(Stat::Percentile(95.0)),
+            stat(Stat::Percentile(99.0)),
+            stat(Stat::Max),
+        ]);
+    }
+    format!("\n{}", render(&rows, "  "))
 }
 
 /// `search: timeout 3, http-5xx 2 (503 ×2); embed: connect 1`, empty without errors.

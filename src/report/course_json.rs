@@ -11,6 +11,8 @@ pub(super) struct CourseJson {
     phases: Vec<PhaseJson>,
     /// Each turn index of multi-turn conversations: its chat requests.
     turns: Vec<TurnJson>,
+    /// Each flow's iterations.
+    flows: Vec<FlowJson>,
     aborted: Option<AbortJson>,
     recovery: Option<RecoveryJson>,
     capacity: Option<CapacityJson>,
@@ -41,6 +43,17 @@ struct PhaseJson {
 struct TurnJson {
     turn: u32,
     requests: Vec<super::json::RequestJson>,
+}
+
+#[derive(Serialize)]
+struct FlowJson {
+    name: String,
+    iterations: u64,
+    succeeded: u64,
+    failed: u64,
+    success_rate: Option<f64>,
+    /// Durations of the succeeded iterations, µs.
+    duration_us: super::json::LatencyJson,
 }
 
 #[derive(Serialize)]
@@ -114,6 +127,18 @@ impl CourseJson {
                         .filter(|r| r.requests() > 0)
                         .map(|r| super::json::RequestJson::of(r, &t.measurement))
                         .collect(),
+                })
+                .collect(),
+            flows: c
+                .flows
+                .iter()
+                .map(|f| FlowJson {
+                    name: f.name.clone(),
+                    iterations: f.iterations(),
+                    succeeded: f.succeeded,
+                    failed: f.failed,
+                    success_rate: f.success_rate().map(|r| (r * 1e6).round() / 1e6),
+                    duration_us: super::json::LatencyJson::of(&f.duration),
                 })
                 .collect(),
             aborted: c.aborted.as_ref().map(|a| AbortJson {

@@ -1,5 +1,6 @@
-//! `[[flow]]`: ordered steps of one user (a login `setup` once, then `steps` per iteration),
-//! whose captures fill `{{user.NAME}}` in later requests.
+//! `[[flow]]`: ordered steps of one user (a login `setup` once, then `steps` per iteration,
+//! then its `teardown`, which runs even when a step failed), whose captures fill
+//! `{{user.NAME}}` in later requests.
 
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ pub struct Flow {
     pub setup: Vec<FlowStep>,
     /// Steps of one iteration, each sent when the previous one completed (plus its think).
     pub steps: Vec<FlowStep>,
+    /// Steps that end every iteration, also one whose steps failed (clean-up: delete what
+    /// was created); a teardown step whose variables this iteration did not capture is
+    /// skipped.
+    pub teardown: Vec<FlowStep>,
 }
 
 /// One step: a request, the pause before it, and what it captures.
@@ -35,6 +40,8 @@ pub struct FlowStep {
     pub captures: Vec<Capture>,
     /// When set, the step is a multi-turn conversation rather than one request.
     pub chat: Option<Chat>,
+    /// The user variables (slots) its request's templates read.
+    pub needs: Vec<usize>,
 }
 
 /// A value taken from a response into a user variable.
@@ -46,6 +53,10 @@ pub struct Capture {
     pub slot: usize,
     /// Where it is taken from.
     pub from: CaptureFrom,
+    /// Whether its values are credentials, redacted from every report and the target's log:
+    /// `secret = true`, a credential header read (`set-cookie`), or a variable sent in a
+    /// credential header (`authorization = "Bearer {{user.token}}"`).
+    pub secret: bool,
 }
 
 /// Every variable any flow step captures, in file order: the names `{{user.NAME}}` may use.
@@ -53,7 +64,7 @@ pub(super) fn user_vars(raw: &RawSpec) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for f in &raw.flow {
         let f = f.get_ref();
-        for step in f.setup.iter().chain(f.steps.get_ref()) {
+        for step in f.setup.iter().chain(f.steps.get_ref()).chain(&f.teardown) {
             if step.get_ref().turns.is_some() && !names.iter().any(|n| n == CONVERSATION) {
                 names.push(CONVERSATION.to_string());
             }
@@ -87,6 +98,7 @@ pub(super) fn request_vars(r: &Request) -> Vec<usize> {
 
 pub(super) fn convert_flows(cx: &Cx, raw: &RawSpec, requests: &[Request]) -> R<Vec<Flow>> {
     super::chat::check_conversation_name(cx, raw)?;
+    let credentials = credential_vars(requests);
     let mut flows: Vec<Flow> = Vec::new();
     for f in &raw.flow {
         let f = f.get_ref();
@@ -111,19 +123,67 @@ pub(super) fn convert_flows(cx: &Cx, raw: &RawSpec, requests: &[Request]) -> R<V
         let mut convert = |steps: &[S<RawStep>]| -> R<Vec<FlowStep>> {
             steps
                 .iter()
-                .map(|s| convert_step(cx, f.name.get_ref(), s.get_ref(), requests, &mut known))
+                .map(|s| {
+                    convert_step(
+                        cx,
+                        f.name.get_ref(),
+                        s.get_ref(),
+                        requests,
+                        &mut known,
+                        &credentials,
+                    )
+                })
                 .collect()
         };
         let setup = convert(&f.setup)?;
         let steps = convert(f.steps.get_ref())?;
+        // A teardown step may use what any step captured: it is skipped, at run time, in an
+        // iteration that did not capture it.
+        for s in &f.teardown {
+            teardown_step(cx, f.name.get_ref(), s)?;
+        }
+        let teardown = convert(&f.teardown)?;
         flows.push(Flow {
             name: f.name.get_ref().clone(),
             weight,
             setup,
             steps,
+            teardown,
         });
     }
     Ok(flows)
+}
+
+/// The user variables sent in a credential header of some request (`authorization = "Bearer
+/// {{user.token}}"`): their captured values are secrets.
+fn credential_vars(requests: &[Request]) -> Vec<usize> {
+    requests
+        .iter()
+        .flat_map(|r| &r.headers)
+        .filter(|(name, _)| super::expect::sensitive(name))
+        .flat_map(|(_, t)| t.user_vars())
+        .collect()
+}
+
+/// A teardown step sends a request and captures nothing: no step follows it that could use a
+/// value, and a conversation is not clean-up.
+fn teardown_step(cx: &Cx, flow: &str, s: &S<RawStep>) -> R<()> {
+    let raw = s.get_ref();
+    if let Some((var, _)) = raw.capture.first() {
+        return Err(cx.err(
+            var.span(),
+            format!("a teardown step of flow `{flow}` captures `{}`: nothing after it could use it", var.get_ref()),
+            Some("capture in `setup` or `steps`; teardown steps only send (e.g. { request = \"delete\" })".into()),
+        ));
+    }
+    if let Some(t) = &raw.turns {
+        return Err(cx.err(
+            t.span(),
+            format!("a teardown step of flow `{flow}` holds a conversation"),
+            Some("chat steps belong in `steps`; teardown steps clean up (e.g. { request = \"delete\" })".into()),
+        ));
+    }
+    Ok(())
 }
 
 fn convert_step(
@@ -132,6 +192,7 @@ fn convert_step(
     s: &RawStep,
     requests: &[Request],
     known: &mut Vec<usize>,
+    credentials: &[usize],
 ) -> R<FlowStep> {
     let name = s.request.get_ref();
     let Some(request) = requests.iter().position(|r| r.name == *name) else {
@@ -151,7 +212,8 @@ fn convert_step(
         // The conversation is the step's own: known from its first turn on.
         known.push(c.slot);
     }
-    for slot in request_vars(&requests[request]) {
+    let needs = request_vars(&requests[request]);
+    for &slot in &needs {
         if !known.contains(&slot) {
             let var = &cx.user_vars[slot - cx.data.len()];
             return Err(cx.err(
@@ -172,10 +234,16 @@ fn convert_step(
                 .iter()
                 .position(|v| v == var.get_ref())
                 .expect("user_vars lists every capture");
+        let from = convert_capture(cx, var, c, &requests[request])?;
+        let secret = c.get_ref().secret.as_ref().map(|s| *s.get_ref()) != Some(false)
+            && (c.get_ref().secret.is_some()
+                || credentials.contains(&slot)
+                || matches!(&from, CaptureFrom::Header(h) if super::expect::sensitive(h)));
         captures.push(Capture {
             name: var.get_ref().clone(),
             slot,
-            from: convert_capture(cx, var, c, &requests[request])?,
+            from,
+            secret,
         });
     }
     // Known after the step: its own captures serve the steps that follow.
@@ -185,6 +253,7 @@ fn convert_step(
         think,
         captures,
         chat,
+        needs,
     })
 }
 
@@ -227,6 +296,7 @@ pub(super) fn scenario_flows(
 ) -> R<()> {
     for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
         let Some(names) = &s.get_ref().flows else {
+            check_flow_metrics(cx, s, scenario, &[])?;
             super::chat::check_turns(
                 cx,
                 s,
@@ -286,6 +356,8 @@ pub(super) fn scenario_flows(
             scenario.flows.push(i);
         }
         let used: Vec<&Flow> = scenario.flows.iter().map(|&i| &flows[i]).collect();
+        let names: Vec<&str> = used.iter().map(|f| f.name.as_str()).collect();
+        check_flow_metrics(cx, s, scenario, &names)?;
         super::chat::check_turns(
             cx,
             s,
@@ -294,6 +366,69 @@ pub(super) fn scenario_flows(
             &used,
             requests,
         )?;
+    }
+    Ok(())
+}
+
+/// Checks the scenario's flow metrics (`flow.crud.duration.p95`) against the flows it runs:
+/// a scenario without flows, or a flow it does not run, is an error. (`abort-on` needs a
+/// window, which flow metrics do not have.)
+fn check_flow_metrics(
+    cx: &Cx,
+    raw: &S<super::raw::RawScenario>,
+    scenario: &Scenario,
+    flows: &[&str],
+) -> R<()> {
+    use crate::assertion::Metric;
+    let r = raw.get_ref();
+    let texts = r.assert.iter().chain(
+        r.regression
+            .iter()
+            .flat_map(|g| g.get_ref().metrics.iter().flat_map(|l| l.get_ref())),
+    );
+    let span = |text: &str| {
+        texts
+            .clone()
+            .find(|t| t.get_ref() == text)
+            .map_or(raw.span(), |t| t.span())
+    };
+    let metrics = scenario
+        .assertions
+        .iter()
+        .map(|a| (a.text.as_str(), &a.metric))
+        .chain(
+            scenario
+                .regression
+                .metrics
+                .iter()
+                .map(|(t, _, m)| (t.as_str(), m)),
+        );
+    for (text, metric) in metrics {
+        let Metric::Flow(f) = metric else { continue };
+        if flows.is_empty() {
+            return Err(cx.err(
+                span(text),
+                format!(
+                    "`{}` reads flow iterations, and this scenario sends the request mix",
+                    f.name()
+                ),
+                Some("run flows (flows = [\"NAME\"]), or check requests (p95, error-rate)".into()),
+            ));
+        }
+        if let Some(name) = &f.flow
+            && !flows.contains(&name.as_str())
+        {
+            let hint = closest(name, flows.iter().copied())
+                .map_or(String::new(), |c| format!("did you mean `{c}`? "));
+            return Err(cx.err(
+                span(text),
+                format!(
+                    "`{}` names flow `{name}`, which this scenario does not run",
+                    f.name()
+                ),
+                Some(format!("{hint}its flows: {}", flows.join(", "))),
+            ));
+        }
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ pub(super) struct RawFlow {
     #[serde(default)]
     pub setup: Vec<S<RawStep>>,
     pub steps: S<Vec<S<RawStep>>>,
+    #[serde(default)]
+    pub teardown: Vec<S<RawStep>>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,7 @@ pub(super) struct RawCapture {
     pub header: Option<S<String>>,
     pub regex: Option<S<String>>,
     pub stream: Option<S<String>>,
+    pub secret: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -69,7 +69,7 @@ pub(super) fn convert_regression(
             let (scope, metric) = parse(text).map_err(|e| cx.err(m.span(), e.message, e.help))?;
             if !comparable(&metric) {
                 return Err(cx.err(m.span(), format!("`{text}` cannot be compared as a ratio"), Some(
-                    "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput, output-tokens-per-second, capacity, capacity-users, sut.cpu-per-request and sut.instructions-per-request; check errors with assertions (error-rate < 1%)".into(),
+                    "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput, output-tokens-per-second, capacity, capacity-users, flow durations (flow.NAME.duration.p95), sut.cpu-per-request and sut.instructions-per-request; check errors with assertions (error-rate < 1%)".into(),
                 )));
             }
             if r.metrics.iter().any(|(t, ..)| t == text) {
@@ -108,6 +108,10 @@ fn comparable(m: &Metric) -> bool {
             | Metric::OutputTokensPerSecond
             | Metric::Capacity
             | Metric::CapacityUsers
+            | Metric::Flow(crate::assertion::FlowMetric {
+                figure: crate::assertion::FlowFigure::Duration(_),
+                ..
+            })
     ) || matches!(m, Metric::Resource(r) if r.reduce == crate::assertion::Reduce::PerRequest)
 }
 

@@ -18,6 +18,7 @@ impl Recorder {
         mut generator: Generator,
     ) -> Measurement {
         self.collect();
+        let flows = self.finish_flows();
         let mut requests: Vec<RequestStats> = self
             .names
             .iter()
@@ -84,6 +85,7 @@ impl Recorder {
             course: Course {
                 phases,
                 turns,
+                flows,
                 ..Course::default()
             },
             metrics: None,

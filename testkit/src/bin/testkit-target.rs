@@ -4,7 +4,7 @@
 //! ```text
 //! testkit-target --port N [--exit CODE] [--health STATUS] [--crash-after-ms MS]
 //!                [--ignore-sigterm] [--fork-daemon] [--pid-file PATH] [--delay-ms MS]
-//!                [--echo-credentials] [--print-env NAME]…
+//!                [--echo-credentials] [--issue-tokens] [--print-env NAME]…
 //!                [--leak-kib N] [--churn-kib N] [--tls DIR] [--h2]
 //!                [--daemonize] [--exit-after-daemonize] [--log-requests]
 //! ```
@@ -13,6 +13,8 @@
 //! ALPN); `--h2` serves HTTP/2 with prior knowledge (h2c) over plain TCP.
 //!
 //! `--log-requests` prints a line for each request to `/` (so a test knows load arrived).
+//! `--echo-credentials` prints the `authorization` and `cookie` headers it receives;
+//! `--issue-tokens` answers `POST /login` with `{"token": "…"}`, a new token each time.
 //!
 //! `--daemonize` forks a daemon the classic way (fork, `setsid`, fork again): the daemon, in a
 //! session and process group of its own, appends its pid to the pid file and serves the port;
@@ -102,6 +104,8 @@ fn main() {
     };
     let (leak, churn) = (kib("--leak-kib") * 1024, kib("--churn-kib") * 1024);
     let echo = has("--echo-credentials");
+    // `POST /login` answers {"token": "…"}, a new token each time (a login for flows).
+    let issue_tokens = has("--issue-tokens");
     let log_requests = has("--log-requests");
     for (i, _) in args.iter().enumerate().filter(|(_, a)| *a == "--print-env") {
         let name = args.get(i + 1).cloned().unwrap_or_default();
@@ -116,6 +120,12 @@ fn main() {
         }
         if log_requests {
             eprintln!("testkit-target: served {}", req.uri().path());
+        }
+        if issue_tokens && req.uri().path() == "/login" {
+            static LOGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = LOGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let token = format!("tok-{}-{n}-issued-secret", std::process::id());
+            return text(200, format!(r#"{{"token": "{token}"}}"#));
         }
         if echo {
             for name in ["authorization", "cookie"] {

@@ -22,6 +22,12 @@ use super::step::{Flow, User};
 use super::{Shared, stopped};
 use crate::spec::Open;
 
+/// The dispatcher wakes at most this often. Arrivals closer together than this go out
+/// together, each up to this much after its intended time (counted in its latency and in the
+/// schedule lateness, never hidden), so that at high rates one wake-up of the dispatcher and
+/// of a worker serves several arrivals instead of one each.
+const WAKE_QUANTUM: Duration = Duration::from_micros(200);
+
 /// Runs the schedule; returns the arrivals it asked for in the measured window.
 pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bool>) -> u64 {
     let schedule = Schedule::new(open, sh.end - sh.t0);
@@ -80,6 +86,9 @@ fn dispatch(
     let idle = Arc::new(AtomicUsize::new(0));
     let mut users = Vec::new();
     let mut arrival = 0u64;
+    // When the last sleep was meant to end (not when it did: a late wake-up must not push
+    // every later one back).
+    let mut woke = Instant::now();
     while let Some(offset) = schedule.next() {
         // A shard fires every N-th arrival of the one schedule.
         let mine = sh.plan.shard.is_none_or(|s| s.takes(arrival));
@@ -88,8 +97,13 @@ fn dispatch(
             continue;
         }
         let at = sh.t0 + offset;
-        if !sh.may_start(at) || !sleep_until(at, halt) {
+        let before = Instant::now();
+        let wake_at = wake_time(at, before, woke);
+        if !sh.may_start(at) || !sleep_until(wake_at, halt) {
             break;
+        }
+        if at > before {
+            woke = wake_at;
         }
         if idle
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
@@ -115,6 +129,18 @@ fn dispatch(
     // Users finish what they are doing, then see the closed channel and end.
     drop(tickets);
     users
+}
+
+/// When to wake for an arrival intended at `at`, it being `now` and the previous sleep having
+/// been meant to end at `woke`: an arrival still ahead waits for its time, but no less than a
+/// quantum after the previous wake-up, so at high rates one wake-up sends the arrivals of a
+/// quantum together; one already due goes at once.
+fn wake_time(at: Instant, now: Instant, woke: Instant) -> Instant {
+    if at > now {
+        at.max(woke + WAKE_QUANTUM)
+    } else {
+        at
+    }
 }
 
 /// Sleeps on the OS clock until `at`, in slices so a stop is seen within 10 ms; false if
@@ -181,5 +207,25 @@ async fn user(
             },
             () = &mut stop_signal => return,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_ups_are_a_quantum_apart_at_most_and_never_drift() {
+        let t0 = Instant::now();
+        let us = |n: u64| t0 + Duration::from_micros(n);
+        // Arrivals a millisecond apart: each wakes on its own time.
+        assert_eq!(wake_time(us(1000), us(10), us(0)), us(1000));
+        // 50 µs apart: the next wake-up is a quantum after the previous one's target.
+        assert_eq!(wake_time(us(50), us(20), us(0)), us(200));
+        // A late wake-up (at 260 for a target of 200) does not push the next target back.
+        assert_eq!(wake_time(us(450), us(260), us(200)), us(450));
+        assert_eq!(wake_time(us(300), us(260), us(200)), us(400));
+        // Already due: at once.
+        assert_eq!(wake_time(us(250), us(260), us(200)), us(250));
     }
 }

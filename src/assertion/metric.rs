@@ -300,17 +300,6 @@ impl Metric {
     }
 }
 
-pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
-    p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \
-    time), error-rate, errors, throughput, requests, dropped; for streams ttft.STAT, itl.STAT, \
-    tpot.STAT, output-tokens, output-tokens-per-second; goodput, goodput-rate; stage.NAME.STAT \
-    for Server-Timing stages; connection phases connect.STAT, tls.STAT, ttfb.STAT, transfer.STAT; \
-    availability, recovery-time, capacity, capacity-users, sut.alive; \
-    flow.duration.STAT, flow.success-rate, flow.iterations (or flow.NAME.…); \
-    prefix a request name to limit one to a request, e.g. \"search.p99 < 500ms\"; \
-    resources are sut.cpu.STAT, sut.rss.STAT, sut.rss.growth, sut.rss.slope, sut.threads.STAT, \
-    sut.disk.read, system.cpu.STAT, system.mem.STAT, generator.cpu.STAT, gpu.util.STAT, gpu.mem.sut, …";
-
 /// Splits `search.p99.9` into `["search", "p99.9"]`, keeping a percentile's decimals.
 fn segments(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -419,7 +408,7 @@ pub(super) fn resolve(
         ["errors"] => Metric::Errors,
         ["throughput"] => Metric::Throughput,
         ["requests"] => Metric::Requests,
-        _ => return Err(unknown(text, &segs, requests)),
+        _ => return Err(super::unknown::unknown(text, &segs, requests)),
     };
     if scope.is_some() && metric.whole_run() {
         return Err((
@@ -429,83 +418,3 @@ pub(super) fn resolve(
     }
     Ok((scope, metric))
 }
-
-fn unknown(text: &str, segs: &[String], requests: &[&str]) -> (String, String) {
-    if let Some(hint) = resource::unknown(text, segs, HELP) {
-        return hint;
-    }
-    if segs.len() > 1 && !requests.contains(&segs[0].as_str()) && Stat::parse(&segs[1]).is_some() {
-        let known = if requests.is_empty() {
-            "none".to_string()
-        } else {
-            requests.join(", ")
-        };
-        return (
-            format!("unknown request `{}` in `{text}`", segs[0]),
-            format!("requests of this spec: {known}"),
-        );
-    }
-    if let Some(stat) = segs.last().and_then(|s| s.strip_prefix('p'))
-        && stat.parse::<f64>().is_ok()
-    {
-        return (
-            format!("`p{stat}` is not a percentile between 0 and 100"),
-            "percentiles are written p50, p90, p99, p99.9".into(),
-        );
-    }
-    let lower = text.to_lowercase();
-    if lower != text && resolve(&lower, requests).is_ok() {
-        return (
-            format!("unknown metric `{text}`"),
-            format!("metrics are lower case: `{lower}`"),
-        );
-    }
-    let last = segs.last().map_or("", String::as_str);
-    if let Some(close) = crate::spec::closest_name(last, NAMES.iter().copied()) {
-        return (
-            format!("unknown metric `{text}`"),
-            format!("did you mean `{close}`? {HELP}"),
-        );
-    }
-    (format!("unknown metric `{text}`"), HELP.into())
-}
-
-/// Metric and statistic names, for "did you mean".
-const NAMES: &[&str] = &[
-    "min",
-    "mean",
-    "stdev",
-    "median",
-    "max",
-    "p50",
-    "p75",
-    "p90",
-    "p95",
-    "p99",
-    "p99.9",
-    "latency",
-    "service",
-    "error-rate",
-    "errors",
-    "throughput",
-    "requests",
-    "dropped",
-    "ttft",
-    "itl",
-    "tpot",
-    "e2e",
-    "stage",
-    "connect",
-    "tls",
-    "ttfb",
-    "transfer",
-    "output-tokens",
-    "output-tokens-per-second",
-    "goodput",
-    "goodput-rate",
-    "availability",
-    "recovery-time",
-    "capacity",
-    "capacity-users",
-    "flow",
-];

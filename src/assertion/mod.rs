@@ -18,6 +18,7 @@ mod resource;
 mod scraped;
 mod stress;
 mod turn;
+mod unknown;
 mod value;
 
 use std::ops::Range;
@@ -185,7 +186,7 @@ pub fn parse_metric(
         return Err(error(
             0..text.len(),
             "the metric name is empty",
-            metric::HELP,
+            unknown::HELP,
         ));
     }
     if scraped::is_scraped(trimmed) {
@@ -256,7 +257,7 @@ impl Assertion {
             return Err(error(
                 m_range,
                 "assertion has no metric before the operator",
-                metric::HELP,
+                unknown::HELP,
             ));
         }
         let (scope, metric) = if scraped::is_scraped(m_text) {

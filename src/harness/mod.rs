@@ -3,6 +3,7 @@
 
 mod ab;
 mod export;
+mod finish;
 mod gate;
 mod hint;
 mod sharding;

@@ -186,7 +186,7 @@ pub(crate) fn merged_trial(
         .join(format!("{}.log", scenario.name));
     // A merge captured nothing: the shards' own runs redacted their logs.
     let captured = crate::secrets::CapturedSecrets::default();
-    super::trial::finish(spec, config, report, &log, &captured)
+    super::finish::finish(spec, config, report, &log, &captured)
 }
 
 #[cfg(test)]

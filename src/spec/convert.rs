@@ -92,7 +92,7 @@ pub(super) fn convert(text: &str, real_path: &Path, env: &Context) -> R<Spec> {
     }
     needs_metrics_endpoint(&cx, &raw, &target, &scenarios)?;
     let flows = super::flow::convert_flows(&cx, &raw, &requests)?;
-    super::flow::scenario_flows(&cx, &raw, &flows, &requests, &mut scenarios, component)?;
+    super::scenario_flows::scenario_flows(&cx, &raw, &flows, &requests, &mut scenarios, component)?;
     let secrets = cx.secrets.into_inner();
     Ok(Spec {
         name,

@@ -15,6 +15,7 @@ mod raw;
 mod regression;
 mod request;
 mod scenario;
+mod scenario_flows;
 mod sources;
 mod stress;
 mod target;

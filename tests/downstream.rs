@@ -4,8 +4,11 @@
 //! fails it when the service is slowed down (`DOWNSTREAM_DELAY_MS`), prints hints whose
 //! commands run there, with and without the `xtask` alias, and writes nothing outside its own
 //! folder: the repository's tree is the same before and after. The build shares this
-//! workspace's target folder, profile and locked versions; the dependencies' feature sets
-//! still differ from this workspace's, so much of the tree compiles again: ignored by default
+//! workspace's target folder, profile and locked versions, but not its perfspec: cargo hashes a
+//! path package by its path relative to the workspace root, so perfspec compiles again under
+//! another workspace even with every feature matched (a matched tree was tried: only perfspec
+//! recompiled), and the example's xtask and service select different feature sets, so parts of
+//! the tree compile again too. That took 8 min 21 s on the 2-core machine: ignored by default
 //! (`cargo test --test downstream -- --ignored`).
 
 use std::collections::BTreeMap;

@@ -211,3 +211,54 @@ fn per_turn_ttft_agrees_with_the_servers_truth() {
         prefill[1].max()
     );
 }
+
+#[test]
+fn per_turn_metrics_are_blessed_and_gated() {
+    use perfspec::Harness;
+    use perfspec::gate::GateOutcome;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let server = server(seen, false);
+    let dir = scratch("conversations-gate");
+    let text = std::fs::read_to_string(chat_spec(&dir, &server.url()).path)
+        .unwrap()
+        .replace(
+            r#"flows = ["talk"]"#,
+            "flows = [\"talk\"]\n        regression = { metrics = [\"ttft.p50 in turn 2\", \"chat.p50 in turn 3\", \"p95\"], inconclusive = \"pass\" }",
+        );
+    let s = spec(&dir, "talk", &text);
+    let harness = || {
+        Harness::new()
+            .out_dir(dir.join("out"))
+            .baselines_dir(dir.join("baselines"))
+            .ci(false)
+    };
+    harness().bless(2, false).run_scenario(&s, "talk").unwrap();
+    let b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("baselines/talk/talk.json")).unwrap(),
+    )
+    .unwrap();
+    for scope in ["all in turn 2", "chat in turn 3"] {
+        assert_eq!(
+            b["scopes"][scope]["requests"].as_array().map(Vec::len),
+            Some(2),
+            "{scope} is kept per run"
+        );
+    }
+    let report = harness().run_scenario(&s, "talk").unwrap();
+    let Some(GateOutcome::Compared { changes, .. }) = measured(&report).verdict.gate() else {
+        panic!("not compared: {:?}", measured(&report).verdict.gate());
+    };
+    let names: Vec<(&str, bool)> = changes
+        .iter()
+        .map(|c| (c.metric.as_str(), c.compared.is_some()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ttft.p50 in turn 2", true),
+            ("chat.p50 in turn 3", true),
+            ("p95", true)
+        ],
+        "{changes:?}"
+    );
+}

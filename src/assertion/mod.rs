@@ -199,6 +199,20 @@ pub fn parse_metric(
         .map_err(|(message, help)| error(0..text.len(), message, help))
 }
 
+/// Parses a metric a regression rule compares, with an optional `in turn N`
+/// (`ttft.p95 in turn 2`): the request scope, the metric and the turn.
+pub fn parse_gate_metric(
+    text: &str,
+    requests: &[&str],
+) -> Result<(Option<String>, Metric, Option<u32>), AssertionError> {
+    let (lhs, turn) = turn::clause(text)?;
+    let (scope, metric) = parse_metric(lhs, requests)?;
+    if turn.is_some() {
+        turn::check_scoped(&metric, false, lhs.trim(), 0..lhs.len())?;
+    }
+    Ok((scope, metric, turn))
+}
+
 impl Assertion {
     /// Parses `text`; `requests` are the request names a metric may be scoped to.
     pub fn parse(text: &str, requests: &[&str]) -> Result<Assertion, AssertionError> {

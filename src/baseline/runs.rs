@@ -68,46 +68,10 @@ fn families(s: &RequestStats) -> Vec<(String, &Histogram<u64>)> {
 pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
     let mut out: BTreeMap<String, Scope> = BTreeMap::new();
     for m in runs {
-        let mut each: Vec<RequestStats> = m.requests.clone();
-        each.push(m.total());
-        for s in &each {
-            let scope = out.entry(s.name.clone()).or_insert_with(|| Scope {
-                requests: vec![],
-                errors: vec![],
-                throughput_per_s: vec![],
-                latency_us: BTreeMap::new(),
-                service_us: s.service.as_ref().map(|_| BTreeMap::new()),
-                extra: BTreeMap::new(),
-            });
-            scope.requests.push(s.requests());
-            scope.errors.push(s.error_count());
-            scope
-                .throughput_per_s
-                .push((m.throughput(s) * 1000.0).round() / 1000.0);
-            for (name, v) in stats_of(&s.latency) {
-                scope.latency_us.entry(name).or_default().push(v);
-            }
-            if let (Some(service), Some(map)) = (&s.service, &mut scope.service_us) {
-                for (name, v) in stats_of(service) {
-                    map.entry(name).or_default().push(v);
-                }
-            }
-            for (family, h) in families(s) {
-                let table = scope.extra.entry(family).or_default();
-                for (name, v) in stats_of(h) {
-                    table.entry(name).or_default().push(v);
-                }
-            }
-            if let Some(st) = &s.stream {
-                let rate = st.output_tokens as f64 / m.window.as_secs_f64().max(1e-9);
-                scope
-                    .extra
-                    .entry("output-tokens-per-second".into())
-                    .or_default()
-                    .entry("value".into())
-                    .or_default()
-                    .push((rate * 1000.0).round() / 1000.0);
-            }
+        add_requests(&mut out, m, None);
+        // The chat requests of each turn index, as their own scopes (`all in turn 2`).
+        for t in &m.course.turns {
+            add_requests(&mut out, &t.measurement, Some(t.turn));
         }
         // A capacity search's result and the flows' durations belong to the run as a whole.
         if let Some(all) = out.get_mut("all") {
@@ -135,6 +99,63 @@ pub fn scopes_of(runs: &[Measurement]) -> BTreeMap<String, Scope> {
     }
     add_costs(runs, &mut out);
     out
+}
+
+/// The key of a scope: a request's name or `all`, and ` in turn N` for the requests sent as
+/// turn N of multi-turn conversations.
+fn scope_key(name: &str, turn: Option<u32>) -> String {
+    match turn {
+        None => name.to_string(),
+        Some(n) => format!("{name} in turn {n}"),
+    }
+}
+
+/// Adds one run's requests (each, and `all`) to `out`, under keys for `turn`.
+fn add_requests(out: &mut BTreeMap<String, Scope>, m: &Measurement, turn: Option<u32>) {
+    let mut each: Vec<RequestStats> = m.requests.clone();
+    each.push(m.total());
+    // Every request, also one never sent as a turn: each run must have every scope.
+    for s in &each {
+        let scope = out
+            .entry(scope_key(&s.name, turn))
+            .or_insert_with(|| Scope {
+                requests: vec![],
+                errors: vec![],
+                throughput_per_s: vec![],
+                latency_us: BTreeMap::new(),
+                service_us: s.service.as_ref().map(|_| BTreeMap::new()),
+                extra: BTreeMap::new(),
+            });
+        scope.requests.push(s.requests());
+        scope.errors.push(s.error_count());
+        scope
+            .throughput_per_s
+            .push((m.throughput(s) * 1000.0).round() / 1000.0);
+        for (name, v) in stats_of(&s.latency) {
+            scope.latency_us.entry(name).or_default().push(v);
+        }
+        if let (Some(service), Some(map)) = (&s.service, &mut scope.service_us) {
+            for (name, v) in stats_of(service) {
+                map.entry(name).or_default().push(v);
+            }
+        }
+        for (family, h) in families(s) {
+            let table = scope.extra.entry(family).or_default();
+            for (name, v) in stats_of(h) {
+                table.entry(name).or_default().push(v);
+            }
+        }
+        if let Some(st) = &s.stream {
+            let rate = st.output_tokens as f64 / m.window.as_secs_f64().max(1e-9);
+            scope
+                .extra
+                .entry("output-tokens-per-second".into())
+                .or_default()
+                .entry("value".into())
+                .or_default()
+                .push((rate * 1000.0).round() / 1000.0);
+        }
+    }
 }
 
 /// The results of a capacity search a baseline keeps: `capacity` (a rate) and, closed model,
@@ -247,8 +268,21 @@ fn histogram_of<'a>(s: &'a RequestStats, metric: &Metric) -> Option<(&'a Histogr
     }
 }
 
-/// The metric in each run of `runs`, for scope `scope` (`None`: all requests).
-pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) -> Option<Side> {
+/// The metric in each run of `runs`, for scope `scope` (`None`: all requests), of the requests
+/// sent as turn `turn` of their conversations when one is given.
+pub fn side_of_runs(
+    runs: &[Measurement],
+    scope: Option<&str>,
+    metric: &Metric,
+    turn: Option<u32>,
+) -> Option<Side> {
+    if let Some(n) = turn {
+        let turned: Vec<Measurement> = runs
+            .iter()
+            .map(|m| m.turn(n).map(|t| t.measurement.clone()))
+            .collect::<Option<_>>()?;
+        return side_of_runs(&turned, scope, metric, None);
+    }
     let mut values = Vec::new();
     let mut se = Vec::new();
     for m in runs {
@@ -303,10 +337,19 @@ pub fn side_of_runs(runs: &[Measurement], scope: Option<&str>, metric: &Metric) 
 
 /// The metric in each blessed run, for scope `scope` (`None`: `all`). Response-time
 /// statistics that were not kept per run come from the merged histogram, as one run.
-pub fn side_of_baseline(b: &Baseline, scope: Option<&str>, metric: &Metric) -> Option<Side> {
-    let key = scope.unwrap_or("all");
-    let s = b.scopes.get(key)?;
+/// With `turn`, the scope of the requests sent as that turn (kept per run only: no merged
+/// histogram).
+pub fn side_of_baseline(
+    b: &Baseline,
+    scope: Option<&str>,
+    metric: &Metric,
+    turn: Option<u32>,
+) -> Option<Side> {
+    let s = b.scopes.get(&scope_key(scope.unwrap_or("all"), turn))?;
     let merged = || -> Option<Histogram<u64>> {
+        if turn.is_some() {
+            return None;
+        }
         let mut h = new_histogram();
         for (name, text) in &b.histograms {
             if scope.is_none_or(|want| want == name) {

@@ -224,16 +224,87 @@ fn flow_durations_are_kept_and_compared_per_run() {
         flow: Some("crud".into()),
         figure: FlowFigure::Duration(Stat::Percentile(95.0)),
     });
-    let head = side_of_runs(&runs, None, &metric).unwrap();
+    let head = side_of_runs(&runs, None, &metric, None).unwrap();
     assert_eq!(head.runs.len(), 2);
     assert!((head.runs[0] - 100_000.0).abs() < 100.0, "{:?}", head.runs);
     let mut b = sample();
     b.scopes = scopes_of(&runs);
-    let base = side_of_baseline(&b, None, &metric).unwrap();
+    let base = side_of_baseline(&b, None, &metric, None).unwrap();
     assert_eq!(base.runs, head.runs, "a baseline keeps each run's figure");
     let all = Metric::Flow(FlowMetric {
         flow: None,
         figure: FlowFigure::Duration(Stat::Percentile(95.0)),
     });
-    assert_eq!(side_of_baseline(&b, None, &all).unwrap().runs, head.runs);
+    assert_eq!(
+        side_of_baseline(&b, None, &all, None).unwrap().runs,
+        head.runs
+    );
+}
+
+#[test]
+fn each_turn_is_kept_and_compared_as_its_own_scope() {
+    use crate::assertion::{Metric, Stat};
+    use crate::measure::{Measurement, RequestStats, TurnMeasurement};
+    let measurement = |name: &str, ms: u64, n: u64| {
+        let mut r = RequestStats::new(name, false);
+        for _ in 0..n {
+            r.latency.record(ms * 1000).unwrap();
+        }
+        r.ok = n;
+        Measurement {
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            warmup: std::time::Duration::ZERO,
+            window: std::time::Duration::from_secs(10),
+            requests: vec![r],
+            timeline: vec![],
+            interrupted: 0,
+            generator: Default::default(),
+            resources: None,
+            course: Default::default(),
+            metrics: None,
+        }
+    };
+    let run = |turn2_ms: u64| {
+        let mut m = measurement("chat", 50, 300);
+        m.course.turns = vec![
+            TurnMeasurement {
+                turn: 1,
+                measurement: measurement("chat", 80, 150),
+            },
+            TurnMeasurement {
+                turn: 2,
+                measurement: measurement("chat", turn2_ms, 150),
+            },
+        ];
+        m
+    };
+    let runs = [run(20), run(22)];
+    let p95 = Metric::Latency(Stat::Percentile(95.0));
+    let head = side_of_runs(&runs, Some("chat"), &p95, Some(2)).unwrap();
+    assert!((head.runs[0] - 20_000.0).abs() < 50.0, "{:?}", head.runs);
+    let mut b = sample();
+    b.scopes = scopes_of(&runs);
+    b.runs = 2;
+    assert!(
+        b.scopes.contains_key("all in turn 2"),
+        "{:?}",
+        b.scopes.keys()
+    );
+    assert_eq!(
+        side_of_baseline(&b, Some("chat"), &p95, Some(2))
+            .unwrap()
+            .runs,
+        head.runs
+    );
+    assert_eq!(
+        side_of_baseline(&b, None, &p95, Some(1))
+            .unwrap()
+            .runs
+            .len(),
+        2,
+        "turn 1 of every request"
+    );
+    // A turn the runs do not have: not measured, on either side.
+    assert!(side_of_runs(&runs, None, &p95, Some(3)).is_none());
+    assert!(side_of_baseline(&b, None, &p95, Some(3)).is_none());
 }

@@ -73,7 +73,7 @@ fn load(path: &Path) -> Result<Figures, CompareError> {
 
 fn side(f: &Figures, scope: Option<&str>, metric: &Metric) -> Option<Side> {
     match f {
-        Figures::Baseline(b) => side_of_baseline(b, scope, metric),
+        Figures::Baseline(b) => side_of_baseline(b, scope, metric, None),
         Figures::Result(v) => {
             let requests = v["requests"].as_array()?;
             let chosen: Vec<&Value> = requests

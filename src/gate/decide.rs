@@ -34,13 +34,13 @@ pub fn decide(rule: &Regression, base: &BaseSide, head: &[Measurement]) -> GateO
     let changes = rule
         .metrics
         .iter()
-        .map(|(text, scope, metric)| {
-            let scope = scope.as_deref();
+        .map(|g| {
+            let (text, scope, metric, turn) = (&g.text, g.scope.as_deref(), &g.metric, g.turn);
             let hib = metric.higher_is_better();
-            let head_side = side_of_runs(head, scope, metric);
+            let head_side = side_of_runs(head, scope, metric, turn);
             let (compared, note) = match (&base.runs, head_side) {
                 (_, None) => (None, Some("not measured in this run".to_string())),
-                (BaseRuns::Stored(b), Some(h)) => match side_of_baseline(b, scope, metric) {
+                (BaseRuns::Stored(b), Some(h)) => match side_of_baseline(b, scope, metric, turn) {
                     None => (
                         None,
                         Some("not in the baseline (re-bless to include it)".to_string()),
@@ -52,7 +52,7 @@ pub fn decide(rule: &Regression, base: &BaseSide, head: &[Measurement]) -> GateO
                     let values: Option<Vec<f64>> = rounds
                         .iter()
                         .map(|b| {
-                            side_of_baseline(b, scope, metric)
+                            side_of_baseline(b, scope, metric, turn)
                                 .filter(|s| s.runs.len() == 1)
                                 .map(|s| s.runs[0])
                         })

@@ -151,8 +151,9 @@ fn bless_runs(
         .regression
         .metrics
         .iter()
-        .filter_map(|(text, scope, metric)| {
-            let now = side_of_baseline(&new, scope.as_deref(), metric)?;
+        .filter_map(|g| {
+            let (text, metric) = (&g.text, &g.metric);
+            let now = side_of_baseline(&new, g.scope.as_deref(), metric, g.turn)?;
             let unit = metric.unit();
             let geo = |runs: &[f64]| {
                 (runs
@@ -166,7 +167,7 @@ fn bless_runs(
             Some(
                 match old
                     .as_ref()
-                    .and_then(|o| side_of_baseline(o, scope.as_deref(), metric))
+                    .and_then(|o| side_of_baseline(o, g.scope.as_deref(), metric, g.turn))
                 {
                     Some(before) => {
                         let (b, a) = (geo(&before.runs), geo(&now.runs));

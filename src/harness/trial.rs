@@ -346,7 +346,7 @@ fn counts_instructions(s: &crate::spec::Scenario) -> bool {
     s.assertions
         .iter()
         .map(|a| &a.metric)
-        .chain(s.regression.metrics.iter().map(|(_, _, m)| m))
+        .chain(s.regression.metrics.iter().map(|g| &g.metric))
         .any(|m| {
             matches!(m, crate::assertion::Metric::Resource(r)
                 if r.quantity == crate::resources::Quantity::Instructions)

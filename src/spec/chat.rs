@@ -208,3 +208,52 @@ pub(super) fn check_turns(
     }
     Ok(())
 }
+
+/// Checks the `in turn N` metrics of a scenario's regression rule like its assertions: a turn
+/// no chat step reaches, or a request not sent as a chat turn, is an error.
+pub(super) fn check_gate_turns(
+    cx: &Cx,
+    raw: &S<RawScenario>,
+    gates: &[super::GateMetric],
+    flows: &[&Flow],
+    requests: &[Request],
+) -> R<()> {
+    let chats: Vec<(usize, u32)> = flows
+        .iter()
+        .flat_map(|f| f.setup.iter().chain(&f.steps))
+        .filter_map(|s| s.chat.as_ref().map(|c| (s.request, c.turns)))
+        .collect();
+    for g in gates {
+        let Some(turn) = g.turn else { continue };
+        let span = raw
+            .get_ref()
+            .regression
+            .iter()
+            .flat_map(|r| r.get_ref().metrics.iter().flat_map(|l| l.get_ref()))
+            .find(|t| *t.get_ref() == g.text)
+            .map_or(raw.span(), |t| t.span());
+        let most = chats
+            .iter()
+            .filter(|(r, _)| g.scope.as_ref().is_none_or(|n| requests[*r].name == *n))
+            .map(|(_, t)| *t)
+            .max();
+        match most {
+            None => {
+                return Err(cx.err(
+                    span,
+                    format!("`{}` compares a turn, and no chat step of this scenario sends {}", g.text, g.scope.as_deref().map_or("any request".to_string(), |n| format!("`{n}`"))),
+                    Some("per-turn metrics belong to chat steps' requests, e.g. steps = [{ request = \"chat\", turns = 3, prompt = \"question\" }]".into()),
+                ));
+            }
+            Some(most) if turn > most => {
+                return Err(cx.err(
+                    span,
+                    format!("turn {turn} is never reached: the chat steps of this scenario have at most {most} turns"),
+                    Some(format!("use a turn from 1 to {most}, or raise `turns`")),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}

@@ -333,6 +333,19 @@ pub struct Goodput {
     pub e2e: Option<Duration>,
 }
 
+/// A metric the regression gate compares: `p95`, `search.p99`, `ttft.p95 in turn 2`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateMetric {
+    /// As written.
+    pub text: String,
+    /// The request it is limited to; `None`: all requests.
+    pub scope: Option<String>,
+    /// What is compared.
+    pub metric: Metric,
+    /// When set, only the requests sent as this turn (from 1) of multi-turn conversations.
+    pub turn: Option<u32>,
+}
+
 /// How a scenario is compared with its baseline: `regression = { … }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Regression {
@@ -341,8 +354,8 @@ pub struct Regression {
     /// Worse by more than this share (but not beyond the threshold): a warning.
     pub warn: f64,
     /// The metrics compared: assertion metrics without operator (`p95`, `search.p99`,
-    /// `throughput`).
-    pub metrics: Vec<(String, Option<String>, Metric)>,
+    /// `throughput`, `ttft.p95 in turn 2`).
+    pub metrics: Vec<GateMetric>,
     /// Extra runs when a metric looks regressed, before the gate fails.
     pub confirm: u32,
     /// The least run-to-run noise assumed (a share), however quiet the runs looked.

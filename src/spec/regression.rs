@@ -2,7 +2,7 @@
 
 use super::cx::{Cx, R};
 use super::raw::{RawRegression, S};
-use super::{HostMismatch, Inconclusive, Regression};
+use super::{GateMetric, HostMismatch, Inconclusive, Regression};
 use crate::assertion::Metric;
 use crate::units::number_and_unit;
 
@@ -14,15 +14,20 @@ pub(super) fn convert_regression(
     raw: Option<&S<RawRegression>>,
     requests: &[&str],
 ) -> R<Regression> {
-    let parse = |text: &str| crate::assertion::parse_metric(text, requests);
+    let parse = |text: &str| crate::assertion::parse_gate_metric(text, requests);
     let mut r = Regression {
         threshold: 0.10,
         warn: 0.05,
         metrics: DEFAULT_METRICS
             .iter()
             .filter_map(|m| {
-                let (scope, metric) = parse(m).ok()?;
-                Some(((*m).to_string(), scope, metric))
+                let (scope, metric, turn) = parse(m).ok()?;
+                Some(GateMetric {
+                    text: (*m).to_string(),
+                    scope,
+                    metric,
+                    turn,
+                })
             })
             .collect(),
         confirm: 1,
@@ -66,16 +71,22 @@ pub(super) fn convert_regression(
         r.metrics = Vec::new();
         for m in list.get_ref() {
             let text = m.get_ref();
-            let (scope, metric) = parse(text).map_err(|e| cx.err(m.span(), e.message, e.help))?;
+            let (scope, metric, turn) =
+                parse(text).map_err(|e| cx.err(m.span(), e.message, e.help))?;
             if !comparable(&metric) {
                 return Err(cx.err(m.span(), format!("`{text}` cannot be compared as a ratio"), Some(
                     "regressions are relative changes of positive figures: latency, service, token (ttft, itl, tpot) and stage statistics, throughput, output-tokens-per-second, capacity, capacity-users, flow durations (flow.NAME.duration.p95), sut.cpu-per-request and sut.instructions-per-request; check errors with assertions (error-rate < 1%)".into(),
                 )));
             }
-            if r.metrics.iter().any(|(t, ..)| t == text) {
+            if r.metrics.iter().any(|g| g.text == *text) {
                 return Err(cx.err(m.span(), format!("`{text}` is listed twice"), None));
             }
-            r.metrics.push((text.clone(), scope, metric));
+            r.metrics.push(GateMetric {
+                text: text.clone(),
+                scope,
+                metric,
+                turn,
+            });
         }
     }
     if let Some(h) = &g.host_mismatch {

@@ -18,6 +18,7 @@ pub(super) fn scenario_flows(
     for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
         let Some(names) = &s.get_ref().flows else {
             check_flow_metrics(cx, s, scenario, &[])?;
+            super::chat::check_gate_turns(cx, s, &scenario.regression.metrics, &[], requests)?;
             super::chat::check_turns(
                 cx,
                 s,
@@ -79,6 +80,7 @@ pub(super) fn scenario_flows(
         let used: Vec<&Flow> = scenario.flows.iter().map(|&i| &flows[i]).collect();
         let names: Vec<&str> = used.iter().map(|f| f.name.as_str()).collect();
         check_flow_metrics(cx, s, scenario, &names)?;
+        super::chat::check_gate_turns(cx, s, &scenario.regression.metrics, &used, requests)?;
         super::chat::check_turns(
             cx,
             s,
@@ -117,7 +119,7 @@ fn check_flow_metrics(cx: &Cx, raw: &S<RawScenario>, scenario: &Scenario, flows:
                 .regression
                 .metrics
                 .iter()
-                .map(|(t, _, m)| (t.as_str(), m)),
+                .map(|g| (g.text.as_str(), &g.metric)),
         );
     for (text, metric) in metrics {
         let Metric::Flow(f) = metric else { continue };

@@ -7,7 +7,6 @@ use super::cx::{Cx, R};
 use super::flow::Flow;
 use super::flow::request_vars;
 use super::raw::{RawScenario, RawSpec, RawStep, S};
-use crate::assertion::Assertion;
 
 /// A multi-turn chat step: `turns` user turns drawn from a data source, each sent with the
 /// conversation so far (`{{user.messages}}`), the assistant's streamed reply appended after it.
@@ -147,14 +146,13 @@ pub(super) fn check_conversation_name(cx: &Cx, raw: &RawSpec) -> R<()> {
     }
     Ok(())
 }
-
-/// Checks the `in turn N` assertions of a scenario against the chat steps of its flows: a
-/// turn no chat step reaches, or a request that is not sent as a chat turn, is an error.
+/// Checks the `in turn N` assertions and regression metrics of a scenario against the chat
+/// steps of its flows: a turn no chat step reaches, or a request that is not sent as a chat
+/// turn, is an error.
 pub(super) fn check_turns(
     cx: &Cx,
     raw: &S<RawScenario>,
-    assertions: &[Assertion],
-    abort_on: &[Assertion],
+    scenario: &super::Scenario,
     flows: &[&Flow],
     requests: &[Request],
 ) -> R<()> {
@@ -163,29 +161,45 @@ pub(super) fn check_turns(
         .flat_map(|f| f.setup.iter().chain(&f.steps))
         .filter_map(|s| s.chat.as_ref().map(|c| (s.request, c)))
         .collect();
-    let span = |a: &Assertion| {
-        raw.get_ref()
-            .assert
+    let r = raw.get_ref();
+    let span = |text: &str| {
+        r.assert
             .iter()
-            .chain(raw.get_ref().abort_on.iter().flat_map(|l| l.get_ref()))
-            .find(|t| t.get_ref() == &a.text)
+            .chain(r.abort_on.iter().flat_map(|l| l.get_ref()))
+            .chain(
+                r.regression
+                    .iter()
+                    .flat_map(|g| g.get_ref().metrics.iter().flat_map(|l| l.get_ref())),
+            )
+            .find(|t| t.get_ref() == text)
             .map_or(raw.span(), |t| t.span())
     };
-    if let Some(a) = abort_on.iter().find(|a| a.turn.is_some()) {
+    if let Some(a) = scenario.abort_on.iter().find(|a| a.turn.is_some()) {
         return Err(cx.err(
-            span(a),
+            span(&a.text),
             "abort conditions read the whole run as it goes, not one turn",
             Some("remove `in turn N` from the condition, or make it an assertion".into()),
         ));
     }
-    for a in assertions {
-        let Some(turn) = a.turn else { continue };
+    let turned = scenario
+        .assertions
+        .iter()
+        .map(|a| (&a.text, &a.scope, a.turn))
+        .chain(
+            scenario
+                .regression
+                .metrics
+                .iter()
+                .map(|g| (&g.text, &g.scope, g.turn)),
+        );
+    for (text, scope, turn) in turned {
+        let Some(turn) = turn else { continue };
         let scoped: Vec<&(usize, &Chat)> = chats
             .iter()
-            .filter(|(r, _)| a.scope.as_ref().is_none_or(|n| requests[*r].name == *n))
+            .filter(|(r, _)| scope.as_ref().is_none_or(|n| requests[*r].name == *n))
             .collect();
         if scoped.is_empty() {
-            let (message, help) = match (&a.scope, chats.first()) {
+            let (message, help) = match (scope, chats.first()) {
                 (Some(name), Some((r, _))) => (
                     format!("request `{name}` is not sent as a chat turn in this scenario's flows: it has no turns"),
                     format!("per-turn metrics belong to chat steps' requests, e.g. `{}`", requests[*r].name),
@@ -195,64 +209,15 @@ pub(super) fn check_turns(
                     "run a flow with a chat step, e.g. steps = [{ request = \"chat\", turns = 3, prompt = \"question\" }]".to_string(),
                 ),
             };
-            return Err(cx.err(span(a), message, Some(help)));
+            return Err(cx.err(span(text), message, Some(help)));
         }
         let most = scoped.iter().map(|(_, c)| c.turns).max().unwrap_or(0);
         if turn > most {
             return Err(cx.err(
-                span(a),
+                span(text),
                 format!("turn {turn} is never reached: the chat steps of this scenario have at most {most} turns"),
                 Some(format!("use a turn from 1 to {most}, or raise `turns`")),
             ));
-        }
-    }
-    Ok(())
-}
-
-/// Checks the `in turn N` metrics of a scenario's regression rule like its assertions: a turn
-/// no chat step reaches, or a request not sent as a chat turn, is an error.
-pub(super) fn check_gate_turns(
-    cx: &Cx,
-    raw: &S<RawScenario>,
-    gates: &[super::GateMetric],
-    flows: &[&Flow],
-    requests: &[Request],
-) -> R<()> {
-    let chats: Vec<(usize, u32)> = flows
-        .iter()
-        .flat_map(|f| f.setup.iter().chain(&f.steps))
-        .filter_map(|s| s.chat.as_ref().map(|c| (s.request, c.turns)))
-        .collect();
-    for g in gates {
-        let Some(turn) = g.turn else { continue };
-        let span = raw
-            .get_ref()
-            .regression
-            .iter()
-            .flat_map(|r| r.get_ref().metrics.iter().flat_map(|l| l.get_ref()))
-            .find(|t| *t.get_ref() == g.text)
-            .map_or(raw.span(), |t| t.span());
-        let most = chats
-            .iter()
-            .filter(|(r, _)| g.scope.as_ref().is_none_or(|n| requests[*r].name == *n))
-            .map(|(_, t)| *t)
-            .max();
-        match most {
-            None => {
-                return Err(cx.err(
-                    span,
-                    format!("`{}` compares a turn, and no chat step of this scenario sends {}", g.text, g.scope.as_deref().map_or("any request".to_string(), |n| format!("`{n}`"))),
-                    Some("per-turn metrics belong to chat steps' requests, e.g. steps = [{ request = \"chat\", turns = 3, prompt = \"question\" }]".into()),
-                ));
-            }
-            Some(most) if turn > most => {
-                return Err(cx.err(
-                    span,
-                    format!("turn {turn} is never reached: the chat steps of this scenario have at most {most} turns"),
-                    Some(format!("use a turn from 1 to {most}, or raise `turns`")),
-                ));
-            }
-            Some(_) => {}
         }
     }
     Ok(())

@@ -18,15 +18,7 @@ pub(super) fn scenario_flows(
     for (scenario, (key, s)) in scenarios.iter_mut().zip(&raw.scenario) {
         let Some(names) = &s.get_ref().flows else {
             check_flow_metrics(cx, s, scenario, &[])?;
-            super::chat::check_gate_turns(cx, s, &scenario.regression.metrics, &[], requests)?;
-            super::chat::check_turns(
-                cx,
-                s,
-                &scenario.assertions,
-                &scenario.abort_on,
-                &[],
-                requests,
-            )?;
+            super::chat::check_turns(cx, s, scenario, &[], requests)?;
             // The request mix: no request of it may need a flow variable.
             if let Some(r) = requests.iter().find(|r| !request_vars(r).is_empty()) {
                 return Err(cx.err(
@@ -80,15 +72,7 @@ pub(super) fn scenario_flows(
         let used: Vec<&Flow> = scenario.flows.iter().map(|&i| &flows[i]).collect();
         let names: Vec<&str> = used.iter().map(|f| f.name.as_str()).collect();
         check_flow_metrics(cx, s, scenario, &names)?;
-        super::chat::check_gate_turns(cx, s, &scenario.regression.metrics, &used, requests)?;
-        super::chat::check_turns(
-            cx,
-            s,
-            &scenario.assertions,
-            &scenario.abort_on,
-            &used,
-            requests,
-        )?;
+        super::chat::check_turns(cx, s, scenario, &used, requests)?;
     }
     Ok(())
 }

@@ -21,6 +21,22 @@ fn step(request: usize, capture: Option<(&str, usize, CaptureFrom)>) -> FlowStep
     }
 }
 
+/// One flow of weight 1.
+fn flow(
+    name: &str,
+    setup: Vec<FlowStep>,
+    steps: Vec<FlowStep>,
+    teardown: Vec<FlowStep>,
+) -> Vec<Flow> {
+    vec![Flow {
+        name: name.into(),
+        weight: 1,
+        setup,
+        steps,
+        teardown,
+    }]
+}
+
 fn at() -> Instant {
     Instant::now()
 }
@@ -34,19 +50,18 @@ fn detail(body: &str) -> Detail {
 
 #[test]
 fn setup_once_then_steps_in_order_with_captures() {
-    let flows = vec![Flow {
-        name: "crud".into(),
-        weight: 1,
-        setup: vec![step(
+    let flows = flow(
+        "crud",
+        vec![step(
             0,
             Some(("token", 1, CaptureFrom::Header("x-token".into()))),
         )],
-        steps: vec![
+        vec![
             step(1, Some(("id", 2, CaptureFrom::Json("/id".into())))),
             step(2, None),
         ],
-        teardown: vec![],
-    }];
+        vec![],
+    );
     let mix = Mix::new(&[1]);
     let mut rng = SmallRng::seed_from_u64(1);
     let secrets = CapturedSecrets::default();
@@ -82,17 +97,16 @@ fn setup_once_then_steps_in_order_with_captures() {
 #[test]
 fn regex_and_stream_text_captures() {
     let re = crate::spec::Pattern(regex::Regex::new(r"id=(\d+)").unwrap());
-    let flows = vec![Flow {
-        name: "f".into(),
-        weight: 1,
-        setup: vec![],
-        steps: vec![
+    let flows = flow(
+        "f",
+        vec![],
+        vec![
             step(0, Some(("id", 0, CaptureFrom::Regex(re)))),
             step(1, Some(("reply", 1, CaptureFrom::StreamText))),
             step(2, None),
         ],
-        teardown: vec![],
-    }];
+        vec![],
+    );
     let mix = Mix::new(&[1]);
     let mut rng = SmallRng::seed_from_u64(1);
     let secrets = CapturedSecrets::default();
@@ -130,13 +144,7 @@ fn a_chat_step_keeps_the_conversation_turn_after_turn() {
     };
     let mut chat_step = step(0, None);
     chat_step.chat = Some(chat.clone());
-    let flows = vec![Flow {
-        name: "f".into(),
-        weight: 1,
-        setup: vec![],
-        steps: vec![chat_step, step(1, None)],
-        teardown: vec![],
-    }];
+    let flows = flow("f", vec![], vec![chat_step, step(1, None)], vec![]);
     let mix = Mix::new(&[1]);
     let mut rng = SmallRng::seed_from_u64(1);
     let secrets = CapturedSecrets::default();
@@ -194,19 +202,18 @@ fn teardown_runs_after_a_failed_step_and_skips_what_was_not_captured() {
     delete.needs = vec![0];
     let mut logout = step(4, None);
     logout.needs = vec![1];
-    let flows = vec![Flow {
-        name: "crud".into(),
-        weight: 1,
-        setup: vec![step(
+    let flows = flow(
+        "crud",
+        vec![step(
             0,
             Some(("token", 1, CaptureFrom::Json("/token".into()))),
         )],
-        steps: vec![
+        vec![
             step(1, Some(("id", 0, CaptureFrom::Json("/id".into())))),
             step(2, None),
         ],
-        teardown: vec![delete, logout],
-    }];
+        vec![delete, logout],
+    );
     let mix = Mix::new(&[1]);
     let mut rng = SmallRng::seed_from_u64(1);
     let secrets = CapturedSecrets::default();
@@ -259,13 +266,7 @@ fn teardown_runs_after_a_failed_step_and_skips_what_was_not_captured() {
 fn an_abandoned_iteration_has_no_figure_and_secrets_are_kept() {
     let mut token = step(0, Some(("token", 0, CaptureFrom::Json("/token".into()))));
     token.captures[0].secret = true;
-    let flows = vec![Flow {
-        name: "f".into(),
-        weight: 1,
-        setup: vec![],
-        steps: vec![token, step(1, None)],
-        teardown: vec![],
-    }];
+    let flows = flow("f", vec![], vec![token, step(1, None)], vec![]);
     let mix = Mix::new(&[1]);
     let mut rng = SmallRng::seed_from_u64(1);
     let secrets = CapturedSecrets::default();

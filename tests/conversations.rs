@@ -132,14 +132,12 @@ fn each_turn_sends_the_conversation_with_the_replies_as_streamed() {
     let json: serde_json::Value = serde_json::from_str(&result).unwrap();
     assert_eq!(json["course"]["turns"].as_array().map(Vec::len), Some(3));
     assert_eq!(json["checks"][1]["turn"], 3);
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/result.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
-    let errors: Vec<String> = jsonschema::draft202012::new(&schema)
-        .unwrap()
-        .iter_errors(&json)
-        .map(|e| format!("at {}: {e}", e.instance_path()))
-        .collect();
+    let errors: Vec<String> = testkit::schema_validator(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/result.schema.json"),
+    )
+    .iter_errors(&json)
+    .map(|e| format!("at {}: {e}", e.instance_path()))
+    .collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(
         m.verdict.status(),

@@ -8,23 +8,18 @@ mod common;
 use std::path::Path;
 
 use common::{fixtures, scratch, spec};
-use jsonschema::Validator;
 use libtest_mimic::Arguments;
 use perfspec::Harness;
 use perfspec::report::{index, json};
 use serde_json::Value;
-use testkit::{Server, text};
+use testkit::{Server, Validator, text};
 
 fn validator(name: &str) -> Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schema")
-        .join(name);
-    let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
+    testkit::schema_validator(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name),
+    )
 }
 
 fn assert_valid(v: &Validator, what: &str, text: &str) {

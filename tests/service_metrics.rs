@@ -130,9 +130,9 @@ fn counters_gauges_and_mistakes_against_a_real_metrics_endpoint() {
     // The result file carries the series, in the shape its schema says.
     let text = perfspec::report::json::render(&r);
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schema/result.schema.json")).unwrap();
-    let validator = jsonschema::draft202012::options().build(&schema).unwrap();
+    let validator = testkit::schema_validator(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/result.schema.json"),
+    );
     let errors: Vec<String> = validator
         .iter_errors(&json)
         .map(|e| format!("{}: {e}", e.instance_path()))

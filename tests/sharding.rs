@@ -114,14 +114,11 @@ fn shard_file(out: &Path, k: u32, name: &str) -> PathBuf {
 
 /// Checks `instance` against `schema/NAME`.
 fn assert_valid(name: &str, instance: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schema")
-        .join(name);
-    let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let v = jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"));
+    let v = testkit::schema_validator(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name),
+    );
     let errors: Vec<String> = v
         .iter_errors(instance)
         .map(|e| format!("  at {}: {e}", e.instance_path()))

@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 pub use http::{Request, Response, StatusCode};
+pub use jsonschema::Validator;
 pub use tls::TestCert;
 
 /// The body type handlers answer with.
@@ -49,6 +50,30 @@ pub struct Server {
     thread: Option<JoinHandle<()>>,
 }
 
+/// A request handler with its type erased: hyper's HTTP/1 and HTTP/2 servers are then
+/// compiled once, here, not once per closure in every test crate that starts a server (at
+/// opt-level 3 that was most of the suite's build time).
+type Handler = Arc<dyn Fn(Request<Incoming>) -> BoxFuture<Response<Body>> + Send + Sync + 'static>;
+/// A connection handler with its type erased (see [`Handler`]).
+type Conn<S> = Arc<dyn Fn(S) -> BoxFuture<()> + Send + Sync + 'static>;
+type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    Arc::new(move |req| Box::pin(f(req)))
+}
+
+fn conn<S, F, Fut>(f: F) -> Conn<S>
+where
+    F: Fn(S) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |io| Box::pin(f(io)))
+}
+
 impl Server {
     /// Serves HTTP/1.1 with `handler` on `threads` runtime threads.
     pub fn http<F, Fut>(threads: usize, handler: F) -> Server
@@ -60,15 +85,12 @@ impl Server {
     }
 
     /// [`Server::http`] on a given port of 127.0.0.1 (0 picks a free one).
-    pub fn http_on<F, Fut>(port: u16, threads: usize, handler: F) -> Server
+    pub fn http_on<F, Fut>(port: u16, threads: usize, f: F) -> Server
     where
         F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        Server::tcp_on(port, threads, move |stream| {
-            serve(stream, false, handler.clone())
-        })
+        Server::plain(port, threads, false, handler(f))
     }
 
     /// Serves HTTPS with `cert`: HTTP/2 or HTTP/1.1, as the client's ALPN asks.
@@ -81,15 +103,18 @@ impl Server {
     }
 
     /// [`Server::https`] on a given port of 127.0.0.1 (0 picks a free one).
-    pub fn https_on<F, Fut>(port: u16, threads: usize, cert: &TestCert, handler: F) -> Server
+    pub fn https_on<F, Fut>(port: u16, threads: usize, cert: &TestCert, f: F) -> Server
     where
         F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        Server::tls_on(port, threads, cert, move |tls, h2| {
-            serve(tls, h2, handler.clone())
-        })
+        let handler = handler(f);
+        Server::tls(
+            port,
+            threads,
+            cert,
+            Arc::new(move |tls, h2| Box::pin(serve(tls, h2, handler.clone()))),
+        )
     }
 
     /// Accepts TLS connections with `cert` (ALPN offers h2, then http/1.1) and hands each to
@@ -99,18 +124,41 @@ impl Server {
         F: Fn(tokio_rustls::server::TlsStream<TcpStream>, bool) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Server::tls(
+            port,
+            threads,
+            cert,
+            Arc::new(move |tls, h2| Box::pin(conn(tls, h2))),
+        )
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn tls(
+        port: u16,
+        threads: usize,
+        cert: &TestCert,
+        conn: Arc<
+            dyn Fn(tokio_rustls::server::TlsStream<TcpStream>, bool) -> BoxFuture<()>
+                + Send
+                + Sync
+                + 'static,
+        >,
+    ) -> Server {
         let acceptor = tokio_rustls::TlsAcceptor::from(cert.server_config(&[b"h2", b"http/1.1"]));
-        let conn = Arc::new(conn);
-        let mut server = Server::tcp_on(port, threads, move |stream| {
-            let (acceptor, conn) = (acceptor.clone(), conn.clone());
-            async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                conn(tls, h2).await;
-            }
-        });
+        let mut server = Server::tcp_dyn(
+            port,
+            threads,
+            Arc::new(move |stream| {
+                let (acceptor, conn) = (acceptor.clone(), conn.clone());
+                Box::pin(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    conn(tls, h2).await;
+                })
+            }),
+        );
         server.scheme = "https";
         server
     }
@@ -125,15 +173,20 @@ impl Server {
     }
 
     /// [`Server::h2c`] on a given port of 127.0.0.1 (0 picks a free one).
-    pub fn h2c_on<F, Fut>(port: u16, threads: usize, handler: F) -> Server
+    pub fn h2c_on<F, Fut>(port: u16, threads: usize, f: F) -> Server
     where
         F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        Server::tcp_on(port, threads, move |stream| {
-            serve(stream, true, handler.clone())
-        })
+        Server::plain(port, threads, true, handler(f))
+    }
+
+    fn plain(port: u16, threads: usize, h2: bool, handler: Handler) -> Server {
+        Server::tcp_dyn(
+            port,
+            threads,
+            Arc::new(move |stream| Box::pin(serve(stream, h2, handler.clone()))),
+        )
     }
 
     /// Accepts TCP connections and hands each to `conn` (for servers that misbehave below
@@ -147,11 +200,15 @@ impl Server {
     }
 
     /// [`Server::tcp`] on a given port of 127.0.0.1 (0 picks a free one).
-    pub fn tcp_on<F, Fut>(port: u16, threads: usize, conn: F) -> Server
+    pub fn tcp_on<F, Fut>(port: u16, threads: usize, f: F) -> Server
     where
         F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        Server::tcp_dyn(port, threads, conn(f))
+    }
+
+    fn tcp_dyn(port: u16, threads: usize, conn: Conn<TcpStream>) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
             .enable_all()
@@ -169,7 +226,6 @@ impl Server {
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).expect("tokio listener");
-                let conn = Arc::new(conn);
                 loop {
                     tokio::select! {
                         _ = &mut stopped => break,
@@ -221,11 +277,9 @@ impl Drop for Server {
 }
 
 /// Serves one connection with `handler`, over HTTP/2 or HTTP/1.1.
-async fn serve<S, F, Fut>(io: S, h2: bool, handler: Arc<F>)
+async fn serve<S>(io: S, h2: bool, handler: Handler)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send + 'static,
 {
     let service = service_fn(move |req| {
         let fut = handler(req);
@@ -311,4 +365,15 @@ pub fn chat_stream(
     }
     out.push((end, "data: [DONE]\n\n".into()));
     out
+}
+
+/// A validator (JSON Schema 2020-12, formats checked) for the schema in `path`.
+pub fn schema_validator(path: &std::path::Path) -> Validator {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
 }

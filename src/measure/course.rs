@@ -51,18 +51,28 @@ impl FlowMeasurement {
         (n > 0).then(|| self.succeeded as f64 / n as f64)
     }
 
-    /// Every flow's iterations together (`name`: `all`).
-    pub fn total(flows: &[FlowMeasurement]) -> FlowMeasurement {
-        let mut total = FlowMeasurement {
-            name: "all".into(),
+    /// No iterations yet.
+    pub fn empty(name: impl Into<String>) -> FlowMeasurement {
+        FlowMeasurement {
+            name: name.into(),
             succeeded: 0,
             failed: 0,
             duration: super::new_histogram(),
-        };
+        }
+    }
+
+    /// Adds `other`'s iterations to these.
+    pub fn add(&mut self, other: &FlowMeasurement) {
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        super::stats::merge_into(&mut self.duration, &other.duration);
+    }
+
+    /// Every flow's iterations together (`name`: `all`).
+    pub fn total(flows: &[FlowMeasurement]) -> FlowMeasurement {
+        let mut total = FlowMeasurement::empty("all");
         for f in flows {
-            total.succeeded += f.succeeded;
-            total.failed += f.failed;
-            super::stats::merge_into(&mut total.duration, &f.duration);
+            total.add(f);
         }
         total
     }

@@ -40,7 +40,7 @@ struct Shard {
     sent: u64,
     dropped: u64,
     live: Option<Live>,
-    flows: Vec<flows::FlowAcc>,
+    flows: Vec<crate::measure::FlowMeasurement>,
 }
 
 /// What the live endpoint needs beyond the timeline, warm-up included, drained by each

@@ -161,19 +161,7 @@ pub(super) fn check_turns(
         .flat_map(|f| f.setup.iter().chain(&f.steps))
         .filter_map(|s| s.chat.as_ref().map(|c| (s.request, c)))
         .collect();
-    let r = raw.get_ref();
-    let span = |text: &str| {
-        r.assert
-            .iter()
-            .chain(r.abort_on.iter().flat_map(|l| l.get_ref()))
-            .chain(
-                r.regression
-                    .iter()
-                    .flat_map(|g| g.get_ref().metrics.iter().flat_map(|l| l.get_ref())),
-            )
-            .find(|t| t.get_ref() == text)
-            .map_or(raw.span(), |t| t.span())
-    };
+    let span = |text: &str| super::raw::metric_span(raw, text);
     if let Some(a) = scenario.abort_on.iter().find(|a| a.turn.is_some()) {
         return Err(cx.err(
             span(&a.text),

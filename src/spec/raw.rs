@@ -159,6 +159,22 @@ pub(super) struct RawScenario {
     pub flows: Option<S<Vec<S<String>>>>,
 }
 
+/// Where the metric text `text` is written in `scenario` (its `assert`, `abort-on` or
+/// `regression.metrics`), else the scenario itself.
+pub(super) fn metric_span(scenario: &S<RawScenario>, text: &str) -> std::ops::Range<usize> {
+    let r = scenario.get_ref();
+    r.assert
+        .iter()
+        .chain(r.abort_on.iter().flat_map(|l| l.get_ref()))
+        .chain(
+            r.regression
+                .iter()
+                .flat_map(|g| g.get_ref().metrics.iter().flat_map(|l| l.get_ref())),
+        )
+        .find(|t| t.get_ref() == text)
+        .map_or(scenario.span(), |t| t.span())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawRecovery {

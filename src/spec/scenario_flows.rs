@@ -82,18 +82,7 @@ pub(super) fn scenario_flows(
 /// window, which flow metrics do not have.)
 fn check_flow_metrics(cx: &Cx, raw: &S<RawScenario>, scenario: &Scenario, flows: &[&str]) -> R<()> {
     use crate::assertion::Metric;
-    let r = raw.get_ref();
-    let texts = r.assert.iter().chain(
-        r.regression
-            .iter()
-            .flat_map(|g| g.get_ref().metrics.iter().flat_map(|l| l.get_ref())),
-    );
-    let span = |text: &str| {
-        texts
-            .clone()
-            .find(|t| t.get_ref() == text)
-            .map_or(raw.span(), |t| t.span())
-    };
+    let span = |text: &str| super::raw::metric_span(raw, text);
     let metrics = scenario
         .assertions
         .iter()

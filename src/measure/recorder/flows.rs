@@ -1,31 +1,16 @@
 //! Iterations of flows: each one's outcome and, when it succeeded, its duration.
 
-use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::{Recorder, lock, micros};
-use crate::measure::stats::merge_into;
-use crate::measure::{FlowMeasurement, new_histogram};
-
-/// One flow's iterations in one shard.
-pub(super) struct FlowAcc {
-    succeeded: u64,
-    failed: u64,
-    duration: Histogram<u64>,
-}
+use crate::measure::FlowMeasurement;
 
 impl Recorder {
     /// Also records the iterations of the flows `names` (by index).
     pub fn with_flows(mut self, names: Vec<String>) -> Recorder {
         for shard in self.shards.iter() {
-            lock(shard).flows = names
-                .iter()
-                .map(|_| FlowAcc {
-                    succeeded: 0,
-                    failed: 0,
-                    duration: new_histogram(),
-                })
-                .collect();
+            // Each shard's counts go under the flow's name at the end: no name per shard.
+            lock(shard).flows = names.iter().map(|_| FlowMeasurement::empty("")).collect();
         }
         self.flow_names = names;
         self
@@ -53,22 +38,12 @@ impl Recorder {
 
     /// Every shard's iterations, per flow (the shards are left empty).
     pub(super) fn finish_flows(&self) -> Vec<FlowMeasurement> {
-        let mut out: Vec<FlowMeasurement> = self
-            .flow_names
-            .iter()
-            .map(|name| FlowMeasurement {
-                name: name.clone(),
-                succeeded: 0,
-                failed: 0,
-                duration: new_histogram(),
-            })
-            .collect();
+        let mut out: Vec<FlowMeasurement> =
+            self.flow_names.iter().map(FlowMeasurement::empty).collect();
         for shard in self.shards.iter() {
             let flows = std::mem::take(&mut lock(shard).flows);
             for (total, acc) in out.iter_mut().zip(&flows) {
-                total.succeeded += acc.succeeded;
-                total.failed += acc.failed;
-                merge_into(&mut total.duration, &acc.duration);
+                total.add(acc);
             }
         }
         out

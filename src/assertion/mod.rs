@@ -20,6 +20,7 @@ mod stress;
 mod turn;
 mod unknown;
 mod value;
+mod window;
 
 use std::ops::Range;
 use std::time::Duration;

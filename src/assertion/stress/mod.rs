@@ -2,7 +2,8 @@
 //! `recovery-time`, `capacity`, `capacity-users` and `sut.alive`; finding the recovery point;
 //! and the abort conditions checked while load runs. Pure, no I/O.
 
-use super::eval::{Check, Outcome, evaluate_one, of_window, samples_needed};
+use super::eval::{Check, Outcome, evaluate_one, samples_needed};
+use super::window::of_window;
 use super::{Assertion, Metric, Stat, Unit};
 use crate::measure::{Liveness, Measurement, Recovery, Second, SecondStats, stat_of};
 use crate::spec::RecoveryRule;

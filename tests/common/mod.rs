@@ -37,6 +37,34 @@ pub fn measured(r: &TrialReport) -> &perfspec::report::Measured {
         .unwrap_or_else(|e| panic!("could not measure: {e}"))
 }
 
+/// The errors of request `request`, by kind.
+pub fn request_errors(
+    m: &perfspec::report::Measured,
+    request: &str,
+) -> Vec<(perfspec::measure::ErrorKind, u64)> {
+    request_stats(m, request)
+        .errors
+        .iter()
+        .map(|(k, n)| (*k, *n))
+        .collect()
+}
+
+/// The requests of request `request` in the measured window.
+pub fn request_count(m: &perfspec::report::Measured, request: &str) -> u64 {
+    request_stats(m, request).requests()
+}
+
+fn request_stats<'a>(
+    m: &'a perfspec::report::Measured,
+    request: &str,
+) -> &'a perfspec::measure::RequestStats {
+    m.measurement
+        .requests
+        .iter()
+        .find(|r| r.name == request)
+        .unwrap_or_else(|| panic!("no request {request}"))
+}
+
 /// The perf test binary (`tests/perf.rs`), built (or found up to date) by cargo: for tests
 /// that run the harness as its own process.
 pub fn perf_binary() -> PathBuf {

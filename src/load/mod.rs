@@ -12,6 +12,7 @@ mod open;
 mod schedule;
 mod session;
 mod step;
+mod timer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,9 +5,9 @@
 //! Every arrival already due fires on each wake, so a late wake-up sends a burst at once and
 //! the lateness shows in the measurement instead of silently stretching the schedule.
 //!
-//! The dispatcher runs on its own thread and sleeps with the OS clock (timer slack of 1 ns)
-//! rather than tokio's timer, whose 1 ms tick would add up to a millisecond of lateness to
-//! every arrival.
+//! The dispatcher is a task on the generator's runtime that sleeps on a [`PreciseTimer`]
+//! (the OS clock) rather than tokio's timer, whose 1 ms tick would add up to a millisecond of
+//! lateness to every arrival.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use super::schedule::Schedule;
 use super::step::{Flow, User};
+use super::timer::PreciseTimer;
 use super::{Shared, stopped};
 use crate::spec::Open;
 
@@ -40,10 +41,11 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
             halt.store(true, Ordering::Release);
         })
     };
+    // A task of its own, so that it runs on a worker thread beside the users it wakes (the
+    // caller may be the runtime's `block_on` thread: every hand-off would cross threads).
     let dispatcher = {
-        let (sh, open, stop, halt) = (sh.clone(), open.clone(), stop.clone(), halt.clone());
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || dispatch(&sh, &open, schedule, &runtime, &stop, &halt))
+        let (sh, open, stop) = (sh.clone(), open.clone(), stop.clone());
+        tokio::spawn(async move { dispatch(&sh, &open, schedule, &stop).await })
     };
     let users = dispatcher.await.unwrap_or_default();
     // Arrivals the schedule asked for in the measured window: until its end, or until an
@@ -73,15 +75,15 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
 }
 
 /// Fires arrivals until the schedule, the run or a stop ends them; returns the users' tasks.
-fn dispatch(
+async fn dispatch(
     sh: &Arc<Shared>,
     open: &Open,
     mut schedule: Schedule,
-    runtime: &tokio::runtime::Handle,
     stop: &watch::Receiver<bool>,
-    halt: &AtomicBool,
 ) -> Vec<JoinHandle<()>> {
-    precise_sleeps();
+    let mut timer = PreciseTimer::new();
+    let stop_signal = stopped(stop.clone());
+    tokio::pin!(stop_signal);
     let (tickets, inbox) = async_channel::bounded::<Instant>(open.max_users as usize);
     let idle = Arc::new(AtomicUsize::new(0));
     let mut users = Vec::new();
@@ -99,8 +101,13 @@ fn dispatch(
         let at = sh.t0 + offset;
         let before = Instant::now();
         let wake_at = wake_time(at, before, woke);
-        if !sh.may_start(at) || !sleep_until(wake_at, halt) {
+        if !sh.may_start(at) {
             break;
+        }
+        tokio::select! {
+            biased;
+            () = &mut stop_signal => break,
+            () = timer.sleep_until(wake_at) => {}
         }
         if at > before {
             woke = wake_at;
@@ -114,7 +121,7 @@ fn dispatch(
             let _ = tickets.try_send(at);
         } else if users.len() < open.max_users as usize {
             let u = users.len() as u64;
-            users.push(runtime.spawn(user(
+            users.push(tokio::spawn(user(
                 u,
                 sh.clone(),
                 at,
@@ -140,31 +147,6 @@ fn wake_time(at: Instant, now: Instant, woke: Instant) -> Instant {
         at.max(woke + WAKE_QUANTUM)
     } else {
         at
-    }
-}
-
-/// Sleeps on the OS clock until `at`, in slices so a stop is seen within 10 ms; false if
-/// stopped.
-fn sleep_until(at: Instant, halt: &AtomicBool) -> bool {
-    loop {
-        if halt.load(Ordering::Acquire) {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= at {
-            return true;
-        }
-        std::thread::sleep((at - now).min(Duration::from_millis(10)));
-    }
-}
-
-/// Asks the kernel to wake this thread on time rather than batching its wake-ups (the default
-/// timer slack is 50 µs).
-fn precise_sleeps() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_TIMERSLACK takes a plain integer (nanoseconds) for the calling thread.
-    unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0);
     }
 }
 

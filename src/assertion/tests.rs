@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::eval::samples_needed;
 use super::*;
-use crate::measure::{ErrorKind, Generator, Measurement, RequestStats, Second, SecondStats};
+use crate::measure::{ErrorKind, Measurement, RequestStats, Second, SecondStats};
 
 const REQS: &[&str] = &["search", "embed"];
 
@@ -106,8 +106,6 @@ fn measurement() -> Measurement {
         }
     };
     Measurement {
-        started_at: SystemTime::UNIX_EPOCH,
-        warmup: Duration::ZERO,
         window: Duration::from_secs(4),
         requests: vec![search, embed],
         timeline: vec![
@@ -117,11 +115,7 @@ fn measurement() -> Measurement {
             second(2, 10, 200),
             second(3, 10, 10),
         ],
-        interrupted: 0,
-        generator: Generator::default(),
-        resources: None,
-        course: Default::default(),
-        metrics: None,
+        ..Measurement::empty()
     }
 }
 

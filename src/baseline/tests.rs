@@ -200,16 +200,8 @@ fn flow_durations_are_kept_and_compared_per_run() {
             duration.record(ms * 1000).unwrap();
         }
         let mut m = Measurement {
-            started_at: std::time::SystemTime::UNIX_EPOCH,
-            warmup: std::time::Duration::ZERO,
             window: std::time::Duration::from_secs(10),
-            requests: vec![],
-            timeline: vec![],
-            interrupted: 0,
-            generator: Default::default(),
-            resources: None,
-            course: Default::default(),
-            metrics: None,
+            ..Measurement::empty()
         };
         m.course.flows = vec![FlowMeasurement {
             name: "crud".into(),
@@ -252,16 +244,9 @@ fn each_turn_is_kept_and_compared_as_its_own_scope() {
         }
         r.ok = n;
         Measurement {
-            started_at: std::time::SystemTime::UNIX_EPOCH,
-            warmup: std::time::Duration::ZERO,
             window: std::time::Duration::from_secs(10),
             requests: vec![r],
-            timeline: vec![],
-            interrupted: 0,
-            generator: Default::default(),
-            resources: None,
-            course: Default::default(),
-            metrics: None,
+            ..Measurement::empty()
         }
     };
     let run = |turn2_ms: u64| {

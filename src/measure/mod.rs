@@ -71,6 +71,23 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// Nothing measured: no requests, no timeline, an empty window starting at the epoch. The
+    /// start of a merge, and of a measurement built by hand with `..Measurement::empty()`.
+    pub fn empty() -> Measurement {
+        Measurement {
+            started_at: SystemTime::UNIX_EPOCH,
+            warmup: Duration::ZERO,
+            window: Duration::ZERO,
+            requests: Vec::new(),
+            timeline: Vec::new(),
+            interrupted: 0,
+            generator: Generator::default(),
+            resources: None,
+            course: Course::default(),
+            metrics: None,
+        }
+    }
+
     /// All requests merged.
     pub fn total(&self) -> RequestStats {
         let two = self.requests.iter().any(|r| r.service.is_some());

@@ -228,16 +228,8 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
     let mut it = parts.iter();
     let Some(first) = it.next() else {
         return Measurement {
-            started_at: UNIX_EPOCH,
-            warmup: Duration::ZERO,
-            window: Duration::ZERO,
-            requests: Vec::new(),
-            timeline: Vec::new(),
-            interrupted: 0,
-            generator: Default::default(),
             resources,
-            course: Default::default(),
-            metrics: None,
+            ..Measurement::empty()
         };
     };
     let mut total = first.clone();

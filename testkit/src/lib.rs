@@ -56,6 +56,13 @@ pub struct Server {
 type Handler = Arc<dyn Fn(Request<Incoming>) -> BoxFuture<Response<Body>> + Send + Sync + 'static>;
 /// A connection handler with its type erased (see [`Handler`]).
 type Conn<S> = Arc<dyn Fn(S) -> BoxFuture<()> + Send + Sync + 'static>;
+/// A TLS connection handler: the stream, and whether HTTP/2 was agreed (see [`Handler`]).
+type TlsConn = Arc<
+    dyn Fn(tokio_rustls::server::TlsStream<TcpStream>, bool) -> BoxFuture<()>
+        + Send
+        + Sync
+        + 'static,
+>;
 type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 fn handler<F, Fut>(f: F) -> Handler
@@ -132,18 +139,7 @@ impl Server {
         )
     }
 
-    #[allow(clippy::type_complexity)]
-    fn tls(
-        port: u16,
-        threads: usize,
-        cert: &TestCert,
-        conn: Arc<
-            dyn Fn(tokio_rustls::server::TlsStream<TcpStream>, bool) -> BoxFuture<()>
-                + Send
-                + Sync
-                + 'static,
-        >,
-    ) -> Server {
+    fn tls(port: u16, threads: usize, cert: &TestCert, conn: TlsConn) -> Server {
         let acceptor = tokio_rustls::TlsAcceptor::from(cert.server_config(&[b"h2", b"http/1.1"]));
         let mut server = Server::tcp_dyn(
             port,

@@ -1,9 +1,9 @@
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::*;
 use crate::assertion::{Op, Outcome, evaluate};
 use crate::measure::{
-    Capacity, CapacityStep, Generator, PhaseMeasurement, RequestStats, StepOutcome, StepRun,
+    Capacity, CapacityStep, PhaseMeasurement, RequestStats, StepOutcome, StepRun,
 };
 
 const REQS: &[&str] = &["search", "embed"];
@@ -123,16 +123,10 @@ fn measurement(window_s: u64, rows: &[Row], from: i64) -> Measurement {
         timeline.push(second(t - from, ok, errors, ms));
     }
     Measurement {
-        started_at: SystemTime::UNIX_EPOCH,
-        warmup: Duration::ZERO,
         window: Duration::from_secs(window_s),
         requests: vec![total, RequestStats::new("embed", false)],
         timeline,
-        interrupted: 0,
-        generator: Generator::default(),
-        resources: None,
-        course: Default::default(),
-        metrics: None,
+        ..Measurement::empty()
     }
 }
 

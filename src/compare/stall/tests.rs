@@ -1,7 +1,7 @@
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::*;
-use crate::measure::{Generator, RequestStats, Second};
+use crate::measure::{RequestStats, Second};
 
 fn scenario(load: &str, asserts: &[&str]) -> Scenario {
     let text = format!(
@@ -33,16 +33,10 @@ fn run(window: f64, seconds: &[(u64, &[u64])]) -> Measurement {
         timeline.push(sec);
     }
     Measurement {
-        started_at: SystemTime::UNIX_EPOCH,
-        warmup: Duration::ZERO,
         window: Duration::from_secs_f64(window),
         requests: vec![total],
         timeline,
-        interrupted: 0,
-        generator: Generator::default(),
-        resources: None,
-        metrics: None,
-        course: Default::default(),
+        ..Measurement::empty()
     }
 }
 

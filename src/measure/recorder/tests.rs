@@ -1,4 +1,5 @@
 use super::*;
+use crate::client::Detail;
 use crate::measure::Generator;
 
 fn rec(at: Instant, ms: u64, result: Result<u64, ErrorKind>) -> Record {

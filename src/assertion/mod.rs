@@ -14,6 +14,7 @@ mod eval;
 mod flow;
 mod metric;
 mod phase;
+mod resolve;
 mod resource;
 mod scraped;
 mod stress;
@@ -196,7 +197,7 @@ pub fn parse_metric(
             .map(|s| (None, Metric::Scraped(s)))
             .map_err(|(r, message, help)| error(lead + r.start..lead + r.end, message, help));
     }
-    metric::resolve(trimmed, requests)
+    resolve::resolve(trimmed, requests)
         .map_err(|(message, help)| error(0..text.len(), message, help))
 }
 
@@ -281,7 +282,7 @@ impl Assertion {
                 .map_err(|(r, message, help)| error(shift(r), message, help))?;
             (None, Metric::Scraped(s))
         } else {
-            metric::resolve(m_text, requests)
+            resolve::resolve(m_text, requests)
                 .map_err(|(message, help)| error(m_range.clone(), message, help))?
         };
         if phase.is_some() {

@@ -1,7 +1,8 @@
 //! What an assertion naming an unknown metric is told: the catalogue in one line, an unknown
 //! request, a percentile out of range, upper case, or the closest known name.
 
-use super::metric::{Stat, resolve};
+use super::metric::Stat;
+use super::resolve::resolve;
 
 pub(super) const HELP: &str = "metrics are latency stats (min, mean, stdev, median, p50, p75, p90, \
     p95, p99, p99.9, max; latency.STAT, response.STAT or e2e.STAT, and service.STAT for service \

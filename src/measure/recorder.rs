@@ -13,7 +13,6 @@ use super::extras::Extras;
 use super::phases::PhaseRecorder;
 use super::stats::merge_into;
 use super::{ErrorKind, PhaseStats, Refusals, Second, new_histogram};
-use crate::client::Detail;
 use crate::spec::Goodput;
 
 /// The largest latency recorded, µs (one hour): auto-resizing histograms would otherwise grow
@@ -60,31 +59,6 @@ pub(crate) struct Collected {
     pub errors: Vec<[u64; ErrorKind::ALL.len()]>,
     /// Schedule lateness of the new sends, µs (open model).
     pub lateness: Option<Histogram<u32>>,
-}
-
-/// The outcome of one request as the recorder needs it.
-#[derive(Debug, Clone)]
-pub(crate) struct Record {
-    /// Index of the request in the spec.
-    pub request: usize,
-    /// The turn of a multi-turn conversation it was sent as (from 1); `None` outside one.
-    pub turn: Option<u32>,
-    /// When the schedule wanted it to start (the actual start in the closed model).
-    pub intended: Instant,
-    /// Whether `intended` is an arrival of the open model's schedule, whose lateness is the
-    /// generator's schedule lateness; a later step of a session is intended at the previous
-    /// step's completion plus its think time, and a late wake-up from that pause counts in
-    /// its latency only.
-    pub scheduled: bool,
-    /// When it was actually started.
-    pub sent: Instant,
-    /// When the response was complete (or the request failed).
-    pub done: Instant,
-    /// Body bytes on success, the kind on failure.
-    pub result: Result<u64, ErrorKind>,
-    /// Timings of the response (stream, stages, connection phases), and the status of a
-    /// failed one.
-    pub detail: Detail,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -401,5 +375,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 mod finish;
 mod flows;
+mod record;
+
+pub(crate) use record::Record;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ mod check;
 mod histogram;
 mod host;
 mod runs;
+mod sides;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use histogram::{decode, encode};
 pub use host::Host;
-pub use runs::{Scope, histograms_of, scopes_of, side_of_baseline, side_of_runs};
+pub use runs::{Scope, histograms_of, scopes_of};
+pub use sides::{side_of_baseline, side_of_runs};
 
 use crate::files::write_atomic;
 

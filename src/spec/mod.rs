@@ -21,6 +21,7 @@ mod stress;
 mod system;
 mod target;
 mod toml_error;
+mod url;
 mod workload;
 
 use std::ops::Range;

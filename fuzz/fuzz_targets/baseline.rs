@@ -27,8 +27,10 @@ fuzz_target!(|data: &[u8]| {
                 Metric::OutputTokensPerSecond,
             ];
             for scope in [None, Some("search")] {
-                for m in &metrics {
-                    let _ = side_of_baseline(&b, scope, m);
+                for turn in [None, Some(1), Some(2)] {
+                    for m in &metrics {
+                        let _ = side_of_baseline(&b, scope, m, turn);
+                    }
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! lateness to every arrival.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -33,14 +33,6 @@ const WAKE_QUANTUM: Duration = Duration::from_micros(200);
 pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bool>) -> u64 {
     let schedule = Schedule::new(open, sh.end - sh.t0);
     let rates = Schedule::new(open, sh.end - sh.t0);
-    let halt = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (halt, stop) = (halt.clone(), stop.clone());
-        tokio::spawn(async move {
-            stopped(stop).await;
-            halt.store(true, Ordering::Release);
-        })
-    };
     // A task of its own, so that it runs on a worker thread beside the users it wakes (the
     // caller may be the runtime's `block_on` thread: every hand-off would cross threads).
     let dispatcher = {
@@ -50,7 +42,7 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
     let users = dispatcher.await.unwrap_or_default();
     // Arrivals the schedule asked for in the measured window: until its end, or until an
     // earlier stop (an abort, a target that died).
-    let until = if halt.load(Ordering::Acquire) {
+    let until = if *stop.borrow() {
         Instant::now().min(sh.end)
     } else {
         sh.end
@@ -70,7 +62,6 @@ pub(super) async fn run(sh: &Arc<Shared>, open: &Open, stop: &watch::Receiver<bo
     for user in users {
         let _ = user.await;
     }
-    watcher.abort();
     requested
 }
 

@@ -2,9 +2,14 @@
 //! (`PERFSPEC_SHARD=K/3`) of the same scenarios from a common start, against one server on
 //! 127.0.0.1:0; then `perfspec::commands::merge`. Merged counts are the shards' sums, the open
 //! schedule's union is the requested schedule, percentiles match a one-process run within
-//! noise, the verdict comes from the merge, and bad shards are errors naming their files.
+//! noise, the verdict comes from the merge, and bad shards are errors naming their files;
+//! flows and chat turns are added up and decide their assertions on the merge (`flows.rs`).
 
 mod common;
+// Flows and chat turns, sharded and merged (beside this file: the crate root's modules would
+// be looked for in tests/, where flows.rs is a test of its own).
+#[path = "sharding/flows.rs"]
+mod flows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -68,14 +73,15 @@ fn start_in(secs: f64) -> String {
     format!("{:.3}", t.as_secs_f64() + secs)
 }
 
-/// Runs all shards of scenario `name` at once, each its own process writing to `out/K`.
-fn run_shards(perf: &Path, specs: &Path, out: &Path, name: &str) -> Vec<Output> {
+/// Runs all `shards` shards of trial `trial` (`SPEC::SCENARIO`) at once, each its own process
+/// writing to `out/K`.
+fn run_shards(perf: &Path, specs: &Path, out: &Path, trial: &str, shards: u32) -> Vec<Output> {
     let start = start_in(3.0);
-    let children: Vec<_> = (1..=SHARDS)
+    let children: Vec<_> = (1..=shards)
         .map(|k| {
             Command::new(perf)
-                .args([format!("sharded::{name}"), "--exact".into()])
-                .args(["--shard", &format!("{k}/{SHARDS}")])
+                .args([trial, "--exact"])
+                .args(["--shard", &format!("{k}/{shards}")])
                 .env("PERFSPEC_SPECS", specs)
                 .env("PERFSPEC_OUT", out.join(k.to_string()))
                 .env("PERFSPEC_START_AT", &start)
@@ -107,9 +113,15 @@ fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Shard `k` of `shards` of `spec::scenario`, run with `PERFSPEC_OUT=out/K`.
+fn shard_path(out: &Path, k: u32, shards: u32, spec: &str, scenario: &str) -> PathBuf {
+    out.join(k.to_string()).join(format!(
+        "shards/{spec}/{scenario}/{k}-of-{shards}.shard.json"
+    ))
+}
+
 fn shard_file(out: &Path, k: u32, name: &str) -> PathBuf {
-    out.join(k.to_string())
-        .join(format!("shards/sharded/{name}/{k}-of-{SHARDS}.shard.json"))
+    shard_path(out, k, SHARDS, "sharded", name)
 }
 
 /// Checks `instance` against `schema/NAME`.
@@ -147,7 +159,7 @@ fn shards_merge_exactly_into_one_verdict() {
     let out = dir.join("shards");
 
     for name in ["open", "closed"] {
-        for o in run_shards(&perf, &specs, &out, name) {
+        for o in run_shards(&perf, &specs, &out, &format!("sharded::{name}"), SHARDS) {
             // A shard passes unless it failed to run: `closed`'s assertion is the merge's.
             assert!(o.status.success(), "{name}: {}", all_output(&o));
         }

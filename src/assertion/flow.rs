@@ -73,14 +73,16 @@ pub(super) const HELP: &str = "flow metrics are flow.duration.STAT, flow.success
 pub(super) fn evaluate(a: &Assertion, f: &FlowMetric, m: &Measurement) -> Check {
     let Some(flow) = m.flow(f.flow.as_deref()) else {
         let mut c = Check::judged(a, None, 0, None);
+        // A run records every flow it runs, and a merge adds them up: only shard files of an
+        // older perfspec, which did not carry flows, leave a result without them.
         c.outcome = Outcome::NotMeasurable(match &f.flow {
             Some(name) => format!(
-                "flow `{name}` has no figures in this result (a merge of shards keeps none)"
+                "flow `{name}` has no figures in this result (merged from shard files of an \
+                 older perfspec, which carry none: run the shards again)"
             ),
-            None => {
-                "no flow ran, or this result keeps no flow figures (a merge of shards keeps none)"
-                    .into()
-            }
+            None => "no flow has figures in this result: no flow ran, or it was merged from \
+                 shard files of an older perfspec, which carry none"
+                .into(),
         });
         return c;
     };

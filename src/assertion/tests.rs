@@ -354,7 +354,7 @@ fn flow_metrics_read_iterations() {
         check_all("flow.browse.duration.p95 < 1s").outcome,
         Outcome::Inconclusive(_)
     ));
-    // A result without flow figures (a merge of shards) cannot tell.
+    // A result without flow figures (merged from shard files of an older perfspec) cannot tell.
     m.course.flows.clear();
     assert!(matches!(
         check("flow.success-rate > 95%", &m).outcome,

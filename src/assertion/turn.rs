@@ -72,8 +72,11 @@ pub(super) fn evaluate(a: &Assertion, turn: u32, m: &Measurement) -> Check {
     };
     let Some(t) = m.turn(turn) else {
         let mut c = Check::judged(a, None, 0, None);
+        // A run measures every turn its chat steps have, and a merge adds them up turn by
+        // turn: only shard files of an older perfspec, which did not carry turns, lack them.
         c.outcome = Outcome::Inconclusive(format!(
-            "turn {turn} was not measured: no chat step of this run has {turn} turns"
+            "turn {turn} was not measured: no chat step of this run has {turn} turns, or it \
+             was merged from shard files of an older perfspec, which carry no turns"
         ));
         return c;
     };

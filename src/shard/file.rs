@@ -1,8 +1,8 @@
 //! The shard file (`OUT/shards/SPEC/SCENARIO/K-of-N.shard.json`): everything a merge needs to
 //! rebuild the measurement exactly: full HDR histograms (V2 + DEFLATE, base64), the
 //! per-second timeline with the wall-clock time of its second 0, counts, errors by kind,
-//! the resource series of the shard that sampled the target, the shard's id, the identity of
-//! the scenario as resolved and the common start.
+//! the resource series of the shard that sampled the target, the phases, chat turns and flows,
+//! the shard's id, the identity of the scenario as resolved and the common start.
 // Reading and merging shard files is the `commands` feature's (`perfspec::commands::merge`).
 #![cfg_attr(not(feature = "commands"), allow(dead_code))]
 
@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 mod convert;
+mod course;
 
 /// The shard file format's name and version.
 pub const SCHEMA: &str = "perfspec-shard";
@@ -61,6 +62,14 @@ pub(crate) struct MeasurementFile {
     pub target_watched: bool,
     /// Why the watched target is gone; `None`: it stayed alive (or was not watched).
     pub target_exited: Option<String>,
+    // Flows and turns came after version 1 was out: absent in older files (read as none),
+    // left out when empty so files without them stay readable by an older perfspec.
+    /// Each flow's iterations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowFile>,
+    /// Each turn index of the chat steps, measured on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnFile>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -141,6 +150,25 @@ pub(crate) struct PhaseFile {
     pub name: String,
     pub from_s: f64,
     pub to_s: f64,
+    pub measurement: MeasurementFile,
+}
+
+/// The iterations of one flow: counts, and the durations of those that succeeded.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FlowFile {
+    pub name: String,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Durations of the succeeded iterations, µs.
+    pub duration: String,
+}
+
+/// The chat requests sent as turn `turn` (from 1), with their own measurement.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TurnFile {
+    pub turn: u32,
     pub measurement: MeasurementFile,
 }
 

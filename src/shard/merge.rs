@@ -1,6 +1,7 @@
 //! Shards of one scenario → one measurement, exactly: histograms added, counts summed,
-//! timelines aligned by the wall-clock time of their seconds, the target's resources from the
-//! shard that sampled them. Missing, duplicate or mismatched shards are errors naming files.
+//! timelines aligned by the wall-clock time of their seconds, phases and chat turns each added
+//! up on their own, flows by name, the target's resources from the shard that sampled them.
+//! Missing, duplicate or mismatched shards are errors naming files.
 // Reading and merging shard files is the `commands` feature's (`perfspec::commands::merge`).
 #![cfg_attr(not(feature = "commands"), allow(dead_code))]
 
@@ -8,7 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::file::ShardFile;
-use crate::measure::{Liveness, Measurement, PhaseMeasurement};
+use crate::measure::{
+    Course, FlowMeasurement, Liveness, Measurement, PhaseMeasurement, TurnMeasurement,
+};
 
 /// Why shards cannot be merged.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -212,6 +215,8 @@ pub(crate) fn combine(mut shards: Vec<(PathBuf, ShardFile)>) -> Result<Combined,
 /// Adds measurements of the same scenario up; the resources come from part `sampler`.
 pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Measurement {
     let resources = sampler.and_then(|i| parts[i].resources.take());
+    // The service's metrics are scraped by the sampling shard only, like the resources.
+    let metrics = sampler.and_then(|i| parts[i].metrics.take());
     let zero = parts
         .iter()
         .map(|m| m.started_at + m.warmup)
@@ -234,13 +239,17 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
     };
     let mut total = first.clone();
     total.resources = resources;
+    total.metrics = metrics;
     total.started_at = parts.iter().map(|m| m.started_at).min().unwrap_or(zero);
     total.timeline = Vec::new();
     total.window = Duration::ZERO;
     total.requests.iter_mut().for_each(|r| *r = empty_like(r));
     total.generator = Default::default();
     total.interrupted = 0;
-    total.course.phases.clear();
+    // The course is rebuilt from every part below, nothing of the first part's kept as is.
+    // The recovery is not added up: `judge` finds it again on the merged timeline. A capacity
+    // search is refused in shard mode (one shard's steps say nothing of the whole load).
+    total.course = Course::default();
     let mut cpu_weighted = (0.0, 0usize);
     for m in &parts {
         let shift = offset(m);
@@ -282,8 +291,22 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
         if total.course.aborted.is_none() {
             total.course.aborted = m.course.aborted.clone();
         }
-        if let Some(Liveness::Exited(why)) = &m.course.alive {
-            total.course.alive = Some(Liveness::Exited(why.clone()));
+        // The first exit seen wins; alive when a part watched the target and none saw it go
+        // (only the sampling shard may have watched it, and it need not be the first).
+        match (&total.course.alive, &m.course.alive) {
+            (Some(Liveness::Exited(_)), _) | (_, None) => {}
+            (_, Some(alive)) => total.course.alive = Some(alive.clone()),
+        }
+        for f in &m.course.flows {
+            match total.course.flows.iter_mut().find(|t| t.name == f.name) {
+                Some(t) => t.add(f),
+                None => {
+                    // Into an auto-resizing histogram, so that adding never fails.
+                    let mut t = FlowMeasurement::empty(f.name.clone());
+                    t.add(f);
+                    total.course.flows.push(t);
+                }
+            }
         }
     }
     total.generator.cpu = (cpu_weighted.1 > 0).then(|| cpu_weighted.0 / cpu_weighted.1 as f64);
@@ -302,6 +325,23 @@ pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Mea
             name: phase.name.clone(),
             from_s: phase.from_s,
             to_s: phase.to_s,
+            measurement: add_up(same, None),
+        });
+    }
+    // Turns: the same turn index of every part that reached it, added up the same way.
+    let mut turns: Vec<u32> = parts
+        .iter()
+        .flat_map(|m| m.course.turns.iter().map(|t| t.turn))
+        .collect();
+    turns.sort_unstable();
+    turns.dedup();
+    for turn in turns {
+        let same: Vec<Measurement> = parts
+            .iter()
+            .filter_map(|m| m.turn(turn).map(|t| t.measurement.clone()))
+            .collect();
+        total.course.turns.push(TurnMeasurement {
+            turn,
             measurement: add_up(same, None),
         });
     }

@@ -7,6 +7,9 @@ use super::merge::add_up;
 use super::*;
 use crate::measure::{ErrorKind, Generator, Measurement, RequestStats, Second, SecondStats};
 
+// Flows and chat turns in the shard file and the merge.
+mod course;
+
 #[test]
 fn shards_parse_and_say_what_is_valid() {
     assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));

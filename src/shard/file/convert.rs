@@ -7,14 +7,14 @@ use hdrhistogram::Histogram;
 
 use crate::baseline::{decode, encode};
 use crate::measure::{
-    Abort, ErrorKind, Generator, Liveness, Measurement, PhaseMeasurement, PhaseStats, Refusals,
-    RequestStats, Second, SecondStats, StreamStats, new_histogram,
+    Abort, ErrorKind, Generator, Liveness, Measurement, PhaseStats, Refusals, RequestStats, Second,
+    SecondStats, StreamStats, new_histogram,
 };
 use crate::resources::{Entity, GpuStatus, Point, Quantity, Resources, SamplingCost};
 
 use super::{
-    AbortFile, GeneratorFile, MeasurementFile, PhaseFile, RequestFile, ResourcesFile, SecondFile,
-    StreamFile,
+    AbortFile, FlowFile, GeneratorFile, MeasurementFile, PhaseFile, RequestFile, ResourcesFile,
+    SecondFile, StreamFile, TurnFile,
 };
 
 fn us(d: Duration) -> u64 {
@@ -26,7 +26,7 @@ fn unix_us(t: SystemTime) -> u64 {
 }
 
 /// A histogram read back, copied into an auto-resizing one (merging never fails).
-fn hist(text: &str) -> Result<Histogram<u64>, String> {
+pub(super) fn hist(text: &str) -> Result<Histogram<u64>, String> {
     let mut h = new_histogram();
     h.add(decode(text)?)
         .map_err(|e| format!("histogram out of range: {e:?}"))?;
@@ -84,17 +84,7 @@ impl MeasurementFile {
                 threads: m.generator.threads,
             },
             resources: m.resources.as_ref().map(ResourcesFile::of),
-            phases: m
-                .course
-                .phases
-                .iter()
-                .map(|p| PhaseFile {
-                    name: p.name.clone(),
-                    from_s: p.from_s,
-                    to_s: p.to_s,
-                    measurement: MeasurementFile::of(&p.measurement),
-                })
-                .collect(),
+            phases: m.course.phases.iter().map(PhaseFile::of).collect(),
             aborted: m.course.aborted.as_ref().map(|a| AbortFile {
                 at_s: a.at_s,
                 condition: a.condition.clone(),
@@ -105,10 +95,13 @@ impl MeasurementFile {
                 Some(Liveness::Exited(why)) => Some(why.clone()),
                 _ => None,
             },
+            flows: m.course.flows.iter().map(FlowFile::of).collect(),
+            turns: m.course.turns.iter().map(TurnFile::of).collect(),
         }
     }
 
-    /// The measurement back (scraped metrics and a capacity search are not carried).
+    /// The measurement back (scraped metrics, a capacity search and the recovery are not
+    /// carried: a merge judges the recovery again from the merged timeline).
     pub fn measurement(&self) -> Result<Measurement, String> {
         let mut m = Measurement {
             started_at: UNIX_EPOCH + Duration::from_micros(self.started_at_unix_us),
@@ -157,14 +150,21 @@ impl MeasurementFile {
             }
             m.timeline.push(second);
         }
-        for p in &self.phases {
-            m.course.phases.push(PhaseMeasurement {
-                name: p.name.clone(),
-                from_s: p.from_s,
-                to_s: p.to_s,
-                measurement: p.measurement.measurement()?,
-            });
-        }
+        m.course.phases = self
+            .phases
+            .iter()
+            .map(PhaseFile::phase)
+            .collect::<Result<_, _>>()?;
+        m.course.turns = self
+            .turns
+            .iter()
+            .map(TurnFile::turn)
+            .collect::<Result<_, _>>()?;
+        m.course.flows = self
+            .flows
+            .iter()
+            .map(FlowFile::flow)
+            .collect::<Result<_, _>>()?;
         m.course.aborted = self.aborted.as_ref().map(|a| Abort {
             at_s: a.at_s,
             condition: a.condition.clone(),

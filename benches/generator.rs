@@ -2,15 +2,16 @@
 //!
 //! `cargo xtask bench generator` (or `cargo bench --bench generator -- [--duration S]
 //! [--connections N] [--repeat N] [--quiet-wait S] [--quiet-threshold PERCENT]
-//! [--million N]`). First a quiet gate: wait (at most `--quiet-wait`, 120 s) until the
+//! [--million N] [--tls-floor]`; `--tls-floor` measures only what TLS itself costs). First a quiet gate: wait (at most `--quiet-wait`, 120 s) until the
 //! machine is less than `--quiet-threshold` (10 %) busy, and say how quiet it got. Then, with
 //! one server process (testkit-target `--canned`, one thread) pinned to CPU 1 and every
 //! generator pinned to CPU 0 (`taskset`), 64 keep-alive connections, no think time:
 //!
 //! 1. HTTP/1.1: perfspec, oha and wrk in interleaved rounds; requests/s and CPU per completed
 //!    request (user + system of the generator process, over the requests it completed).
-//! 2. HTTPS keep-alive (the same canned server behind TLS): perfspec against its plain-HTTP
-//!    figure, with wrk and oha over TLS beside it.
+//! 2. HTTPS keep-alive (the same canned server behind TLS): perfspec against its plain HTTP
+//!    run again in the same rounds (the ratio is each round's, then the median), with wrk and
+//!    oha over TLS beside it; then what TLS itself costs here, in memory (`support/tls_floor.rs`).
 //! 3. The open model at 20,000 arrivals/s: CPU per completed request against the closed
 //!    model's, and schedule lateness p99 / p99.9.
 //! 4. Memory: per connected idle user (peak RSS with 1,000 users minus with 10), and for
@@ -19,11 +20,14 @@
 //! Every row says how much CPU other processes took while it ran (its contamination). Figures
 //! go to stdout and to `target/perfspec/bench/generator.md`.
 
+#[path = "generator/memory.rs"]
+mod memory;
 #[path = "support/mod.rs"]
 mod support;
+#[path = "support/tls_floor.rs"]
+mod tls_floor;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use support::quiet;
@@ -35,6 +39,10 @@ fn main() {
         return support::child(&args[i + 1..]);
     }
     let opts = Opts::parse(&args);
+    if args.iter().any(|a| a == "--tls-floor") {
+        let cert = testkit::TestCert::localhost();
+        return println!("{}", tls_floor::section(&cert, None, None));
+    }
     let flag = |name: &str, default: f64| -> f64 {
         args.iter()
             .position(|a| a == name)
@@ -62,7 +70,11 @@ fn main() {
     );
 
     let http = support::Target::start(&opts);
-    let plain = bench.rounds(&http, &["perfspec", "oha", "wrk"]);
+    let plain = bench.rounds(&[
+        ("perfspec", "perfspec", &http),
+        ("oha", "oha", &http),
+        ("wrk", "wrk", &http),
+    ]);
     md.push_str("### HTTP/1.1\n\n");
     md.push_str(&table(&plain));
     let wrk_ratio = ratio(&plain, "perfspec", "wrk", |m| m.rate);
@@ -74,26 +86,35 @@ fn main() {
     ));
 
     let certs = std::env::temp_dir().join(format!("perfspec-bench-certs-{}", std::process::id()));
-    testkit::TestCert::localhost().write_to(&certs);
+    let cert = testkit::TestCert::localhost();
+    cert.write_to(&certs);
     let https = support::Target::start_with(&opts, &["--tls", &certs.display().to_string()]);
-    let mut secure = bench.rounds(&https, &["perfspec", "oha", "wrk"]);
-    for (name, _) in secure.iter_mut() {
-        *name = match *name {
-            "perfspec" => "perfspec https",
-            "oha" => "oha https",
-            _ => "wrk https",
-        };
-    }
+    // perfspec's plain HTTP again, in the same rounds as its HTTPS: the ratio is taken within
+    // each round, so the machine's drift between sections does not enter it.
+    let secure = bench.rounds(&[
+        ("perfspec http", "perfspec", &http),
+        ("perfspec https", "perfspec", &https),
+        ("oha https", "oha", &https),
+        ("wrk https", "wrk", &https),
+    ]);
     md.push_str("\n### HTTPS keep-alive (TLS 1.3, the same canned server behind rustls)\n\n");
     md.push_str(&table(&secure));
-    let tls_rate = median_of(&secure, "perfspec https", |m| m.rate)
-        .zip(median_of(&plain, "perfspec", |m| m.rate))
-        .map(|(s, p)| s / p);
+    let tls_rate = paired(&secure, "perfspec https", "perfspec http", |m| m.rate);
+    let tls_cpu_ratio = paired(
+        &secure,
+        "perfspec https",
+        "perfspec http",
+        Measured::cpu_us_per_request,
+    );
+    let cpu = |n| median_of(&secure, n, Measured::cpu_us_per_request);
+    let (plain_cpu, tls_cpu) = (cpu("perfspec http"), cpu("perfspec https"));
     md.push_str(&format!(
-        "\nperfspec https / perfspec http: {} requests/s (goal within 15 %: ≥ 0.85).\n",
-        fmt_ratio(tls_rate)
+        "\nperfspec https / perfspec http, the median of each round's ratio: {} requests/s (goal within 15 %: ≥ 0.85), {} CPU per request.\n\n",
+        fmt_ratio(tls_rate),
+        fmt_ratio(tls_cpu_ratio)
     ));
     drop(https);
+    md.push_str(&tls_floor::section(&cert, plain_cpu, tls_cpu));
     let _ = std::fs::remove_dir_all(&certs);
 
     md.push_str("\n### Open model at 20,000/s\n\n");
@@ -101,11 +122,11 @@ fn main() {
     md.push_str("\n### Memory\n\n");
     md.push_str(&format!(
         "- per connected idle user: {}\n",
-        bench.memory_per_user(&http)
+        memory::per_user(&me, &http)
     ));
     md.push_str(&format!(
         "- for many requests: {}\n",
-        bench.memory_for_requests(&http, flag("--million", 1_000_000.0) as u64)
+        memory::for_requests(&me, &http, flag("--million", 1_000_000.0) as u64)
     ));
     md.push_str(&format!(
         "\nLoad average at the end: {}.\n",
@@ -121,17 +142,16 @@ struct Bench {
 }
 
 impl Bench {
-    /// Interleaved rounds of `tools` against `server`: a slower minute of a shared machine hits
-    /// all of them.
+    /// Interleaved rounds of `runs` (a label, the tool, its server): a slower minute of a
+    /// shared machine hits all of them.
     fn rounds<'a>(
         &self,
-        server: &support::Target,
-        tools: &[&'a str],
+        runs: &[(&'a str, &str, &support::Target)],
     ) -> Vec<(&'a str, Vec<Measured>)> {
-        let url = server.url();
         let (secs, conns) = (self.opts.duration.as_secs(), self.opts.connections);
-        let mut commands: Vec<(&str, Vec<String>, Reader)> = Vec::new();
-        for &tool in tools {
+        let mut commands: Vec<(&str, Vec<String>, Reader, &support::Target)> = Vec::new();
+        for &(label, tool, server) in runs {
+            let url = server.url();
             let argv: Vec<String> = match tool {
                 "perfspec" => {
                     let spec = closed_spec(&url, conns, secs, 0, None);
@@ -173,18 +193,18 @@ impl Bench {
                 "oha" => Box::new(support::oha_rate),
                 _ => Box::new(support::wrk_rate),
             };
-            commands.push((tool, argv, read));
+            commands.push((label, argv, read, server));
         }
         let mut runs: Vec<Vec<Measured>> = vec![Vec::new(); commands.len()];
         for round in 1..=self.opts.repeat {
-            for (i, (name, argv, read)) in commands.iter().enumerate() {
+            for (i, (name, argv, read, server)) in commands.iter().enumerate() {
                 let mut c = pinned(0, Path::new(&argv[0]));
                 c.args(&argv[1..]);
                 let Some(m) = run_measured(c, read.as_ref(), Some(server.pid())) else {
                     continue;
                 };
                 eprintln!(
-                    "  round {round} {name} {url}: {:.0} req/s, {:.2} µs CPU per request, others {:.0}% of a core",
+                    "  round {round} {name}: {:.0} req/s, {:.2} µs CPU per request, others {:.0}% of a core",
                     m.rate,
                     m.cpu_us_per_request(),
                     m.others * 100.0
@@ -290,48 +310,6 @@ impl Bench {
             runs.len()
         )
     }
-
-    /// Peak RSS of the generator with 1,000 idle users minus that with 10, per user.
-    fn memory_per_user(&self, server: &support::Target) -> String {
-        let peak = |users: u32| {
-            let spec = closed_spec(&server.url(), users, 3, 1000, None);
-            self.peak_rss(&spec)
-        };
-        match (peak(10), peak(1000)) {
-            (Some(small), Some(large)) => format!(
-                "{:.1} KiB (goal ≤ 24 KiB; peak RSS {:.0} KiB with 10 users, {:.0} KiB with 1,000)",
-                (large - small) / 990.0,
-                small,
-                large
-            ),
-            _ => "not measured (the child run failed)".into(),
-        }
-    }
-
-    /// Peak RSS after `n` requests minus after 10,000 (64 users, no think time).
-    fn memory_for_requests(&self, server: &support::Target, n: u64) -> String {
-        let peak = |count: u64| {
-            let spec = closed_spec(&server.url(), 64, 600, 0, Some(count));
-            self.peak_rss(&spec)
-        };
-        match (peak(10_000), peak(n)) {
-            (Some(small), Some(large)) => format!(
-                "{:.1} MiB more for {n} requests than for 10,000 (goal ≤ 20 MiB for 1M; peak RSS {:.1} MiB for {n}, {:.1} MiB for 10,000)",
-                (large - small) / 1024.0,
-                large / 1024.0,
-                small / 1024.0
-            ),
-            _ => "not measured (the child run failed)".into(),
-        }
-    }
-
-    fn peak_rss(&self, spec: &Path) -> Option<f64> {
-        let out = Command::new(&self.me)
-            .args(["--child", &spec.display().to_string(), "bench", "1"])
-            .output()
-            .ok()?;
-        support::json_field(&String::from_utf8_lossy(&out.stdout), "peak_rss_kib")
-    }
 }
 
 /// perfspec's child line: completed requests over the measured window.
@@ -361,6 +339,25 @@ fn ratio(
     f: impl Fn(&Measured) -> f64 + Copy,
 ) -> Option<f64> {
     Some(median_of(rows, a, f)? / median_of(rows, b, f)?)
+}
+
+/// The median over rounds of `f(a) / f(b)` measured in the same round.
+fn paired(
+    rows: &[(&str, Vec<Measured>)],
+    a: &str,
+    b: &str,
+    f: impl Fn(&Measured) -> f64,
+) -> Option<f64> {
+    let runs = |n: &str| rows.iter().find(|(name, _)| *name == n).map(|(_, r)| r);
+    let (a, b) = (runs(a)?, runs(b)?);
+    // A failed run leaves its round unpaired: fall back to the ratio of medians.
+    if a.len() != b.len() || a.is_empty() {
+        let (mut x, mut y): (Vec<f64>, Vec<f64>) =
+            (a.iter().map(&f).collect(), b.iter().map(&f).collect());
+        return (!x.is_empty() && !y.is_empty()).then(|| median(&mut x) / median(&mut y));
+    }
+    let mut r: Vec<f64> = a.iter().zip(b).map(|(a, b)| f(a) / f(b)).collect();
+    Some(median(&mut r))
 }
 
 fn fmt_ratio(r: Option<f64>) -> String {

@@ -178,3 +178,63 @@ fn a_metrics_endpoint_that_never_answers_is_inconclusive_and_says_why() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_metrics_of_an_https_target_are_read_over_tls_in_http1_beside_http2_load() {
+    let cert = testkit::TestCert::localhost();
+    // Counts the load's requests, and which HTTP versions asked for what.
+    let (hits, h2_load, h1_metrics) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let counters = (hits.clone(), h2_load.clone(), h1_metrics.clone());
+    let server = testkit::Server::https(1, &cert, move |req| {
+        let (hits, h2_load, h1_metrics) = counters.clone();
+        async move {
+            let h2 = req.version() == hyper::Version::HTTP_2;
+            if req.uri().path() == "/metrics" {
+                if !h2 {
+                    h1_metrics.fetch_add(1, Ordering::Relaxed);
+                }
+                return testkit::text(
+                    200,
+                    format!(
+                        "# TYPE hits counter\nhits_total {}\n",
+                        hits.load(Ordering::Relaxed)
+                    ),
+                );
+            }
+            hits.fetch_add(1, Ordering::Relaxed);
+            if h2 {
+                h2_load.fetch_add(1, Ordering::Relaxed);
+            }
+            testkit::text(200, "ok")
+        }
+    });
+    let dir = scratch("service-metrics-https");
+    std::fs::write(dir.join("ca.pem"), &cert.cert_pem).unwrap();
+    let s = spec(
+        &dir,
+        "service-metrics-https",
+        &format!(
+            "[target]\nurl = \"{}\"\nhttp = \"2\"\ntls = {{ ca = \"ca.pem\" }}\nmetrics = \"/metrics\"\n\
+             [[request]]\nname = \"root\"\npath = \"/\"\n\
+             [scenario.s]\nload = {{ model = \"closed\", users = 2, think-time = \"5ms\" }}\nwarmup = \"500ms\"\nduration = \"2s\"\n\
+             assert = [\"metric.hits_total.delta > 10\"]\n",
+            server.url()
+        ),
+    );
+    let r = run(&dir, &s, "s");
+    let c = check(&r, "metric.hits_total.delta > 10");
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    assert!(
+        h1_metrics.load(Ordering::Relaxed) >= 2,
+        "/metrics read over HTTP/1.1 before and after the load"
+    );
+    assert_eq!(
+        h2_load.load(Ordering::Relaxed),
+        hits.load(Ordering::Relaxed),
+        "the load spoke HTTP/2"
+    );
+}

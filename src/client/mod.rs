@@ -21,5 +21,5 @@ pub(crate) use prepared::Prepared;
 pub(crate) use response::{Detail, Exchange};
 #[cfg(test)]
 pub(crate) use sse::StreamTiming;
-pub(crate) use transport::Transport;
+pub(crate) use transport::{Tls, Transport};
 pub(crate) use user::{HttpUser, probe};

@@ -6,8 +6,10 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -24,8 +26,33 @@ use crate::spec::{HttpVersion, Protocol};
 /// How a run reaches its target.
 pub(crate) struct Transport {
     addr: SocketAddr,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    tls: Option<Tls>,
     h2: Option<H2Pool>,
+}
+
+/// What a TLS connection is opened with: the configuration (its session cache shared by
+/// every connection) and the server name to verify.
+#[derive(Clone)]
+pub(crate) struct Tls {
+    /// The rustls configuration.
+    pub config: Arc<ClientConfig>,
+    /// The name verified and sent (SNI).
+    pub name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls").field("name", &self.name).finish()
+    }
+}
+
+impl Tls {
+    /// Opens TLS over `tcp`.
+    pub async fn connect(&self, tcp: TcpStream) -> io::Result<TlsStream<TcpStream>> {
+        TlsConnector::from(self.config.clone())
+            .connect(self.name.clone(), tcp)
+            .await
+    }
 }
 
 impl std::fmt::Debug for Transport {
@@ -57,8 +84,10 @@ impl Transport {
             None => None,
             Some(spec) => {
                 let alpn: &[u8] = if http2 { b"h2" } else { b"http/1.1" };
-                let config = tls::client_config(spec, alpn)?;
-                Some((TlsConnector::from(config), tls::server_name(spec, host)?))
+                Some(Tls {
+                    config: tls::client_config(spec, alpn)?,
+                    name: tls::server_name(spec, host)?,
+                })
             }
         };
         Ok(Transport {
@@ -76,6 +105,20 @@ impl Transport {
     /// The target's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The TLS setup for a side exchange in HTTP/1.1 with the target (its `/metrics`): the
+    /// target's own (CA, server name, `insecure`), asking for `http/1.1` by ALPN even where
+    /// the load speaks HTTP/2; `None` for `http://`.
+    pub fn tls_for_http1(&self) -> Option<Tls> {
+        self.tls.as_ref().map(|t| {
+            let mut config = (*t.config).clone();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Tls {
+                config: Arc::new(config),
+                name: t.name.clone(),
+            }
+        })
     }
 
     /// `http` or `https`.
@@ -99,16 +142,13 @@ impl Transport {
         })?;
         let connected = Instant::now();
         phases.connect = Some(connected - start);
-        let Some((connector, name)) = &self.tls else {
+        let Some(tls) = &self.tls else {
             return Ok(Stream::Plain(tcp));
         };
-        let stream = connector
-            .connect(name.clone(), tcp)
-            .await
-            .map_err(|e| ConnectError {
-                kind: ErrorKind::Tls,
-                why: format!("TLS handshake with {}: {e}", self.addr),
-            })?;
+        let stream = tls.connect(tcp).await.map_err(|e| ConnectError {
+            kind: ErrorKind::Tls,
+            why: format!("TLS handshake with {}: {e}", self.addr),
+        })?;
         phases.tls = Some(connected.elapsed());
         let session = stream.get_ref().1;
         phases.resumed = session.handshake_kind() == Some(rustls::HandshakeKind::Resumed);

@@ -179,6 +179,7 @@ pub fn push(dest: &Destination, r: &TrialReport, commit: &str) -> Result<(), Str
     let res = rt
         .block_on(crate::scrape::exchange(
             dest.addr,
+            None,
             req,
             Duration::from_secs(10),
         ))

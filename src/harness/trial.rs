@@ -239,6 +239,7 @@ async fn measure_once(
                 addr: r.transport.addr(),
                 host: r.host.clone(),
                 path: path.to_string(),
+                tls: r.transport.tls_for_http1(),
             },
             scenario.sample_interval,
         )),

@@ -24,6 +24,8 @@ pub(crate) struct Endpoint {
     pub host: String,
     /// The path, `/metrics`.
     pub path: String,
+    /// The target's TLS, asking for HTTP/1.1; `None` for `http://`.
+    pub tls: Option<crate::client::Tls>,
 }
 
 enum Msg {
@@ -136,8 +138,10 @@ fn run(
 
 /// GETs the endpoint: the body of a 2xx answer, as text.
 async fn read(e: &Endpoint, limit: Duration) -> Result<String, String> {
-    let url = format!("http://{}{}", e.host, e.path);
-    let res = super::fetch::exchange(e.addr, super::fetch::get(&e.path, &e.host)?, limit)
+    let scheme = if e.tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}{}", e.host, e.path);
+    let req = super::fetch::get(&e.path, &e.host)?;
+    let res = super::fetch::exchange(e.addr, e.tls.as_ref(), req, limit)
         .await
         .map_err(|err| format!("GET {url}: {err}"))?;
     if !res.status.is_success() {

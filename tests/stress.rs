@@ -5,71 +5,17 @@
 //! (`cargo xtask bench stress` measures that).
 
 mod common;
+#[path = "stress/demo.rs"]
+mod demo;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{measured, run, scratch, spec};
+use demo::Demo;
 use perfspec::assertion::Outcome;
 use perfspec::compare::Status;
 use perfspec::measure::StepOutcome;
 use testkit::{Server, text};
-
-/// The demo service in process, with `args` (pool options), until dropped.
-struct Demo {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Demo {
-    fn start(args: &[&str]) -> Demo {
-        let opts = perfspec_demo::Options::from_words(
-            ["--corpus", "10", "--threads", "1"]
-                .into_iter()
-                .chain(args.iter().copied()),
-        )
-        .unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let _ = perfspec_demo::serve(listener, &opts, async {
-                    let _ = stopped.await;
-                })
-                .await;
-            });
-        });
-        Demo {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// A spec with one request, `GET {url}{path}`, and scenario `s`.
 fn one_request(url: &str, path: &str, scenario: &str) -> String {

@@ -2,16 +2,17 @@
 //!
 //! `cargo xtask bench generator` (or `cargo bench --bench generator -- [--duration S]
 //! [--connections N] [--repeat N] [--quiet-wait S] [--quiet-threshold PERCENT]
-//! [--million N] [--tls-floor]`; `--tls-floor` measures only what TLS itself costs). First a quiet gate: wait (at most `--quiet-wait`, 120 s) until the
-//! machine is less than `--quiet-threshold` (10 %) busy, and say how quiet it got. Then, with
+//! [--million N] [--tls-floor]`; `--tls-floor` measures only what TLS itself costs). First a
+//! quiet gate: wait (at most `--quiet-wait`, 120 s) until the machine is less than
+//! `--quiet-threshold` (10 %) busy, and say how quiet it got. Then, with
 //! one server process (testkit-target `--canned`, one thread) pinned to CPU 1 and every
 //! generator pinned to CPU 0 (`taskset`), 64 keep-alive connections, no think time:
 //!
 //! 1. HTTP/1.1: perfspec, oha and wrk in interleaved rounds; requests/s and CPU per completed
 //!    request (user + system of the generator process, over the requests it completed).
-//! 2. HTTPS keep-alive (the same canned server behind TLS): perfspec against its plain HTTP
-//!    run again in the same rounds (the ratio is each round's, then the median), with wrk and
-//!    oha over TLS beside it; then what TLS itself costs here, in memory (`support/tls_floor.rs`).
+//! 2. HTTPS keep-alive (the same canned server behind TLS): perfspec and wrk against their
+//!    plain HTTP run again in the same rounds (the ratio is each round's, then the median),
+//!    oha over TLS beside them; then what TLS itself costs here, in memory (`support/tls_floor.rs`).
 //! 3. The open model at 20,000 arrivals/s: CPU per completed request against the closed
 //!    model's, and schedule lateness p99 / p99.9.
 //! 4. Memory: per connected idle user (peak RSS with 1,000 users minus with 10), and for
@@ -95,6 +96,7 @@ fn main() {
         ("perfspec http", "perfspec", &http),
         ("perfspec https", "perfspec", &https),
         ("oha https", "oha", &https),
+        ("wrk http", "wrk", &http),
         ("wrk https", "wrk", &https),
     ]);
     md.push_str("\n### HTTPS keep-alive (TLS 1.3, the same canned server behind rustls)\n\n");
@@ -108,10 +110,12 @@ fn main() {
     );
     let cpu = |n| median_of(&secure, n, Measured::cpu_us_per_request);
     let (plain_cpu, tls_cpu) = (cpu("perfspec http"), cpu("perfspec https"));
+    let wrk_tls = paired(&secure, "wrk https", "wrk http", |m| m.rate);
     md.push_str(&format!(
-        "\nperfspec https / perfspec http, the median of each round's ratio: {} requests/s (goal within 15 %: ≥ 0.85), {} CPU per request.\n\n",
+        "\nperfspec https / perfspec http, the median of each round's ratio: {} requests/s (goal within 15 %: ≥ 0.85), {} CPU per request; wrk https / wrk http the same way: {} requests/s.\n\n",
         fmt_ratio(tls_rate),
-        fmt_ratio(tls_cpu_ratio)
+        fmt_ratio(tls_cpu_ratio),
+        fmt_ratio(wrk_tls)
     ));
     drop(https);
     md.push_str(&tls_floor::section(&cert, plain_cpu, tls_cpu));
@@ -200,9 +204,10 @@ impl Bench {
             for (i, (name, argv, read, server)) in commands.iter().enumerate() {
                 let mut c = pinned(0, Path::new(&argv[0]));
                 c.args(&argv[1..]);
-                let Some(m) = run_measured(c, read.as_ref(), Some(server.pid())) else {
+                let Some(mut m) = run_measured(c, read.as_ref(), Some(server.pid())) else {
                     continue;
                 };
+                m.round = round;
                 eprintln!(
                     "  round {round} {name}: {:.0} req/s, {:.2} µs CPU per request, others {:.0}% of a core",
                     m.rate,
@@ -341,7 +346,8 @@ fn ratio(
     Some(median_of(rows, a, f)? / median_of(rows, b, f)?)
 }
 
-/// The median over rounds of `f(a) / f(b)` measured in the same round.
+/// The median over rounds of `f(a) / f(b)` measured in the same round (a round where either
+/// run failed is left out).
 fn paired(
     rows: &[(&str, Vec<Measured>)],
     a: &str,
@@ -350,14 +356,11 @@ fn paired(
 ) -> Option<f64> {
     let runs = |n: &str| rows.iter().find(|(name, _)| *name == n).map(|(_, r)| r);
     let (a, b) = (runs(a)?, runs(b)?);
-    // A failed run leaves its round unpaired: fall back to the ratio of medians.
-    if a.len() != b.len() || a.is_empty() {
-        let (mut x, mut y): (Vec<f64>, Vec<f64>) =
-            (a.iter().map(&f).collect(), b.iter().map(&f).collect());
-        return (!x.is_empty() && !y.is_empty()).then(|| median(&mut x) / median(&mut y));
-    }
-    let mut r: Vec<f64> = a.iter().zip(b).map(|(a, b)| f(a) / f(b)).collect();
-    Some(median(&mut r))
+    let mut r: Vec<f64> = a
+        .iter()
+        .filter_map(|x| Some(f(x) / f(b.iter().find(|y| y.round == x.round)?)))
+        .collect();
+    (!r.is_empty()).then(|| median(&mut r))
 }
 
 fn fmt_ratio(r: Option<f64>) -> String {

@@ -147,6 +147,8 @@ pub struct Measured {
     pub others: f64,
     /// The generator's own output.
     pub out: String,
+    /// The round it ran in (from 1), where runs are interleaved in rounds; 0 otherwise.
+    pub round: u32,
 }
 
 impl Measured {
@@ -202,6 +204,7 @@ pub fn run_measured(
         wall_s,
         others,
         out,
+        round: 0,
     })
 }
 

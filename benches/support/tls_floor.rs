@@ -156,7 +156,7 @@ fn err(e: impl std::fmt::Display) -> String {
 pub fn section(cert: &testkit::TestCert, plain_us: Option<f64>, https_us: Option<f64>) -> String {
     let budget = plain_us.map(|p| p / 0.85 - p);
     let mut md = String::from(
-        "What TLS 1.3 itself costs here: a rustls client and server in one thread, records handed over in memory (no socket, no runtime), the request and response above, 200,000 exchanges taken in turn on 1 connection (its state stays in cache) and on 64 (as the generator's users take theirs):\n\n| suite | connections | client's side per exchange | both sides | client's side / what the goal leaves |\n|---|---:|---:|---:|---:|\n",
+        "What TLS 1.3 itself costs here: a rustls client and server in one thread, records handed over in memory (no socket, no runtime), the bench's request and the canned server's response, 200,000 exchanges taken in turn on 1 connection (its state stays in cache) and on 64 (as the generator's users take theirs):\n\n| suite | connections | client's side per exchange | both sides | client's side / what the goal leaves |\n|---|---:|---:|---:|---:|\n",
     );
     for connections in [1, 64] {
         for suite in suites() {

@@ -114,6 +114,9 @@ impl Transport {
         self.tls.as_ref().map(|t| {
             let mut config = (*t.config).clone();
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            // Its own session cache: tickets from a scrape before the load would otherwise let
+            // the load's first handshakes resume, and change its `tls` figures.
+            config.resumption = rustls::client::Resumption::default();
             Tls {
                 config: Arc::new(config),
                 name: t.name.clone(),

@@ -129,7 +129,11 @@ pub(crate) fn write_shard_file(
     };
     let file = ShardFile {
         schema: crate::shard::SCHEMA.into(),
-        schema_version: crate::shard::VERSION,
+        schema_version: if spec.flows.is_empty() {
+            crate::shard::VERSION_WITHOUT_FLOWS
+        } else {
+            crate::shard::VERSION
+        },
         perfspec_version: env!("CARGO_PKG_VERSION").into(),
         spec: spec.name.clone(),
         scenario: scenario.name.clone(),

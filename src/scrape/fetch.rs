@@ -1,6 +1,7 @@
-//! One HTTP/1.1 exchange with a deadline, for the scraper (GET `/metrics`, over TLS when the
-//! target is https) and the result push (POST to a remote-write receiver): hyper's client
-//! connection over a fresh TCP connection. Neither is on the load path, so one connection per exchange is enough.
+//! One HTTP/1.1 exchange with a deadline, for the scraper (GET `/metrics`, over TLS when
+//! the target is https) and the result push (POST to a remote-write receiver): hyper's
+//! client connection over a fresh TCP connection. Neither is on the load path, so one
+//! connection per exchange is enough.
 
 use std::net::SocketAddr;
 use std::time::Duration;

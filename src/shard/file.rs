@@ -16,8 +16,12 @@ mod course;
 
 /// The shard file format's name and version.
 pub const SCHEMA: &str = "perfspec-shard";
-/// Bumped on incompatible changes.
-pub const VERSION: u32 = 1;
+/// The version of a shard file whose spec has flows: it carries their iterations and chat
+/// turns, which a perfspec that reads only version 1 would refuse (by an unknown field).
+pub const VERSION: u32 = 2;
+/// The version of a shard file whose spec has no flows: the same fields as before flows were
+/// carried, so an older perfspec still reads it.
+pub const VERSION_WITHOUT_FLOWS: u32 = 1;
 
 /// One shard's result of one scenario.
 #[derive(Debug, Serialize, Deserialize)]
@@ -191,9 +195,9 @@ pub(crate) fn read(path: &Path) -> Result<ShardFile, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
     let file: ShardFile =
         serde_json::from_str(&text).map_err(|e| format!("not a perfspec shard file: {e}"))?;
-    if file.schema != SCHEMA || file.schema_version != VERSION {
+    if file.schema != SCHEMA || !(VERSION_WITHOUT_FLOWS..=VERSION).contains(&file.schema_version) {
         return Err(format!(
-            "schema `{}` version {}, this perfspec reads `{SCHEMA}` version {VERSION}",
+            "schema `{}` version {}, this perfspec reads `{SCHEMA}` versions {VERSION_WITHOUT_FLOWS} to {VERSION}",
             file.schema, file.schema_version
         ));
     }

@@ -131,6 +131,16 @@ pub(crate) fn combine(mut shards: Vec<(PathBuf, ShardFile)>) -> Result<Combined,
                 ": merge the shards of one run",
             ));
         }
+        // The same spec written in two versions: one build carried flows, the other did not.
+        if f.schema_version != first.schema_version {
+            return Err(mismatch(
+                "the shard file version",
+                format!("version {}", first.schema_version),
+                path,
+                format!("version {}", f.schema_version),
+                ": the shards were written by different perfspec builds; run every shard with one build",
+            ));
+        }
         if f.spec_hash != first.spec_hash {
             return Err(mismatch(
                 "the spec",
@@ -215,7 +225,8 @@ pub(crate) fn combine(mut shards: Vec<(PathBuf, ShardFile)>) -> Result<Combined,
 /// Adds measurements of the same scenario up; the resources come from part `sampler`.
 pub(crate) fn add_up(mut parts: Vec<Measurement>, sampler: Option<usize>) -> Measurement {
     let resources = sampler.and_then(|i| parts[i].resources.take());
-    // The service's metrics are scraped by the sampling shard only, like the resources.
+    // The service's metrics are scraped by the sampling shard only, like the resources (shard
+    // files do not carry them yet: from a file this is `None`).
     let metrics = sampler.and_then(|i| parts[i].metrics.take());
     let zero = parts
         .iter()

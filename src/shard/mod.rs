@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime};
 
 #[cfg_attr(not(feature = "commands"), allow(unused_imports))]
 pub(crate) use file::read as read_file;
-pub(crate) use file::{MeasurementFile, SCHEMA, ShardFile, VERSION, write as write_file};
+pub(crate) use file::{
+    MeasurementFile, SCHEMA, ShardFile, VERSION, VERSION_WITHOUT_FLOWS, write as write_file,
+};
 #[cfg_attr(not(feature = "commands"), allow(unused_imports))]
 pub(crate) use merge::{Combined, combine};
 pub use merge::{MergeError, Mismatch};

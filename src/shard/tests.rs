@@ -260,6 +260,15 @@ fn missing_duplicate_and_mismatched_shards_are_errors_naming_files() {
         e.contains("differ in the start") && e.contains("PERFSPEC_START_AT"),
         "{e}"
     );
+    // One build carried flows (version 2), the other did not: the flows would add up from
+    // some shards only.
+    let mut older = file(2, 2);
+    older.1.schema_version = super::VERSION_WITHOUT_FLOWS;
+    let e = combine(vec![file(1, 2), older]).unwrap_err().to_string();
+    assert!(
+        e.contains("differ in the shard file version") && e.contains("one build"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
